@@ -1,0 +1,1 @@
+"""The domain: plain dataclasses with behaviour. Imports only the standard library."""

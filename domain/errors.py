@@ -1,0 +1,17 @@
+"""Errors the domain raises when a rule would be broken."""
+
+
+class DomainError(Exception):
+    """A business rule refused the operation."""
+
+
+class InsufficientFunds(DomainError):
+    """A withdrawal or transfer would overdraw an account."""
+
+
+class CurrencyMismatch(DomainError):
+    """Amounts of different currencies were combined."""
+
+
+class InvalidAmount(DomainError):
+    """An amount is negative, zero where it must not be, or malformed."""

@@ -1,0 +1,134 @@
+"""Entities and value objects of the example domain: people, accounts, transfers.
+
+Plain dataclasses with behaviour. Persistence is mapped from the outside
+(``infrastructure.bank``); nothing here knows about it. Entities record the
+domain events of their changes in ``events``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from .errors import CurrencyMismatch, InsufficientFunds, InvalidAmount
+from .events import (
+    AccountOpened,
+    DomainEvent,
+    MoneyDeposited,
+    MoneyTransferred,
+    PersonRegistered,
+)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An exact amount in one currency."""
+
+    amount: Decimal
+    currency: str = "EUR"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise InvalidAmount(f"amount must be a finite Decimal, got {self.amount!r}")
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise InvalidAmount(f"currency must be a three-letter code, got {self.currency!r}")
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str = "EUR") -> Money:
+        return cls(Decimal(amount), currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount < other.amount
+
+    @property
+    def is_positive(self) -> bool:
+        return self.amount > 0
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+@dataclass
+class Person:
+    id: UUID
+    name: str
+    email: str
+    age: int | None = None
+    version: int = 0
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def register(cls, name: str, email: str, age: int | None = None) -> Person:
+        person = cls(id=uuid4(), name=name, email=email, age=age)
+        person.events.append(PersonRegistered(person.id, name, email))
+        return person
+
+
+@dataclass
+class Account:
+    id: UUID
+    owner_id: UUID
+    balance: Money
+    version: int = 0
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def open(cls, owner_id: UUID, currency: str = "EUR") -> Account:
+        account = cls(id=uuid4(), owner_id=owner_id, balance=Money(Decimal("0"), currency))
+        account.events.append(AccountOpened(account.id, owner_id, currency))
+        return account
+
+    def deposit(self, amount: Money) -> None:
+        if not amount.is_positive:
+            raise InvalidAmount(f"deposit must be positive, got {amount}")
+        self.balance = self.balance + amount
+        self.events.append(MoneyDeposited(self.id, amount.amount, amount.currency))
+
+    def withdraw(self, amount: Money) -> None:
+        if not amount.is_positive:
+            raise InvalidAmount(f"withdrawal must be positive, got {amount}")
+        if self.balance < amount:
+            raise InsufficientFunds(
+                f"account {self.id} holds {self.balance}, cannot withdraw {amount}"
+            )
+        self.balance = self.balance - amount
+
+
+@dataclass
+class Transfer:
+    """A completed movement of money between two accounts."""
+
+    id: UUID
+    source_id: UUID
+    target_id: UUID
+    amount: Money
+    at: datetime
+    events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def between(cls, source: Account, target: Account, amount: Money) -> Transfer:
+        """Move ``amount`` from ``source`` to ``target`` and record it."""
+        if source.id == target.id:
+            raise InvalidAmount("cannot transfer to the same account")
+        source.withdraw(amount)
+        target.balance = target.balance + amount
+        transfer = cls(uuid4(), source.id, target.id, amount, datetime.now(UTC))
+        transfer.events.append(
+            MoneyTransferred(transfer.id, source.id, target.id, amount.amount, amount.currency)
+        )
+        return transfer

@@ -1,0 +1,1 @@
+"""Infrastructure: the FalkorDB data-access layer, server handling, fakes and messaging."""

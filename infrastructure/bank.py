@@ -1,0 +1,34 @@
+"""Persistence of the example domain: its mappings and its units of work."""
+
+from __future__ import annotations
+
+from domain.model import Account, Person, Transfer
+
+from .persistence import (
+    AsyncRepository,
+    AsyncUnitOfWork,
+    Registry,
+    Repository,
+    UnitOfWork,
+)
+
+
+def bank_registry() -> Registry:
+    """The mappings of the example domain (a new registry each call)."""
+    registry = Registry()
+    registry.map(Person, key="id", version="version", exclude=["events"])
+    registry.map(Account, key="id", version="version", exclude=["events"])
+    registry.map(Transfer, key="id", exclude=["events"])
+    return registry
+
+
+class BankUnitOfWork(UnitOfWork):
+    people: Repository[Person]
+    accounts: Repository[Account]
+    transfers: Repository[Transfer]
+
+
+class AsyncBankUnitOfWork(AsyncUnitOfWork):
+    people: AsyncRepository[Person]
+    accounts: AsyncRepository[Account]
+    transfers: AsyncRepository[Transfer]

@@ -1,0 +1,92 @@
+"""The errors the data-access layer raises.
+
+Every error names what was wrong (the entity type, the key, the field) and
+what to do about it. They form one small hierarchy so callers can catch
+``PersistenceError`` for all of them, or one kind precisely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+class PersistenceError(Exception):
+    """Base of every error raised by the data-access layer."""
+
+
+class MappingError(PersistenceError):
+    """A class is unmapped, or its mapping is invalid."""
+
+
+class UnsafeIdentifierError(MappingError):
+    """A label, relationship type or property name is not a safe identifier."""
+
+
+class ValueEncodingError(PersistenceError):
+    """A value cannot be stored exactly; nothing was written."""
+
+
+class EntityNotFoundError(PersistenceError, LookupError):
+    """No entity of the requested type has the requested key."""
+
+    def __init__(self, entity: str, keys: Sequence[Any]) -> None:
+        self.entity = entity
+        self.keys = list(keys)
+        shown = ", ".join(repr(k) for k in self.keys)
+        noun = "key" if len(self.keys) == 1 else "keys"
+        super().__init__(f"no {entity} with {noun} {shown}")
+
+
+class IdentityConflictError(PersistenceError):
+    """A second, different object was added under a key the unit already tracks."""
+
+
+class UnitClosedError(PersistenceError):
+    """The unit of work was used after ``close()``."""
+
+
+class FlushedWorkError(PersistenceError):
+    """``rollback()`` was asked to undo work that ``flush()`` already wrote.
+
+    FalkorDB has no transaction that spans queries: each flush is its own
+    atomic, durable write. The rollback still discarded everything pending
+    since that flush and restored the entities to their flushed state.
+    """
+
+
+class CommitError(PersistenceError):
+    """The commit query failed; nothing of it was written."""
+
+
+class DuplicateKeyError(CommitError):
+    """A create collided with an existing entity's key (a unique constraint)."""
+
+
+class ConcurrencyError(CommitError):
+    """Another unit changed or deleted entities this unit loaded; nothing was written.
+
+    ``stale`` lists ``(entity type name, key)`` for each entity whose stored
+    version no longer matched. Rerun the whole unit from fresh reads (see
+    ``retry_on_conflict``).
+    """
+
+    def __init__(self, stale: Iterable[tuple[str, Any]]) -> None:
+        self.stale = list(stale)
+        shown = ", ".join(f"{name}[{key!r}]" for name, key in self.stale) or "unknown entities"
+        super().__init__(
+            f"concurrent modification: {shown} changed or vanished since this unit loaded "
+            "them; nothing was written. Rerun the unit from fresh reads."
+        )
+
+
+class CommitOutcomeUnknownError(CommitError):
+    """The connection dropped while a commit was in flight: it may or may not be applied.
+
+    Never resend the same commit: rerun the whole unit from fresh reads, where
+    version checks and unique keys turn a second application into a conflict.
+    """
+
+
+class QueryTimeoutError(PersistenceError, TimeoutError):
+    """A query ran past its timeout; a write that timed out left nothing behind."""

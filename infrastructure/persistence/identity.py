@@ -1,0 +1,86 @@
+"""The identity map: one object per (entity class, key) within a unit of work.
+
+Entities are plain dataclasses and, with ``eq=True``, unhashable; the map
+therefore finds an object's state by ``id()``. The state holds a strong
+reference to its entity, so an ``id`` cannot be reused while it is tracked.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import IdentityConflictError
+from .mapping import EntityMapping
+
+
+class Status(enum.Enum):
+    NEW = "new"  # added in this unit, not yet written
+    PERSISTENT = "persistent"  # loaded or written
+    DELETED = "deleted"  # marked for deletion, not yet written
+
+
+@dataclass(slots=True, eq=False)
+class InstanceState:
+    """What the unit knows about one tracked entity."""
+
+    mapping: EntityMapping[Any]
+    key: Any
+    entity: Any
+    status: Status
+    snapshot: tuple[Any, ...] | None  # encoded values as last loaded or written
+    version: int  # stored version as last loaded or written (0 when unversioned/new)
+
+
+class IdentityMap:
+    """Tracked entities by (class, key) and by object identity."""
+
+    __slots__ = ("_by_key", "_by_object")
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[type, Any], InstanceState] = {}
+        self._by_object: dict[int, InstanceState] = {}
+
+    def get(self, cls: type, key: Any) -> InstanceState | None:
+        return self._by_key.get((cls, key))
+
+    def state_of(self, entity: object) -> InstanceState | None:
+        return self._by_object.get(id(entity))
+
+    def track(self, state: InstanceState) -> None:
+        """Start tracking ``state``.
+
+        Raises:
+            IdentityConflictError: a different object is already tracked
+                under the same class and key.
+        """
+        ident = (state.mapping.cls, state.key)
+        existing = self._by_key.get(ident)
+        if existing is not None and existing.entity is not state.entity:
+            raise IdentityConflictError(
+                f"{state.mapping.name}[{state.key!r}] is already tracked in this unit as another "
+                "object; change the existing object instead of adding a second one"
+            )
+        self._by_key[ident] = state
+        self._by_object[id(state.entity)] = state
+
+    def forget(self, state: InstanceState) -> None:
+        self._by_key.pop((state.mapping.cls, state.key), None)
+        self._by_object.pop(id(state.entity), None)
+
+    def rekey(self, state: InstanceState, new_key: Any) -> None:
+        self._by_key.pop((state.mapping.cls, state.key), None)
+        state.key = new_key
+        self.track(state)
+
+    def clear(self) -> None:
+        self._by_key.clear()
+        self._by_object.clear()
+
+    def __iter__(self) -> Iterator[InstanceState]:
+        return iter(list(self._by_key.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_key)

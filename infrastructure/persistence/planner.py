@@ -1,0 +1,176 @@
+"""The commit planner: a change set in, one parameterized Cypher query out.
+
+The whole unit becomes ONE ``GRAPH.QUERY``, which FalkorDB runs atomically: a
+runtime error anywhere in it undoes every write it made. The query is a chain
+of ``CALL { UNWIND $rows ... }`` blocks, one per (label, operation), in this
+order:
+
+1. creates, by label;
+2. updates, by label, each matching on the key and, for versioned entities,
+   on the version read by this unit; each block counts what it matched;
+3. for deletes, a read-only block per label counting the rows still at the
+   version read;
+4. a guard that divides by zero (a runtime error, so nothing is written)
+   unless every count equals the number of rows sent;
+5. the deletes themselves, last (a FalkorDB bug restores deleted nodes badly
+   when a later create in the same query fails).
+
+Only names validated by the mapping are written into the text; all values
+travel as parameters. The text depends only on the shape of the change (which
+labels, which operations), so equal shapes give equal text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .changes import ChangeSet, Create, Delete, Update
+from .mapping import EntityMapping
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBatch:
+    """Rows whose match count is guarded: enough to name the stale ones later."""
+
+    mapping: EntityMapping[Any]
+    operation: str  # "update" or "delete"
+    rows: tuple[tuple[Any, int], ...]  # (encoded key, expected version)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitPlan:
+    query: str
+    params: dict[str, Any]
+    checked: tuple[CheckedBatch, ...]
+    created: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...]  # mapping, encoded keys
+
+
+C = TypeVar("C", Create, Update, Delete)
+
+
+def _by_mapping(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
+    groups: dict[str, tuple[EntityMapping[Any], list[C]]] = {}
+    for item in items:
+        mapping = item.state.mapping
+        groups.setdefault(mapping.label, (mapping, []))[1].append(item)
+    return [groups[label] for label in sorted(groups)]
+
+
+def _version_match(mapping: EntityMapping[Any]) -> str:
+    if mapping.version_property is None:
+        return ""
+    return f" WHERE coalesce(n.{mapping.version_property}, 0) = row.v"
+
+
+def plan_commit(changes: ChangeSet) -> CommitPlan | None:
+    """Compile ``changes`` into one atomic query, or ``None`` when there is nothing to do."""
+    if not changes:
+        return None
+    blocks: list[str] = []
+    params: dict[str, Any] = {}
+    counted: list[str] = []
+    checked: list[CheckedBatch] = []
+    created: list[tuple[EntityMapping[Any], tuple[Any, ...]]] = []
+    expected: list[int] = []
+
+    for mapping, creates in _by_mapping(changes.creates):
+        name = f"create_{mapping.label}"
+        props = mapping.properties
+        vprop = mapping.version_property
+        rows = []
+        for c in creates:
+            row = dict(zip(props, c.values, strict=True))
+            if vprop:
+                row[vprop] = 1
+            rows.append(row)
+        params[name] = rows
+        created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.label}) SET n = row "
+            f"RETURN count(*) AS {name} }}"
+        )
+
+    for mapping, updates in _by_mapping(changes.updates):
+        name = f"update_{mapping.label}"
+        vprop = mapping.version_property
+        key_index = mapping.key_index
+        params[name] = [
+            {"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates
+        ]
+        bump = f", n.{vprop} = row.v + 1" if vprop else ""
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
+            f"SET n += row.p{bump} RETURN count(n) AS {name} }}"
+        )
+        counted.append(name)
+        expected.append(len(updates))
+        checked.append(
+            CheckedBatch(
+                mapping, "update", tuple((u.values[key_index], u.state.version) for u in updates)
+            )
+        )
+
+    delete_groups = _by_mapping(changes.deletes)
+    for mapping, deletes in delete_groups:
+        name = f"delete_{mapping.label}"
+        keyed = tuple((mapping.encode_key(d.state.key), d.state.version) for d in deletes)
+        params[name] = [{"k": k, "v": v} for k, v in keyed]
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
+            f"RETURN count(n) AS checked_{name} }}"
+        )
+        counted.append(f"checked_{name}")
+        expected.append(len(deletes))
+        checked.append(CheckedBatch(mapping, "delete", keyed))
+
+    if counted:
+        params["expected"] = expected
+        condition = " AND ".join(f"{c} = $expected[{i}]" for i, c in enumerate(counted))
+        carried = ", ".join(counted)
+        # The divisor is computed at run time, so the error (and the rollback of
+        # everything above) happens only when a count is off.
+        blocks.append(f"WITH {carried} WHERE 1 / (CASE WHEN {condition} THEN 1 ELSE 0 END) = 1")
+
+    for mapping, _ in delete_groups:
+        name = f"delete_{mapping.label}"
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"{{{mapping.key_property}: row.k}}) DETACH DELETE n RETURN count(*) AS done_{name} }}"
+        )
+
+    blocks.append("RETURN 1")
+    return CommitPlan("\n".join(blocks), params, tuple(checked), tuple(created))
+
+
+def stale_probe(batch: CheckedBatch) -> tuple[str, dict[str, Any]]:
+    """A read that returns, for each checked row, its key and stored version (if any)."""
+    mapping = batch.mapping
+    version = f"coalesce(n.{mapping.version_property}, 0)" if mapping.version_property else "0"
+    query = (
+        f"UNWIND $rows AS row OPTIONAL MATCH (n:{mapping.label} {{{mapping.key_property}: row.k}}) "
+        f"RETURN row.k, n IS NOT NULL, {version}"
+    )
+    return query, {"rows": [{"k": k} for k, _ in batch.rows]}
+
+
+def stale_keys(batch: CheckedBatch, probe_rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Decoded keys of the rows that are gone or no longer at the version this unit read."""
+    expected = dict(batch.rows)
+    decode = batch.mapping.key_codec.decode
+    stale = []
+    for key, found, version in probe_rows:
+        if not found or (batch.mapping.version_property and version != expected.get(key)):
+            stale.append(decode(key))
+    return stale
+
+
+def existing_keys_probe(
+    mapping: EntityMapping[Any], keys: Sequence[Any]
+) -> tuple[str, dict[str, Any]]:
+    """A read returning which of ``keys`` already exist (to name duplicate keys)."""
+    query = f"UNWIND $keys AS k MATCH (n:{mapping.label} {{{mapping.key_property}: k}}) RETURN k"
+    return query, {"keys": list(keys)}

@@ -1,0 +1,60 @@
+"""Shared fixtures: one embedded FalkorDB per test run, one graph per test.
+
+Tests that need the server ask for ``database`` (or anything built on it);
+unit tests that ask for none of these never start it. ``FALKORDB_URL``
+points the suite at another server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from infrastructure.bank import BankUnitOfWork, bank_registry
+from infrastructure.persistence import Registry, ensure_key_constraints
+from infrastructure.server import Database
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[Database]:
+    db = Database(os.environ.get("FALKORDB_URL"), appendfsync=None)
+    with db:
+        yield db
+
+
+@pytest.fixture
+def graph_name(request: pytest.FixtureRequest) -> str:
+    """A graph of this test's own, so tests never see each other's data."""
+    return f"test_{request.node.name[:40]}_{uuid.uuid4().hex[:8]}".replace("[", "_").replace(
+        "]", "_"
+    ).replace("-", "_")
+
+
+@pytest.fixture
+def graph(database: Database, graph_name: str) -> Iterator[object]:
+    handle = database.graph(graph_name)
+    yield handle
+    try:
+        handle.delete()
+    except Exception:  # the test may never have created it
+        pass
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return bank_registry()
+
+
+@pytest.fixture
+def bank_graph(graph: object, registry: Registry) -> object:
+    """The test graph with the bank's key constraints in place."""
+    ensure_key_constraints(graph, registry)
+    return graph
+
+
+@pytest.fixture
+def uow_factory(bank_graph: object, registry: Registry) -> Callable[[], BankUnitOfWork]:
+    return lambda: BankUnitOfWork(bank_graph, registry)  # type: ignore[arg-type]
