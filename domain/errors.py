@@ -15,3 +15,19 @@ class CurrencyMismatch(DomainError):
 
 class InvalidAmount(DomainError):
     """An amount is negative, zero where it must not be, or malformed."""
+
+
+class InvalidPerson(DomainError):
+    """A person's name, email or age is missing or malformed."""
+
+
+class InvalidFriendship(DomainError):
+    """A friendship that cannot exist (with oneself)."""
+
+
+class AlreadyFriends(DomainError):
+    """The two people are friends already."""
+
+
+class TransferIdReused(DomainError):
+    """A transfer id was given again for a different transfer."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from .errors import CurrencyMismatch, InsufficientFunds, InvalidAmount
+from .errors import CurrencyMismatch, InsufficientFunds, InvalidAmount, InvalidPerson
 from .events import (
     AccountOpened,
     DomainEvent,
@@ -74,6 +74,20 @@ class Person:
 
     @classmethod
     def register(cls, name: str, email: str, age: int | None = None) -> Person:
+        """A new person, recording ``PersonRegistered``.
+
+        Raises:
+            InvalidPerson: the name is blank, the email has no single ``@``
+                between two non-empty parts, or the age is outside 0..150.
+        """
+        name = name.strip()
+        if not name:
+            raise InvalidPerson("name must not be blank")
+        local, at, domain = email.partition("@")
+        if not (local and at and domain) or "@" in domain or any(c.isspace() for c in email):
+            raise InvalidPerson(f"email {email!r} is not an address like name@example.com")
+        if age is not None and not 0 <= age <= 150:
+            raise InvalidPerson(f"age must be between 0 and 150, got {age}")
         person = cls(id=uuid4(), name=name, email=email, age=age)
         person.events.append(PersonRegistered(person.id, name, email))
         return person
@@ -121,13 +135,25 @@ class Transfer:
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def between(cls, source: Account, target: Account, amount: Money) -> Transfer:
-        """Move ``amount`` from ``source`` to ``target`` and record it."""
+    def between(
+        cls, source: Account, target: Account, amount: Money, transfer_id: UUID | None = None
+    ) -> Transfer:
+        """Move ``amount`` from ``source`` to ``target`` and record it.
+
+        ``transfer_id`` lets the caller choose the id up front (an idempotency
+        key: the same transfer asked twice is recognised by it).
+
+        Raises:
+            InvalidAmount: both accounts are the same, or the amount is not positive.
+            InsufficientFunds: ``source`` holds less than ``amount``.
+            CurrencyMismatch: the accounts or the amount differ in currency.
+        """
         if source.id == target.id:
             raise InvalidAmount("cannot transfer to the same account")
+        credited = target.balance + amount  # checks the currency before anything changes
         source.withdraw(amount)
-        target.balance = target.balance + amount
-        transfer = cls(uuid4(), source.id, target.id, amount, datetime.now(UTC))
+        target.balance = credited
+        transfer = cls(transfer_id or uuid4(), source.id, target.id, amount, datetime.now(UTC))
         transfer.events.append(
             MoneyTransferred(transfer.id, source.id, target.id, amount.amount, amount.currency)
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from domain.friendship import Friendship
 from domain.model import Account, Person, Transfer
 
+from .friendships import AsyncFriendshipRepository, FriendshipRepository
 from .persistence import (
     AsyncRepository,
     AsyncUnitOfWork,
@@ -19,6 +21,7 @@ def bank_registry() -> Registry:
     registry.map(Person, key="id", version="version", exclude=["events"])
     registry.map(Account, key="id", version="version", exclude=["events"])
     registry.map(Transfer, key="id", exclude=["events"])
+    registry.map(Friendship, key="id", exclude=["events"])
     return registry
 
 
@@ -26,9 +29,11 @@ class BankUnitOfWork(UnitOfWork):
     people: Repository[Person]
     accounts: Repository[Account]
     transfers: Repository[Transfer]
+    friendships: FriendshipRepository
 
 
 class AsyncBankUnitOfWork(AsyncUnitOfWork):
     people: AsyncRepository[Person]
     accounts: AsyncRepository[Account]
     transfers: AsyncRepository[Transfer]
+    friendships: AsyncFriendshipRepository

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from infrastructure.bank import BankUnitOfWork, bank_registry
+from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork, bank_registry
 from infrastructure.persistence import Registry, ensure_key_constraints
 from infrastructure.server import Database
 
@@ -58,3 +58,27 @@ def bank_graph(graph: object, registry: Registry) -> object:
 @pytest.fixture
 def uow_factory(bank_graph: object, registry: Registry) -> Callable[[], BankUnitOfWork]:
     return lambda: BankUnitOfWork(bank_graph, registry)  # type: ignore[arg-type]
+
+
+# -- async: one client for the run, on the session's event loop ---------------
+
+
+@pytest.fixture(scope="session")
+async def async_client(database: Database) -> AsyncIterator[object]:
+    """An async FalkorDB client with its own bounded pool (``Database.max_connections``)."""
+    client = database.async_client()
+    yield client
+    await client.connection.aclose()
+
+
+@pytest.fixture
+def async_bank_graph(bank_graph: object, async_client: object, graph_name: str) -> object:
+    """An async handle on this test's graph (key constraints in place, deleted after)."""
+    return async_client.select_graph(graph_name)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def async_uow_factory(
+    async_bank_graph: object, registry: Registry
+) -> Callable[[], AsyncBankUnitOfWork]:
+    return lambda: AsyncBankUnitOfWork(async_bank_graph, registry)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 """
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
+from .criteria import Criterion, F
 from .errors import (
     CommitError,
     CommitOutcomeUnknownError,
@@ -27,9 +28,25 @@ from .errors import (
     ValueEncodingError,
 )
 from .mapping import EntityMapping, Registry
+from .queries import Page, Slice
+from .relationships import (
+    DanglingReferenceError,
+    DeleteRestrictedError,
+    Relationship,
+    RelationshipNotLoadedError,
+    to_many,
+    to_one,
+)
 from .repository import Repository
 from .retry import retry_on_conflict, retry_on_conflict_async
-from .schema import SchemaError, ensure_key_constraints
+from .schema import (
+    SchemaError,
+    SchemaItem,
+    SchemaReport,
+    describe_schema,
+    ensure_key_constraints,
+    ensure_schema,
+)
 from .unit_of_work import Session, UnitOfWork
 from .wire import DatabaseUnavailableError
 
@@ -40,24 +57,38 @@ __all__ = [
     "CommitError",
     "CommitOutcomeUnknownError",
     "ConcurrencyError",
+    "Criterion",
+    "DanglingReferenceError",
     "DatabaseUnavailableError",
+    "DeleteRestrictedError",
     "DuplicateKeyError",
     "EntityMapping",
     "EntityNotFoundError",
+    "F",
     "FlushedWorkError",
     "IdentityConflictError",
     "MappingError",
+    "Page",
     "PersistenceError",
     "QueryTimeoutError",
     "Registry",
+    "Relationship",
+    "RelationshipNotLoadedError",
     "Repository",
     "SchemaError",
+    "SchemaItem",
+    "SchemaReport",
     "Session",
+    "Slice",
     "UnitClosedError",
     "UnitOfWork",
     "UnsafeIdentifierError",
     "ValueEncodingError",
+    "describe_schema",
     "ensure_key_constraints",
+    "ensure_schema",
     "retry_on_conflict",
     "retry_on_conflict_async",
+    "to_many",
+    "to_one",
 ]

@@ -1,29 +1,39 @@
 """The async unit of work and repository: the sync ones with awaited I/O.
 
-Every decision lives in ``UnitState`` and ``RepositoryBase``; these classes
-differ from ``UnitOfWork`` and ``Repository`` only where they await a query.
+Every decision lives in ``UnitState``, ``RepositoryBase`` and
+``UnitOfWorkBase``; these classes differ from ``UnitOfWork`` and
+``Repository`` only where they await a query (a unit test compares their
+code with the sync code, ``await`` removed, and fails on any other
+difference).
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from redis import exceptions as redis_errors
-
-from . import reads
-from .declared import declared_repositories
-from .errors import EntityNotFoundError, FlushedWorkError, PersistenceError
-from .mapping import EntityMapping, Registry
+from .criteria import Criterion, combine, from_equals
+from .mapping import EntityMapping
+from .queries import Page, Slice
 from .reads import Read
-from .repository import RepositoryBase
-from .state import Exchange, FlushHook, UnitState
-from .unit_of_work import FLUSHED_NOTE, ROLLBACK_AFTER_FLUSH
-from .wire import CONNECTION_ERRORS, commit_in_doubt, is_timeout, read_failure
+from .repository import Conversation, Loads, RepositoryBase, Rows
+from .unit_of_work import WRITE_ERRORS, UnitOfWorkBase, read_errors_translated
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def drive_async(conversation: Conversation[R], read: Callable[[Read], Awaitable[Rows]]) -> R:
+    """Run ``conversation``, answering each of its reads with the awaited ``read``."""
+    try:
+        request = next(conversation)
+        while True:
+            request = conversation.send(await read(request))
+    except StopIteration as done:
+        answer: R = done.value
+        return answer
 
 
 class AsyncGraph(Protocol):
@@ -45,37 +55,52 @@ class AsyncRepository(RepositoryBase[T]):
         super().__init__(unit.state, mapping)
         self._unit = unit
 
-    async def get(self, key: Any) -> T:
-        """The entity with ``key`` (raises ``EntityNotFoundError``)."""
-        found = await self.get_or_none(key)
-        if found is None:
-            raise EntityNotFoundError(self.mapping.name, [key])
-        return found
+    async def get(self, key: Any, *, load: Loads = ()) -> T:
+        """The entity with ``key``; from the identity map when the unit has it.
 
-    async def get_or_none(self, key: Any) -> T | None:
+        ``load`` names relationships to fetch in the same round trip.
+
+        Raises:
+            EntityNotFoundError: no such entity (or it was deleted in this unit).
+        """
+        return await drive_async(self._get(key, load), self._unit.read)
+
+    async def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:
         """The entity with ``key``, or None."""
-        decided, entity = self._cached(key)
-        if decided:
-            return entity
-        loaded = self._load(await self._unit.read(reads.by_key(self.mapping, key)))
-        return loaded[0] if loaded else None
+        return await drive_async(self._get_or_none(key, load), self._unit.read)
 
-    async def get_many(self, keys: Sequence[Any]) -> list[T]:
-        """Entities for ``keys``, in that order, in at most one round trip."""
-        known, to_read, deleted = self._split_known(keys)
-        loaded: list[T] = []
-        if to_read:
-            loaded = self._load(await self._unit.read(reads.by_keys(self.mapping, to_read)))
-        if deleted:
-            raise EntityNotFoundError(self.mapping.name, deleted)
-        return self._ordered(keys, loaded, known)
+    async def get_many(self, keys: Sequence[Any], *, load: Loads = ()) -> list[T]:
+        """Entities for ``keys``, in that order, in at most one round trip.
+
+        Raises:
+            EntityNotFoundError: naming every key that does not exist.
+        """
+        return await drive_async(self._get_many(keys, load), self._unit.read)
 
     async def exists(self, key: Any) -> bool:
         """Whether an entity with ``key`` exists (pending adds and deletes count)."""
-        decided, entity = self._cached(key)
-        if decided:
-            return entity is not None
-        return bool((await self._unit.read(reads.key_exists(self.mapping, key)))[0][0])
+        return await drive_async(self._exists(key), self._unit.read)
+
+    async def find(
+        self,
+        where: Criterion | None = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        load: Loads = (),
+    ) -> list[T]:
+        """Entities matching ``where`` (built with ``F``), as this unit sees them.
+
+        Pending changes count: entities added, edited or deleted in the unit
+        are matched on what the unit holds. ``order_by``: ``"age"``, ``"-age"``
+        or a list of them.
+
+        Raises:
+            MappingError: a name is not a stored field, or cannot be ordered.
+            ValueEncodingError: a value cannot be compared with its field.
+        """
+        return await drive_async(self._find(where, order_by, limit, offset, load), self._unit.read)
 
     async def list(
         self,
@@ -83,9 +108,10 @@ class AsyncRepository(RepositoryBase[T]):
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[T]:
-        """All stored entities of this type, optionally ordered and paged."""
-        return await self.find_by(order_by=order_by, limit=limit, offset=offset)
+        load: Loads = (),
+    ) -> builtins.list[T]:
+        """All entities of this type, optionally ordered (``"-age"``: descending) and paged."""
+        return await drive_async(self._find(None, order_by, limit, offset, load), self._unit.read)
 
     async def find_by(
         self,
@@ -93,50 +119,76 @@ class AsyncRepository(RepositoryBase[T]):
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        load: Loads = (),
         **equals: Any,
     ) -> builtins.list[T]:
-        """Stored entities whose fields equal the given values."""
-        read = self._find_read(equals, {"order_by": order_by, "limit": limit, "offset": offset})
-        return self._load(await self._unit.read(read))
+        """Entities whose fields equal the given values (``None`` matches unset)."""
+        where = from_equals(equals)
+        return await drive_async(self._find(where, order_by, limit, offset, load), self._unit.read)
 
     async def find_one_by(self, **equals: Any) -> T | None:
-        """The first stored entity matching ``equals``, or None."""
-        found = await self.find_by(limit=1, **equals)
-        return found[0] if found else None
+        """The first entity matching ``equals``, or None."""
+        return await drive_async(self._find_one(from_equals(equals)), self._unit.read)
 
-    async def count(self, **equals: Any) -> int:
-        """How many stored entities match ``equals``."""
-        self._state.check_open()
-        return int((await self._unit.read(reads.count(self.mapping, equals)))[0][0])
+    async def count(self, where: Criterion | None = None, **equals: Any) -> int:
+        """How many entities match ``where`` and ``equals`` (all of them when neither)."""
+        return await drive_async(self._count(combine(where, equals)), self._unit.read)
+
+    async def page(
+        self,
+        where: Criterion | None = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        number: int = 1,
+        size: int = 20,
+        load: Loads = (),
+    ) -> Page[T]:
+        """Page ``number`` (from 1) of ``size`` matches, with the total count."""
+        return await drive_async(self._page(where, order_by, number, size, load), self._unit.read)
+
+    async def keyset(
+        self,
+        where: Criterion | None = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        after: str | None = None,
+        limit: int = 20,
+        load: Loads = (),
+    ) -> Slice[T]:
+        """Up to ``limit`` matches after the cursor ``after`` (keyset pagination).
+
+        The order is made total with the key; pass ``Slice.cursor`` back as
+        ``after`` for the next slice (None when there is no more).
+        """
+        return await drive_async(self._keyset(where, order_by, after, limit, load), self._unit.read)
+
+    async def query(self, cypher: str, **params: Any) -> builtins.list[builtins.list[Any]]:
+        """Rows of a read-only custom Cypher query.
+
+        Parameters are encoded like stored values (UUID, Decimal, dates...).
+        Nodes of mapped labels come back as tracked entities (also inside
+        lists and paths); other values come back as the client returns them.
+        """
+        return await drive_async(self._query(cypher, params), self._unit.read)
+
+    async def query_entities(self, cypher: str, **params: Any) -> builtins.list[T]:
+        """Entities of this type returned in the first column of a custom query."""
+        return await drive_async(self._query_entities(cypher, params), self._unit.read)
+
+    async def load_related(self, entities: Sequence[T], *names: str) -> None:
+        """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
+        await drive_async(self._load_related(entities, names), self._unit.read)
 
 
-class AsyncUnitOfWork:
+class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
     """The async unit of work: ``async with uow:`` commits on clean exit.
 
     Same semantics as ``UnitOfWork``; ``add`` and ``delete`` are plain calls,
-    everything that talks to the server is awaited.
+    everything that talks to the server (and ``rollback``/``close``, to match
+    the seed's API) is awaited.
     """
 
-    def __init__(
-        self,
-        graph: AsyncGraph,
-        registry: Registry,
-        *,
-        hooks: Sequence[FlushHook] = (),
-        read_timeout_ms: int | None = None,
-        write_timeout_ms: int | None = None,
-    ) -> None:
-        self.graph = graph
-        self.state = UnitState(registry, hooks)
-        self._read_timeout = read_timeout_ms
-        self._write_timeout = write_timeout_ms
-        self._repositories: dict[type, AsyncRepository[Any]] = {}
-        for name, (repo_class, entity_type) in declared_repositories(
-            type(self), AsyncRepository
-        ).items():
-            repository = repo_class(self, registry.mapping_for(entity_type))
-            self._repositories[entity_type] = repository
-            setattr(self, name, repository)
+    _repository_base = AsyncRepository
 
     async def __aenter__(self) -> Self:
         self.state.check_open()
@@ -153,95 +205,72 @@ class AsyncUnitOfWork:
         try:
             if exc is None:
                 await self.commit()
-            elif self.state.rollback():
-                exc.add_note(FLUSHED_NOTE)
+            else:
+                self._abandon(exc)
         finally:
             self.state.close()
 
-    @property
-    def is_active(self) -> bool:
-        """True until ``close()`` (or the end of the ``async with`` block)."""
-        return not self.state.closed
-
-    @property
-    def has_pending_changes(self) -> bool:
-        """Whether a commit would write anything."""
-        self.state.check_open()
-        return self.state.has_pending_changes()
-
     def repository(self, entity_type: type[T]) -> AsyncRepository[T]:
         """The repository of ``entity_type`` in this unit (created on first use)."""
-        self.state.check_open()
-        repository = self._repositories.get(entity_type)
-        if repository is None:
-            repository = AsyncRepository(self, self.state.registry.mapping_for(entity_type))
-            self._repositories[entity_type] = repository
-        return repository
-
-    def add(self, entity: object) -> None:
-        """Track a new entity of any mapped type; it is written at commit."""
-        self.state.add(entity)
-
-    def delete(self, entity: object) -> None:
-        """Mark a tracked entity for deletion at commit."""
-        self.state.delete(entity)
+        return self._repository_of(entity_type)
 
     async def get(self, entity_type: type[T], key: Any) -> T:
         """The entity of ``entity_type`` with ``key`` (raises ``EntityNotFoundError``)."""
         return await self.repository(entity_type).get(key)
 
     async def flush(self) -> None:
-        """Write all pending changes in one atomic query and keep the unit open."""
-        pending = self.state.plan_flush()
+        """Write all pending changes in one atomic query and keep the unit open.
+
+        Raises:
+            ConcurrencyError: a versioned entity changed since it was loaded.
+            DuplicateKeyError: a new entity's key exists already.
+            CommitOutcomeUnknownError: the connection dropped mid-commit.
+            DatabaseUnavailableError: the query was never run (server unreachable or
+                loading its data, no free connection); nothing was written.
+            QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
+            ValueEncodingError: a value cannot be stored (nothing was sent).
+        """
+        pending = await drive_async(self.state.prepare_flush(), self.read)
         if pending is None:
             return
         try:
             await self.graph.query(
                 pending.plan.query, pending.plan.params, timeout=self._write_timeout
             )
-        except redis_errors.ResponseError as exc:
-            raise await self._drive(self.state.explain_failure(pending, str(exc))) from exc
-        except CONNECTION_ERRORS as exc:
-            raise commit_in_doubt(exc) from exc
+        except WRITE_ERRORS as exc:
+            raise await drive_async(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)
 
     async def commit(self) -> None:
-        """Flush, and end the transaction scope."""
+        """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         await self.flush()
         self.state.commit_done()
 
     async def rollback(self) -> None:
-        """Discard pending work (raises ``FlushedWorkError`` if flushed work remains stored)."""
-        self.state.check_open()
-        if self.state.rollback():
-            raise FlushedWorkError(ROLLBACK_AFTER_FLUSH)
+        """Discard pending work and restore loaded entities to their stored state.
+
+        Raises:
+            FlushedWorkError: work flushed since the last commit is already
+                stored and was not undone (everything else was discarded).
+        """
+        self._rollback()
 
     async def close(self) -> None:
-        """Discard pending work and end the unit."""
+        """Discard pending work and end the unit; any later use raises ``UnitClosedError``."""
         self.state.close()
 
     async def read(self, read: Read) -> list[list[Any]]:
-        """Run a read-only query and return its rows."""
+        """Run a read-only query and return its rows.
+
+        Raises:
+            QueryTimeoutError: the read ran past ``read_timeout_ms``.
+            DatabaseUnavailableError: the server could not be reached.
+        """
         self.state.check_open()
-        try:
+        with read_errors_translated():
             result = await self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
-        except redis_errors.ResponseError as exc:
-            if is_timeout(exc):
-                raise read_failure(exc) from exc
-            raise
-        except CONNECTION_ERRORS as exc:
-            raise read_failure(exc) from exc
         rows: list[list[Any]] = result.result_set
         return rows
-
-    async def _drive(self, exchange: Exchange) -> PersistenceError:
-        try:
-            read = next(exchange)
-            while True:
-                read = exchange.send(await self.read(read))
-        except StopIteration as done:
-            error: PersistenceError = done.value
-            return error
 
 
 AsyncSession = AsyncUnitOfWork

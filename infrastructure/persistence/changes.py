@@ -14,6 +14,7 @@ from typing import Any
 from .errors import MappingError
 from .identity import InstanceState, Status
 from .mapping import EntityMapping
+from .relationships import Edges, RelationshipMapping, is_loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +35,56 @@ class Delete:
     state: InstanceState
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeWrite:
+    """One edge to create, update (changed properties only) or delete."""
+
+    rel: RelationshipMapping
+    source: Any  # encoded key of the entity holding the relationship
+    target: Any  # encoded key of the target
+    props: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRule:
+    """A deleted entity's relationship whose stored edges must number ``expected``."""
+
+    rel: RelationshipMapping
+    source: Any
+    expected: int  # 0 for restrict; the targets deleted with it for cascade
+
+
 @dataclass(slots=True)
 class ChangeSet:
     creates: list[Create] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
     deletes: list[Delete] = field(default_factory=list)
+    links: list[EdgeWrite] = field(default_factory=list)
+    relinks: list[EdgeWrite] = field(default_factory=list)
+    unlinks: list[EdgeWrite] = field(default_factory=list)
+    rules: list[DeleteRule] = field(default_factory=list)
+    # (state, relationship name, edges as stored once this change set is written)
+    edges_after: list[tuple[InstanceState, str, Edges]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.creates or self.updates or self.deletes)
+        return bool(
+            self.creates
+            or self.updates
+            or self.deletes
+            or self.links
+            or self.relinks
+            or self.unlinks
+        )
 
     def __len__(self) -> int:
-        return len(self.creates) + len(self.updates) + len(self.deletes)
+        return (
+            len(self.creates)
+            + len(self.updates)
+            + len(self.deletes)
+            + len(self.links)
+            + len(self.relinks)
+            + len(self.unlinks)
+        )
 
 
 def diff(mapping: EntityMapping[Any], old: tuple[Any, ...], new: tuple[Any, ...]) -> dict[str, Any]:
@@ -65,13 +105,19 @@ def collect_changes(states: Iterable[InstanceState]) -> ChangeSet:
         status = state.status
         if status is Status.DELETED:
             changes.deletes.append(Delete(state))
+            _delete_rules(state, changes)
             continue
         mapping = state.mapping
-        values = mapping.encode(state.entity)
+        if mapping.relationships:
+            _edge_changes(state, changes)
         if status is Status.NEW:
-            changes.creates.append(Create(state, values))
+            changes.creates.append(Create(state, mapping.encode(state.entity)))
             continue
+        if state.fields is not None and mapping.unchanged(state.entity, state.fields):
+            continue  # nothing was reassigned or mutated: no need to encode
+        values = mapping.encode(state.entity)
         if values == state.snapshot:
+            state.fields = mapping.snapshot_of(state.entity)
             continue
         assert state.snapshot is not None
         if values[mapping.key_index] != state.snapshot[mapping.key_index]:
@@ -82,3 +128,45 @@ def collect_changes(states: Iterable[InstanceState]) -> ChangeSet:
             )
         changes.updates.append(Update(state, values, diff(mapping, state.snapshot, values)))
     return changes
+
+
+def _delete_rules(state: InstanceState, changes: ChangeSet) -> None:
+    for name, rel in state.mapping.relationships.items():
+        if rel.on_delete == "detach":
+            continue
+        source = state.mapping.encode_key(state.key)
+        if rel.on_delete == "restrict":
+            changes.rules.append(DeleteRule(rel, source, 0))
+        else:
+            loaded = state.edges.get(name, {}) if state.edges else {}
+            changes.rules.append(DeleteRule(rel, source, len(loaded)))
+
+
+def _edge_changes(state: InstanceState, changes: ChangeSet) -> None:
+    entity = state.entity
+    source: Any = None
+    for name, rel in state.mapping.relationships.items():
+        if not is_loaded(entity, name):
+            continue  # never touched: unchanged by definition
+        current = rel.current(entity)
+        stored = state.edges.get(name, {}) if state.edges else {}
+        if current.keys() == stored.keys() and all(current[k][1] == stored[k][1] for k in current):
+            continue
+        if source is None:
+            source = state.mapping.encode_key(state.key)
+        encode_target = rel.target.encode_key
+        props = rel.edge_properties
+        for key, (_, values) in current.items():
+            old = stored.get(key)
+            if old is None:
+                changes.links.append(
+                    EdgeWrite(
+                        rel, source, encode_target(key), dict(zip(props, values, strict=True))
+                    )
+                )
+            elif old[1] != values:
+                changed = {p: v for p, a, v in zip(props, old[1], values, strict=True) if a != v}
+                changes.relinks.append(EdgeWrite(rel, source, encode_target(key), changed))
+        for key in stored.keys() - current.keys():
+            changes.unlinks.append(EdgeWrite(rel, source, encode_target(key), {}))
+        changes.edges_after.append((state, name, current))

@@ -47,6 +47,15 @@ class ScalarCodec:
     encode: Encoder
     decode: Decoder
     orderable: bool = True  # whether ordering the stored form orders the values
+    mutable: bool = False  # decoded values can change in place (lists): snapshots copy them
+    # Whether two values of the type that are == always store the same way (not so for
+    # Decimal("1.5") == Decimal("1.50"), 0.0 == -0.0, or datetimes in other time zones).
+    exact_eq: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """Whether stored values come back unchanged (no decoding needed)."""
+        return self.decode is _identity
 
 
 def _identity(value: Any) -> Any:
@@ -124,6 +133,24 @@ def encode_uuid(value: Any) -> str:
     return str(value)
 
 
+_UUID_NEW = object.__new__
+_UUID_SET = object.__setattr__
+
+
+def decode_uuid(value: Any) -> uuid.UUID:
+    """``uuid.UUID(value)`` for the canonical text this codec stores, about 3x faster."""
+    if type(value) is str and len(value) == 36 and value[8] == value[13] == value[18] == value[23] == "-":
+        try:
+            number = int(value.replace("-", ""), 16)
+        except ValueError:
+            return uuid.UUID(value)
+        result = _UUID_NEW(uuid.UUID)
+        _UUID_SET(result, "int", number)
+        _UUID_SET(result, "is_safe", uuid.SafeUUID.unknown)
+        return result
+    return uuid.UUID(value)
+
+
 def encode_datetime(value: Any) -> str:
     if not isinstance(value, datetime):
         raise _refuse(value, "datetime")
@@ -145,14 +172,14 @@ def decode_date(value: Any) -> date:
 
 
 _SCALARS: dict[type, ScalarCodec] = {
-    str: ScalarCodec("str", encode_str, _identity),
-    int: ScalarCodec("int", encode_int, _identity),
+    str: ScalarCodec("str", encode_str, _identity, exact_eq=True),
+    int: ScalarCodec("int", encode_int, _identity, exact_eq=True),
     float: ScalarCodec("float", encode_float, _identity),
-    bool: ScalarCodec("bool", encode_bool, _identity),
+    bool: ScalarCodec("bool", encode_bool, _identity, exact_eq=True),
     Decimal: ScalarCodec("Decimal", encode_decimal, Decimal, orderable=False),
-    uuid.UUID: ScalarCodec("UUID", encode_uuid, uuid.UUID, orderable=False),
+    uuid.UUID: ScalarCodec("UUID", encode_uuid, decode_uuid, orderable=False, exact_eq=True),
     datetime: ScalarCodec("datetime", encode_datetime, decode_datetime),
-    date: ScalarCodec("date", encode_date, decode_date),
+    date: ScalarCodec("date", encode_date, decode_date, exact_eq=True),
 }
 
 
@@ -172,6 +199,20 @@ def encode_any(value: Any) -> Any:
         return [_list_item(encode_any, item) for item in value]
     raise _refuse(
         value, "str, int, float, bool, None or a list of them", "annotate the field to store it"
+    )
+
+
+def encode_value(value: Any) -> Any:
+    """Encode a value by its own type (query parameters have no annotation)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return encode_any(value)
+    if isinstance(value, enum.Enum):
+        return encode_value(value.value)
+    for kind in (datetime, date, Decimal, uuid.UUID):
+        if isinstance(value, kind):
+            return _SCALARS[kind].encode(value)
+    raise _refuse(
+        value, "a storable value (str, int, float, bool, None, Decimal, UUID, date, datetime, Enum)"
     )
 
 
@@ -201,7 +242,7 @@ def _enum_codec(cls: type[enum.Enum]) -> ScalarCodec:
         except KeyError:
             raise ValueEncodingError(f"stored value {value!r} is not a {cls.__name__}") from None
 
-    return ScalarCodec(cls.__name__, encode, decode)
+    return ScalarCodec(cls.__name__, encode, decode, exact_eq=True)
 
 
 def _list_codec(item: ScalarCodec, as_tuple: bool) -> ScalarCodec:
@@ -216,7 +257,21 @@ def _list_codec(item: ScalarCodec, as_tuple: bool) -> ScalarCodec:
     def decode(value: Any) -> Any:
         return kind(item_decode(v) for v in value)
 
-    return ScalarCodec(f"{kind.__name__}[{item.type_name}]", encode, decode, orderable=False)
+    # A list of plain items only needs copying (nested lists included).
+    decoder = copy_lists if item.plain and not as_tuple else decode
+    return ScalarCodec(
+        f"{kind.__name__}[{item.type_name}]",
+        encode,
+        decoder,
+        orderable=False,
+        mutable=not as_tuple or item.mutable,
+        exact_eq=item.exact_eq,
+    )
+
+
+def copy_lists(value: Any) -> Any:
+    """``value`` with every list in it copied (lists nest; other values are immutable)."""
+    return [copy_lists(v) for v in value] if isinstance(value, list) else value
 
 
 def _optional(inner: ScalarCodec) -> ScalarCodec:
@@ -228,17 +283,30 @@ def _optional(inner: ScalarCodec) -> ScalarCodec:
     def decode(value: Any) -> Any:
         return None if value is None else inner_decode(value)
 
-    return ScalarCodec(f"{inner.type_name} | None", encode, decode, inner.orderable)
+    return ScalarCodec(
+        f"{inner.type_name} | None",
+        encode,
+        _identity if inner.plain else decode,  # a plain codec returns None unchanged too
+        inner.orderable,
+        inner.mutable,
+        inner.exact_eq,
+    )
 
 
-def split_optional(annotation: Any) -> tuple[Any, bool]:
-    """Return ``(T, True)`` for ``T | None`` / ``Optional[T]``, else ``(annotation, False)``."""
+def split_optional(annotation: Any, where: str = "") -> tuple[Any, bool]:
+    """Return ``(T, True)`` for ``T | None`` / ``Optional[T]``, else ``(annotation, False)``.
+
+    ``where`` (``"Person.age"``) prefixes the error for any other union.
+    """
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1 and len(typing.get_args(annotation)) == 2:
             return args[0], True
-        raise MappingError(f"union type {annotation!r} cannot be stored; use one type or T | None")
+        prefix = f"{where}: " if where else ""
+        raise MappingError(
+            f"{prefix}union type {annotation!r} cannot be stored; use one type or T | None"
+        )
     return annotation, False
 
 
@@ -255,7 +323,7 @@ def _bare_codec(annotation: Any, where: str) -> ScalarCodec:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             raise MappingError(f"{where}: only tuple[T, ...] can be stored, not {annotation!r}")
         item_type = args[0] if args else Any
-        item_type, optional = split_optional(item_type)
+        item_type, optional = split_optional(item_type, where)
         if optional:
             raise MappingError(f"{where}: a list property cannot hold None ({annotation!r})")
         return _list_codec(_bare_codec(item_type, where), as_tuple=origin is tuple)
@@ -268,15 +336,15 @@ def _bare_codec(annotation: Any, where: str) -> ScalarCodec:
 
 def codec_for(annotation: Any, where: str) -> ScalarCodec:
     """Choose the codec for a field annotation; raises ``MappingError`` if none fits."""
-    inner, optional = split_optional(annotation)
+    inner, optional = split_optional(annotation, where)
     codec = _bare_codec(inner, where)
     # A required field's encoder refuses None by itself ("expected str, got NoneType").
     return _optional(codec) if optional else codec
 
 
-def is_value_object(annotation: Any) -> bool:
+def is_value_object(annotation: Any, where: str = "") -> bool:
     """A frozen dataclass type: stored flattened into one property per field."""
-    inner, _ = split_optional(annotation)
+    inner, _ = split_optional(annotation, where)
     params = getattr(inner, "__dataclass_params__", None)
     return (
         isinstance(inner, type)

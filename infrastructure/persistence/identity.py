@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import IdentityConflictError
 from .mapping import EntityMapping
+from .relationships import Edges
 
 
 class Status(enum.Enum):
@@ -32,22 +33,25 @@ class InstanceState:
     status: Status
     snapshot: tuple[Any, ...] | None  # encoded values as last loaded or written
     version: int  # stored version as last loaded or written (0 when unversioned/new)
+    edges: dict[str, Edges] | None = None  # loaded relationships as last loaded or written
+    fields: tuple[Any, ...] | None = None  # field values as last loaded or written (copied)
 
 
 class IdentityMap:
     """Tracked entities by (class, key) and by object identity."""
 
-    __slots__ = ("_by_key", "_by_object")
+    __slots__ = ("by_key", "by_object")
 
     def __init__(self) -> None:
-        self._by_key: dict[tuple[type, Any], InstanceState] = {}
-        self._by_object: dict[int, InstanceState] = {}
+        # Public for the loading hot path only; everything else uses the methods.
+        self.by_key: dict[tuple[type, Any], InstanceState] = {}
+        self.by_object: dict[int, InstanceState] = {}
 
     def get(self, cls: type, key: Any) -> InstanceState | None:
-        return self._by_key.get((cls, key))
+        return self.by_key.get((cls, key))
 
     def state_of(self, entity: object) -> InstanceState | None:
-        return self._by_object.get(id(entity))
+        return self.by_object.get(id(entity))
 
     def track(self, state: InstanceState) -> None:
         """Start tracking ``state``.
@@ -57,30 +61,35 @@ class IdentityMap:
                 under the same class and key.
         """
         ident = (state.mapping.cls, state.key)
-        existing = self._by_key.get(ident)
+        existing = self.by_key.get(ident)
         if existing is not None and existing.entity is not state.entity:
             raise IdentityConflictError(
                 f"{state.mapping.name}[{state.key!r}] is already tracked in this unit as another "
                 "object; change the existing object instead of adding a second one"
             )
-        self._by_key[ident] = state
-        self._by_object[id(state.entity)] = state
+        self.by_key[ident] = state
+        self.by_object[id(state.entity)] = state
+
+    def track_loaded(self, state: InstanceState) -> None:
+        """Track a state just read for a key the map does not hold (no conflict check)."""
+        self.by_key[state.mapping.cls, state.key] = state
+        self.by_object[id(state.entity)] = state
 
     def forget(self, state: InstanceState) -> None:
-        self._by_key.pop((state.mapping.cls, state.key), None)
-        self._by_object.pop(id(state.entity), None)
+        self.by_key.pop((state.mapping.cls, state.key), None)
+        self.by_object.pop(id(state.entity), None)
 
     def rekey(self, state: InstanceState, new_key: Any) -> None:
-        self._by_key.pop((state.mapping.cls, state.key), None)
+        self.by_key.pop((state.mapping.cls, state.key), None)
         state.key = new_key
         self.track(state)
 
     def clear(self) -> None:
-        self._by_key.clear()
-        self._by_object.clear()
+        self.by_key.clear()
+        self.by_object.clear()
 
     def __iter__(self) -> Iterator[InstanceState]:
-        return iter(list(self._by_key.values()))
+        return iter(list(self.by_key.values()))
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return len(self.by_key)

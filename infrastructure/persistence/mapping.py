@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .codec import ScalarCodec, codec_for, is_value_object, split_optional
 from .errors import MappingError, ValueEncodingError
+from .compiled import Refused, compile_decode, compile_encode, compile_fields, compile_same
 from .names import safe_identifier
+from .relationships import Relationship, RelationshipAttribute, RelationshipMapping
 
 T = TypeVar("T")
 
@@ -70,14 +72,38 @@ class FieldNode:
         return self.vo_class.__name__ if self.vo_class else "value"
 
 
+def type_hints(cls: type, where: str) -> dict[str, Any]:
+    """The resolved annotations of ``cls``, or a ``MappingError`` naming the unresolvable one."""
+    try:
+        return typing.get_type_hints(cls)
+    except NameError as exc:
+        raise MappingError(
+            f"{where}: cannot resolve the annotations of {cls.__name__} ({exc}); define the "
+            "classes it names at module level"
+        ) from None
+
+
+def _may_be_all_none(node: FieldNode) -> bool:
+    if node.codec is not None:
+        return node.codec.type_name == "Any" or node.codec.type_name.endswith("| None")
+    return node.optional or all(_may_be_all_none(c) for c in node.children)
+
+
 def _field_node(name: str, annotation: Any, where: str) -> FieldNode:
-    if is_value_object(annotation):
+    if is_value_object(annotation, where):
         inner, optional = split_optional(annotation)
-        hints = typing.get_type_hints(inner)
+        hints = type_hints(inner, where)
         children = tuple(
             _field_node(f.name, hints[f.name], f"{where}.{f.name}")
             for f in dataclasses.fields(inner)
         )
+        if optional and all(_may_be_all_none(c) for c in children):
+            # Such a value with every field None is stored exactly like None.
+            raise MappingError(
+                f"{where}: an optional value object needs a field that cannot be None, or "
+                f"{inner.__name__} with every field None would load as None; make the field "
+                "required or give the value object a required field"
+            )
         return FieldNode(
             name,
             None,
@@ -87,6 +113,20 @@ def _field_node(name: str, annotation: Any, where: str) -> FieldNode:
             width=sum(c.width for c in children),
         )
     return FieldNode(name, codec_for(annotation, where))
+
+
+def field_nodes(
+    names: Sequence[str], hints: dict[str, Any], where: str
+) -> tuple[tuple[FieldNode, ...], tuple[str, ...]]:
+    """Field nodes for ``names`` and the validated property names they occupy."""
+    nodes = tuple(_field_node(n, hints[n], f"{where}.{n}") for n in names)
+    props: list[str] = []
+    for node in nodes:
+        props.extend(p for p, _ in _leaf_properties(node, ""))
+    checked = tuple(safe_identifier(p, f"property of {where}") for p in props)
+    if len(set(checked)) != len(checked):
+        raise MappingError(f"{where}: flattened property names collide: {checked}")
+    return nodes, checked
 
 
 def _leaf_properties(node: FieldNode, prefix: str) -> list[tuple[str, ScalarCodec]]:
@@ -116,6 +156,10 @@ class EntityMapping(Generic[T]):
         key: str,
         version: str | None = None,
         exclude: Iterable[str] = (),
+        relationships: Mapping[str, Relationship] | None = None,
+        registry: Registry | None = None,
+        indexes: Iterable[str] = (),
+        unique: Iterable[str] = (),
     ) -> None:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
@@ -123,11 +167,16 @@ class EntityMapping(Generic[T]):
         self.name = cls.__name__
         self.label = safe_identifier(label, f"label of {self.name}")
         excluded = set(exclude)
-        hints = typing.get_type_hints(cls)
+        declared = dict(relationships or {})
+        hints = type_hints(cls, self.name)
         all_fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = excluded - set(all_fields)
+        unknown = (excluded | set(declared)) - set(all_fields)
         if unknown:
-            raise MappingError(f"{self.name}: exclude names unknown fields {sorted(unknown)}")
+            raise MappingError(
+                f"{self.name}: exclude/relationships name unknown fields {sorted(unknown)}"
+            )
+        if key in declared:
+            raise MappingError(f"{self.name}: the key field {key!r} cannot be a relationship")
         if key not in all_fields:
             raise MappingError(f"{self.name}: key {key!r} is not a field of {self.name}")
         if key in excluded:
@@ -141,47 +190,68 @@ class EntityMapping(Generic[T]):
             raise MappingError(f"{self.name}.{version}: a version field must be annotated int")
 
         # Excluded and version fields are filled from defaults when loading.
-        self._defaults: list[tuple[str, Any]] = []
+        self._defaults: list[tuple[str, Any, bool]] = []  # (field, default, is a factory)
         for fname in (*sorted(excluded), *([self.version_field] if self.version_field else [])):
             f = all_fields[fname]
             if f.default is not _MISSING:
-                self._defaults.append((fname, f.default))
+                self._defaults.append((fname, f.default, False))
             elif f.default_factory is not _MISSING:
-                self._defaults.append((fname, f.default_factory))
+                self._defaults.append((fname, f.default_factory, True))
             elif fname != self.version_field:
                 raise MappingError(
                     f"{self.name}.{fname} is excluded from storage, so it needs a default"
                 )
 
-        stored = [n for n in all_fields if n not in excluded and n != self.version_field]
-        self.fields: tuple[FieldNode, ...] = tuple(
-            _field_node(n, hints[n], f"{self.name}.{n}") for n in stored
-        )
+        stored = [
+            n
+            for n in all_fields
+            if n not in excluded and n != self.version_field and n not in declared
+        ]
+        self.fields, self.properties = field_nodes(stored, hints, self.name)
         self.field_names = tuple(stored)
         leaves: list[tuple[str, ScalarCodec]] = []
         self.field_offsets: dict[str, int] = {}
         for node in self.fields:
             self.field_offsets[node.name] = len(leaves)
             leaves.extend(_leaf_properties(node, ""))
-        self.properties: tuple[str, ...] = tuple(
-            safe_identifier(p, f"property of {self.name}") for p, _ in leaves
-        )
         self.property_codecs: dict[str, ScalarCodec] = dict(leaves)
-        if len(set(self.properties)) != len(self.properties):
-            raise MappingError(f"{self.name}: flattened property names collide: {self.properties}")
         if self.version_property in self.properties:
             raise MappingError(
                 f"{self.name}: version property {self.version_property!r} collides with a field"
             )
 
-        key_node = self.fields[self.field_names.index(key)]
-        if key_node.codec is None or key_node.codec.type_name.endswith("None"):
+        key_codec = self.fields[self.field_names.index(key)].codec
+        key_type = key_codec.type_name if key_codec else ""
+        if key_codec is None or key_type == "Any" or key_type.endswith("None") or "[" in key_type:
             raise MappingError(f"{self.name}.{key}: the key must be a required scalar field")
         self.key_field = key
         self.key_property = key
         self.key_index = self.field_offsets[key]
-        self.key_codec = key_node.codec
-        self._slots = not hasattr(cls, "__dict__") or "__slots__" in cls.__dict__
+        self.key_codec: ScalarCodec = key_codec
+        self._slots = "__slots__" in cls.__dict__
+        self.relationships: dict[str, RelationshipMapping] = {}
+        if declared:
+            if self._slots or registry is None:
+                raise MappingError(
+                    f"{self.name}: relationships need a dataclass without slots, mapped "
+                    "through a Registry"
+                )
+            for name, decl in declared.items():
+                self.relationships[name] = RelationshipMapping(self, name, decl, registry)
+                setattr(cls, name, RelationshipAttribute(name))
+        # Declared schema: range indexes and unique constraints besides the key's.
+        self.indexes = tuple(dict.fromkeys(indexes))
+        self.unique = tuple(dict.fromkeys(unique))
+        for prop in (*self.indexes, *self.unique):
+            self.codec_of(prop)
+
+        self._encode = compile_encode(self.fields)
+        self._decode = compile_decode(
+            cls, self.fields, key, self.version_field, self._defaults, self._slots
+        )
+        #: The stored field values copied for a snapshot, and the check against one.
+        self.snapshot_of = compile_fields(self.fields, copies=True)
+        self.unchanged = compile_same(self.fields)
 
     def __repr__(self) -> str:
         return f"EntityMapping({self.name}, label={self.label!r}, key={self.key_field!r})"
@@ -195,6 +265,12 @@ class EntityMapping(Generic[T]):
             ValueEncodingError: a field value cannot be stored exactly; the
                 message names the entity, its key and the field.
         """
+        try:
+            return self._encode(entity)
+        except (Refused, ValueEncodingError, AttributeError):
+            return self._encode_naming_the_field(entity)
+
+    def _encode_naming_the_field(self, entity: T) -> tuple[Any, ...]:
         out: list[Any] = []
         for node in self.fields:
             try:
@@ -216,22 +292,15 @@ class EntityMapping(Generic[T]):
         return getattr(entity, self.key_field)
 
     def decode(self, row: Sequence[Any]) -> T:
-        """Build an entity from stored values in ``properties`` order."""
-        cls = self.cls
-        entity = cls.__new__(cls)
-        at = 0
-        values: dict[str, Any] = {}
-        for node in self.fields:
-            values[node.name] = node.decode_from(row, at)
-            at += node.width
-        for name, default in self._defaults:
-            values[name] = default() if callable(default) else default
-        if self._slots:
-            for name, value in values.items():
-                object.__setattr__(entity, name, value)
-        else:
-            entity.__dict__.update(values)
+        """Build an entity from stored values in ``properties`` order (version 0)."""
+        key = self.key_codec.decode(row[self.key_index])
+        entity: T = self._decode(row, key, 0)[0]
         return entity
+
+    def load(self, row: Sequence[Any], key: Any, version: int) -> tuple[T, tuple[Any, ...]]:
+        """An entity for a stored row whose decoded key is known, and its field snapshot."""
+        entity, fields = self._decode(row, key, version)
+        return entity, fields
 
     def set_version(self, entity: T, version: int) -> None:
         if self.version_field is not None:
@@ -272,6 +341,9 @@ class Registry:
         label: str | None = None,
         version: str | None = None,
         exclude: Iterable[str] = (),
+        relationships: Mapping[str, Relationship] | None = None,
+        indexes: Iterable[str] = (),
+        unique: Iterable[str] = (),
     ) -> EntityMapping[T]:
         """Map ``cls`` to nodes labelled ``label`` (default: the class name).
 
@@ -279,7 +351,10 @@ class Registry:
         key, backed by a unique constraint); ``version``, if given, names the
         integer property used for optimistic concurrency (a field of that name
         is kept up to date when the class has one); ``exclude`` names fields
-        that are not stored (they must have defaults).
+        that are not stored (they must have defaults); ``relationships`` maps
+        fields to ``to_many``/``to_one`` declarations (see ``relationships``);
+        ``indexes`` and ``unique`` name stored properties to give a range
+        index or a unique constraint (``ensure_schema`` creates them).
 
         Raises:
             MappingError: the class is already mapped, the label is taken, or
@@ -288,7 +363,15 @@ class Registry:
         if cls in self._by_class:
             raise MappingError(f"{cls.__name__} is already mapped")
         mapping = EntityMapping(
-            cls, label=label or cls.__name__, key=key, version=version, exclude=exclude
+            cls,
+            label=label or cls.__name__,
+            key=key,
+            version=version,
+            exclude=exclude,
+            relationships=relationships,
+            registry=self,
+            indexes=indexes,
+            unique=unique,
         )
         if mapping.label in self._by_label:
             raise MappingError(
@@ -311,6 +394,10 @@ class Registry:
                 f"{getattr(cls, '__name__', cls)!r} is not mapped; "
                 f"map it with registry.map({getattr(cls, '__name__', 'cls')}, key=...)"
             ) from None
+
+    def mapping_for_label(self, label: str) -> EntityMapping[Any] | None:
+        """The mapping whose nodes carry ``label``, or None."""
+        return self._by_label.get(label)
 
     def __iter__(self) -> typing.Iterator[EntityMapping[Any]]:
         return iter(self._by_class.values())

@@ -5,15 +5,20 @@ runtime error anywhere in it undoes every write it made. The query is a chain
 of ``CALL { UNWIND $rows ... }`` blocks, one per (label, operation), in this
 order:
 
-1. creates, by label;
-2. updates, by label, each matching on the key and, for versioned entities,
-   on the version read by this unit; each block counts what it matched;
-3. for deletes, a read-only block per label counting the rows still at the
-   version read;
-4. a guard that divides by zero (a runtime error, so nothing is written)
-   unless every count equals the number of rows sent;
-5. the deletes themselves, last (a FalkorDB bug restores deleted nodes badly
-   when a later create in the same query fails).
+1. node creates, by label;
+2. node updates, by label, each matching on the key and, for versioned
+   entities, on the version read by this unit; each block counts what it
+   matched;
+3. edge creates (MERGE: an edge is unique per pair, even when two units
+   link the same pair) and edge property updates, by relationship, counting the
+   pairs whose endpoints were found;
+4. read-only checks: ``restrict``/``cascade`` rules of deleted entities
+   (their stored edges must number what the unit expects) and, for node
+   deletes, the rows still at the version read;
+5. a guard that divides by zero (a runtime error, so nothing is written)
+   unless every count equals what was expected;
+6. edge deletes, then node deletes, last (a FalkorDB bug restores deleted
+   nodes badly when a later create in the same query fails).
 
 Only names validated by the mapping are written into the text; all values
 travel as parameters. The text depends only on the shape of the change (which
@@ -26,8 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .changes import ChangeSet, Create, Delete, Update
+from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .mapping import EntityMapping
+from .relationships import RelationshipMapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +41,7 @@ class CheckedBatch:
     """Rows whose match count is guarded: enough to name the stale ones later."""
 
     mapping: EntityMapping[Any]
-    operation: str  # "update" or "delete"
+    operation: str  # "update", "delete", "link" or "relink"
     rows: tuple[tuple[Any, int], ...]  # (encoded key, expected version)
 
 
@@ -45,6 +51,7 @@ class CommitPlan:
     params: dict[str, Any]
     checked: tuple[CheckedBatch, ...]
     created: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...]  # mapping, encoded keys
+    restricted: tuple[DeleteRule, ...] = ()
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -56,6 +63,42 @@ def _by_mapping(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
         mapping = item.state.mapping
         groups.setdefault(mapping.label, (mapping, []))[1].append(item)
     return [groups[label] for label in sorted(groups)]
+
+
+R = TypeVar("R", EdgeWrite, DeleteRule)
+
+
+def _by_relationship(items: Sequence[R]) -> list[tuple[RelationshipMapping, list[R]]]:
+    groups: dict[str, tuple[RelationshipMapping, list[R]]] = {}
+    for item in items:
+        groups.setdefault(item.rel.label, (item.rel, []))[1].append(item)
+    return [groups[label] for label in sorted(groups)]
+
+
+def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[dict[str, Any]]:
+    rows = []
+    seen: set[tuple[Any, Any]] = set()
+    for w in writes:
+        pair = (w.source, w.target)
+        if rel.direction == "both" and rel.source is rel.target:
+            # both holders of an undirected edge may change it in one unit: once is enough
+            pair = (
+                (w.source, w.target) if repr(w.source) <= repr(w.target) else (w.target, w.source)
+            )
+        if pair in seen:
+            continue
+        seen.add(pair)
+        rows.append({"a": w.source, "b": w.target, "p": w.props})
+    return rows
+
+
+def _edge_match(rel: RelationshipMapping) -> str:
+    target = rel.target
+    return rel.pattern(
+        f"a:{rel.source.label} {{{rel.source.key_property}: row.a}}",
+        "r",
+        f"b:{target.label} {{{target.key_property}: row.b}}",
+    )
 
 
 def _version_match(mapping: EntityMapping[Any]) -> str:
@@ -74,6 +117,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
     checked: list[CheckedBatch] = []
     created: list[tuple[EntityMapping[Any], tuple[Any, ...]]] = []
     expected: list[int] = []
+    restricted: list[DeleteRule] = []
 
     for mapping, creates in _by_mapping(changes.creates):
         name = f"create_{mapping.label}"
@@ -127,6 +171,44 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         expected.append(len(deletes))
         checked.append(CheckedBatch(mapping, "delete", keyed))
 
+    for rel, links in _by_relationship(changes.links):
+        name = f"link_{rel.label}"
+        params[name] = _edge_rows(rel, links)
+        target = rel.target
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
+            f"{{{rel.source.key_property}: row.a}}), (b:{target.label} "
+            f"{{{target.key_property}: row.b}}) MERGE {rel.pattern('a', 'r', 'b')} "
+            f"SET r = row.p RETURN count(r) AS {name} }}"
+        )
+        counted.append(name)
+        expected.append(len(params[name]))
+        checked.append(CheckedBatch(rel.source, "link", ()))
+
+    for rel, relinks in _by_relationship(changes.relinks):
+        name = f"relink_{rel.label}"
+        params[name] = _edge_rows(rel, relinks)
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} SET r += row.p "
+            f"WITH row, count(r) AS matched RETURN count(row) AS {name} }}"
+        )
+        counted.append(name)
+        expected.append(len(params[name]))
+        checked.append(CheckedBatch(rel.source, "relink", ()))
+
+    for rel, rules in _by_relationship(changes.rules):
+        name = f"{rel.on_delete}_{rel.label}"
+        params[name] = [{"k": rule.source} for rule in rules]
+        target = rel.target
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
+            f"{{{rel.source.key_property}: row.k}}) OPTIONAL MATCH "
+            f"{rel.pattern('a', 'r', 'b:' + target.label)} RETURN count(r) AS {name} }}"
+        )
+        counted.append(name)
+        expected.append(sum(rule.expected for rule in rules))
+        restricted.extend(rule for rule in rules if rel.on_delete == "restrict")
+
     if counted:
         params["expected"] = expected
         condition = " AND ".join(f"{c} = $expected[{i}]" for i, c in enumerate(counted))
@@ -134,6 +216,14 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         # The divisor is computed at run time, so the error (and the rollback of
         # everything above) happens only when a count is off.
         blocks.append(f"WITH {carried} WHERE 1 / (CASE WHEN {condition} THEN 1 ELSE 0 END) = 1")
+
+    for rel, unlinks in _by_relationship(changes.unlinks):
+        name = f"unlink_{rel.label}"
+        params[name] = _edge_rows(rel, unlinks)
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} DELETE r "
+            f"RETURN count(*) AS {name} }}"
+        )
 
     for mapping, _ in delete_groups:
         name = f"delete_{mapping.label}"
@@ -143,7 +233,18 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         )
 
     blocks.append("RETURN 1")
-    return CommitPlan("\n".join(blocks), params, tuple(checked), tuple(created))
+    return CommitPlan("\n".join(blocks), params, tuple(checked), tuple(created), tuple(restricted))
+
+
+def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:
+    """A read naming what is still attached to an entity whose delete a rule refused."""
+    rel = rule.rel
+    target = rel.target
+    query = (
+        f"MATCH {rel.pattern(f'a:{rel.source.label} {{{rel.source.key_property}: $k}}', 'r', f'b:{target.label}')} "
+        f"RETURN b.{target.key_property} LIMIT 20"
+    )
+    return query, {"k": rule.source}
 
 
 def stale_probe(batch: CheckedBatch) -> tuple[str, dict[str, Any]]:

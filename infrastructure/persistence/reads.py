@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import MappingError, ValueEncodingError
 from .mapping import EntityMapping
+from .relationships import RelationshipMapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +126,45 @@ def count(mapping: EntityMapping[Any], equals: Mapping[str, Any]) -> Read:
     params: dict[str, Any] = {}
     where = _where(mapping, equals, params)
     return Read(f"MATCH (n:{mapping.label}){where} RETURN count(n)", params)
+
+
+def related_projection(rel: RelationshipMapping, var: str = "n", tag: int = 0) -> str:
+    """A pattern comprehension listing ``rel``'s targets of ``var``.
+
+    Each item is the target's properties and version, then the edge's
+    properties; it adds no rows, so several relationships load in one query.
+    Each comprehension of one RETURN needs its own ``tag``: FalkorDB 4.16
+    answers wrongly (empty lists) when two of them reuse variable names.
+    """
+    target = rel.target
+    m, r = f"m{tag}", f"r{tag}"
+    columns = [f"{m}.{p}" for p in target.properties]
+    columns.append(
+        f"coalesce({m}.{target.version_property}, 0)" if target.version_property else "0"
+    )
+    columns.extend(f"{r}.{p}" for p in rel.edge_properties)
+    return f"[{rel.pattern(var, r, f'{m}:{target.label}')} | [{', '.join(columns)}]]"
+
+
+def with_related(read: Read, rels: Sequence[RelationshipMapping]) -> Read:
+    """``read`` with one more column per relationship (inserted before ORDER BY/SKIP/LIMIT)."""
+    if not rels:
+        return read
+    extra = "".join(f", {related_projection(rel, tag=i)}" for i, rel in enumerate(rels))
+    query = read.query
+    cut = len(query)
+    for clause in (" ORDER BY ", " SKIP ", " LIMIT "):
+        at = query.find(clause)
+        if at != -1:
+            cut = min(cut, at)
+    return Read(query[:cut] + extra + query[cut:], read.params)
+
+
+def related(rel: RelationshipMapping, keys: Sequence[Any]) -> Read:
+    """The targets of ``rel`` for several holders at once: rows of (key, items)."""
+    source = rel.source
+    return Read(
+        f"UNWIND $keys AS key MATCH (n:{source.label} {{{source.key_property}: key}}) "
+        f"RETURN key, {related_projection(rel)}",
+        {"keys": [source.encode_key(k) for k in keys]},
+    )

@@ -4,29 +4,56 @@ A repository belongs to one unit of work and shares its identity map: the
 same key gives the same object from every method and every repository of the
 unit. ``RepositoryBase`` holds every decision; ``Repository`` (here) and
 ``AsyncRepository`` (in ``aio``) only run the reads.
+
+Each read-backed method is written once, in ``RepositoryBase``, as a
+conversation: a generator that yields the ``Read`` it needs, receives the
+rows, and returns the answer. ``drive`` runs one with blocking reads; the
+async module has the awaiting twin.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import reads
-from .errors import EntityNotFoundError
+from . import queries, reads
+from .criteria import Criterion, combine, from_equals, parse_order
+from .errors import EntityNotFoundError, MappingError
 from .mapping import EntityMapping
+from .queries import Page, Slice
+from .reads import Read
+from .relationships import RelationshipMapping
 from .state import UnitState
 
 if TYPE_CHECKING:
     from .unit_of_work import UnitOfWork
 
 T = TypeVar("T")
+R = TypeVar("R")
 
-_PAGING = ("order_by", "limit", "offset")
+Rows = list[list[Any]]
+
+Loads = Sequence[str]
+"""Names of relationships to load with the entities (``load=["friends"]``)."""
+
+Conversation = Generator[Read, Rows, R]
+"""Yields the reads it needs, is sent their rows, returns its answer."""
+
+
+def drive(conversation: Conversation[R], read: Callable[[Read], Rows]) -> R:
+    """Run ``conversation``, answering each of its reads with ``read``."""
+    try:
+        request = next(conversation)
+        while True:
+            request = conversation.send(read(request))
+    except StopIteration as done:
+        answer: R = done.value
+        return answer
 
 
 class RepositoryBase(Generic[T]):
-    """The I/O-free part of a repository."""
+    """The I/O-free part of a repository: every decision, no query sent."""
 
     def __init__(self, state: UnitState, mapping: EntityMapping[T]) -> None:
         self._state = state
@@ -34,6 +61,7 @@ class RepositoryBase(Generic[T]):
 
     @property
     def entity_type(self) -> type[T]:
+        """The entity class this repository serves."""
         return self.mapping.cls
 
     def add(self, entity: T) -> None:
@@ -54,6 +82,129 @@ class RepositoryBase(Generic[T]):
         """
         self._check_type(entity)
         self._state.delete(entity)
+
+    # -- conversations: one per read-backed public method ----------------------
+
+    def _get(self, key: Any, load: Loads) -> Conversation[T]:
+        found = yield from self._get_or_none(key, load)
+        if found is None:
+            raise EntityNotFoundError(self.mapping.name, [key])
+        return found
+
+    def _get_or_none(self, key: Any, load: Loads) -> Conversation[T | None]:
+        rels = self._relationships(load)
+        decided, entity = self._cached(key)
+        if not decided:
+            read = reads.with_related(reads.by_key(self.mapping, key), rels)
+            loaded = self._state.load_rows(self.mapping, (yield read), rels)
+            return loaded[0] if loaded else None
+        if entity is not None:
+            yield from self._complete([entity], rels)
+        return entity
+
+    def _get_many(self, keys: Sequence[Any], load: Loads) -> Conversation[list[T]]:
+        self._state.check_open()
+        rels = self._relationships(load)
+        known, to_read, deleted = self._split_known(keys)
+        loaded: list[T] = []
+        if to_read:
+            read = reads.with_related(reads.by_keys(self.mapping, to_read), rels)
+            loaded = self._state.load_rows(self.mapping, (yield read), rels)
+        if deleted:
+            raise EntityNotFoundError(self.mapping.name, deleted)
+        yield from self._complete(builtins.list(known.values()), rels)
+        return self._ordered(keys, loaded, known)
+
+    def _exists(self, key: Any) -> Conversation[bool]:
+        decided, entity = self._cached(key)
+        if decided:
+            return entity is not None
+        rows = yield reads.key_exists(self.mapping, key)
+        return bool(rows[0][0])
+
+    def _find(
+        self,
+        where: Criterion | None,
+        order_by: str | Sequence[str] | None,
+        limit: int | None,
+        offset: int | None,
+        load: Loads,
+    ) -> Conversation[list[T]]:
+        order = parse_order(self.mapping, order_by)
+        rels = self._relationships(load)
+        found = yield from queries.find(
+            self._state, self.mapping, where, order, limit, offset, rels
+        )
+        yield from self._complete(found, rels)
+        return found
+
+    def _find_one(self, where: Criterion | None) -> Conversation[T | None]:
+        found = yield from self._find(where, None, 1, None, ())
+        return found[0] if found else None
+
+    def _count(self, where: Criterion | None) -> Conversation[int]:
+        return (yield from queries.count(self._state, self.mapping, where))
+
+    def _page(
+        self,
+        where: Criterion | None,
+        order_by: str | Sequence[str] | None,
+        number: int,
+        size: int,
+        load: Loads,
+    ) -> Conversation[Page[T]]:
+        rels = self._relationships(load)
+        return (
+            yield from queries.page(self._state, self.mapping, where, order_by, number, size, rels)
+        )
+
+    def _keyset(
+        self,
+        where: Criterion | None,
+        order_by: str | Sequence[str] | None,
+        cursor: str | None,
+        limit: int,
+        load: Loads,
+    ) -> Conversation[Slice[T]]:
+        rels = self._relationships(load)
+        return (
+            yield from queries.keyset(
+                self._state, self.mapping, where, order_by, cursor, limit, rels
+            )
+        )
+
+    def _query(self, cypher: str, params: dict[str, Any]) -> Conversation[list[list[Any]]]:
+        self._state.check_open()
+        rows = yield from queries.raw_query(cypher, params)
+        return [queries.convert_row(self._state, row) for row in rows]
+
+    def _query_entities(self, cypher: str, params: dict[str, Any]) -> Conversation[list[T]]:
+        rows = yield from self._query(cypher, params)
+        out: list[T] = []
+        for row in rows:
+            if not row or not isinstance(row[0], self.mapping.cls):
+                raise MappingError(
+                    f"query_entities: the first column must return {self.mapping.label} "
+                    f"nodes, got {type(row[0]).__name__ if row else 'an empty row'}"
+                )
+            out.append(row[0])
+        return out
+
+    def _load_related(self, entities: Sequence[T], names: Sequence[str]) -> Conversation[None]:
+        self._state.check_open()
+        yield from self._complete(entities, self._relationships(names))
+
+    def _complete(
+        self, entities: Sequence[T], rels: Sequence[RelationshipMapping]
+    ) -> Conversation[None]:
+        """Load ``rels`` for those ``entities`` that do not hold them yet (one read each)."""
+        for rel in rels:
+            yield from self._state.load_related(rel, entities)
+
+    def _relationships(self, load: Loads) -> builtins.list[RelationshipMapping]:
+        return queries.require_mapping_relationships(self.mapping, load)
+
+    # -- helpers ----------------------------------------------------------------
 
     def _check_type(self, entity: object) -> None:
         if type(entity) is not self.mapping.cls:
@@ -89,13 +240,6 @@ class RepositoryBase(Generic[T]):
                 known[key] = entity
         return known, to_read, deleted
 
-    def _find_read(self, equals: dict[str, Any], paging: dict[str, Any]) -> reads.Read:
-        self._state.check_open()
-        return reads.find(self.mapping, equals, **paging)
-
-    def _load(self, rows: Sequence[Sequence[Any]]) -> list[T]:
-        return self._state.load_rows(self.mapping, rows)
-
 
 class Repository(RepositoryBase[T]):
     """A typed repository of one unit of work (sync)."""
@@ -104,46 +248,52 @@ class Repository(RepositoryBase[T]):
         super().__init__(unit.state, mapping)
         self._unit = unit
 
-    def get(self, key: Any) -> T:
+    def get(self, key: Any, *, load: Loads = ()) -> T:
         """The entity with ``key``; from the identity map when the unit has it.
+
+        ``load`` names relationships to fetch in the same round trip.
 
         Raises:
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
-        found = self.get_or_none(key)
-        if found is None:
-            raise EntityNotFoundError(self.mapping.name, [key])
-        return found
+        return drive(self._get(key, load), self._unit.read)
 
-    def get_or_none(self, key: Any) -> T | None:
+    def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:
         """The entity with ``key``, or None."""
-        decided, entity = self._cached(key)
-        if decided:
-            return entity
-        rows = self._unit.read(reads.by_key(self.mapping, key))
-        loaded = self._load(rows)
-        return loaded[0] if loaded else None
+        return drive(self._get_or_none(key, load), self._unit.read)
 
-    def get_many(self, keys: Sequence[Any]) -> list[T]:
+    def get_many(self, keys: Sequence[Any], *, load: Loads = ()) -> list[T]:
         """Entities for ``keys``, in that order, in at most one round trip.
 
         Raises:
             EntityNotFoundError: naming every key that does not exist.
         """
-        known, to_read, deleted = self._split_known(keys)
-        loaded: list[T] = []
-        if to_read:
-            loaded = self._load(self._unit.read(reads.by_keys(self.mapping, to_read)))
-        if deleted:
-            raise EntityNotFoundError(self.mapping.name, deleted)
-        return self._ordered(keys, loaded, known)
+        return drive(self._get_many(keys, load), self._unit.read)
 
     def exists(self, key: Any) -> bool:
         """Whether an entity with ``key`` exists (pending adds and deletes count)."""
-        decided, entity = self._cached(key)
-        if decided:
-            return entity is not None
-        return bool(self._unit.read(reads.key_exists(self.mapping, key))[0][0])
+        return drive(self._exists(key), self._unit.read)
+
+    def find(
+        self,
+        where: Criterion | None = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        load: Loads = (),
+    ) -> list[T]:
+        """Entities matching ``where`` (built with ``F``), as this unit sees them.
+
+        Pending changes count: entities added, edited or deleted in the unit
+        are matched on what the unit holds. ``order_by``: ``"age"``, ``"-age"``
+        or a list of them.
+
+        Raises:
+            MappingError: a name is not a stored field, or cannot be ordered.
+            ValueEncodingError: a value cannot be compared with its field.
+        """
+        return drive(self._find(where, order_by, limit, offset, load), self._unit.read)
 
     def list(
         self,
@@ -151,9 +301,10 @@ class Repository(RepositoryBase[T]):
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[T]:
-        """All stored entities of this type, optionally ordered (``"-age"``: descending) and paged."""
-        return self.find_by(order_by=order_by, limit=limit, offset=offset)
+        load: Loads = (),
+    ) -> builtins.list[T]:
+        """All entities of this type, optionally ordered (``"-age"``: descending) and paged."""
+        return drive(self._find(None, order_by, limit, offset, load), self._unit.read)
 
     def find_by(
         self,
@@ -161,26 +312,62 @@ class Repository(RepositoryBase[T]):
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        load: Loads = (),
         **equals: Any,
     ) -> builtins.list[T]:
-        """Stored entities whose fields equal the given values (``None`` matches unset).
-
-        Reads what is stored: entities added in this unit are not written yet
-        and are not found (see the README on why there is no autoflush).
-
-        Raises:
-            MappingError: a name is not a stored field.
-            ValueEncodingError: a value cannot be compared with the field.
-        """
-        read = self._find_read(equals, {"order_by": order_by, "limit": limit, "offset": offset})
-        return self._load(self._unit.read(read))
+        """Entities whose fields equal the given values (``None`` matches unset)."""
+        where = from_equals(equals)
+        return drive(self._find(where, order_by, limit, offset, load), self._unit.read)
 
     def find_one_by(self, **equals: Any) -> T | None:
-        """The first stored entity matching ``equals``, or None."""
-        found = self.find_by(limit=1, **equals)
-        return found[0] if found else None
+        """The first entity matching ``equals``, or None."""
+        return drive(self._find_one(from_equals(equals)), self._unit.read)
 
-    def count(self, **equals: Any) -> int:
-        """How many stored entities match ``equals`` (all of them when empty)."""
-        self._state.check_open()
-        return int(self._unit.read(reads.count(self.mapping, equals))[0][0])
+    def count(self, where: Criterion | None = None, **equals: Any) -> int:
+        """How many entities match ``where`` and ``equals`` (all of them when neither)."""
+        return drive(self._count(combine(where, equals)), self._unit.read)
+
+    def page(
+        self,
+        where: Criterion | None = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        number: int = 1,
+        size: int = 20,
+        load: Loads = (),
+    ) -> Page[T]:
+        """Page ``number`` (from 1) of ``size`` matches, with the total count."""
+        return drive(self._page(where, order_by, number, size, load), self._unit.read)
+
+    def keyset(
+        self,
+        where: Criterion | None = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        after: str | None = None,
+        limit: int = 20,
+        load: Loads = (),
+    ) -> Slice[T]:
+        """Up to ``limit`` matches after the cursor ``after`` (keyset pagination).
+
+        The order is made total with the key; pass ``Slice.cursor`` back as
+        ``after`` for the next slice (None when there is no more).
+        """
+        return drive(self._keyset(where, order_by, after, limit, load), self._unit.read)
+
+    def query(self, cypher: str, **params: Any) -> builtins.list[builtins.list[Any]]:
+        """Rows of a read-only custom Cypher query.
+
+        Parameters are encoded like stored values (UUID, Decimal, dates...).
+        Nodes of mapped labels come back as tracked entities (also inside
+        lists and paths); other values come back as the client returns them.
+        """
+        return drive(self._query(cypher, params), self._unit.read)
+
+    def query_entities(self, cypher: str, **params: Any) -> builtins.list[T]:
+        """Entities of this type returned in the first column of a custom query."""
+        return drive(self._query_entities(cypher, params), self._unit.read)
+
+    def load_related(self, entities: Sequence[T], *names: str) -> None:
+        """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
+        drive(self._load_related(entities, names), self._unit.read)

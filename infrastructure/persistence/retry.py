@@ -1,4 +1,4 @@
-"""Rerun a whole unit of work when it lost an optimistic-concurrency race."""
+"""Rerun a whole unit of work: after a lost optimistic-concurrency race, or a lost connection."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from .errors import ConcurrencyError
+from .errors import CommitOutcomeUnknownError, ConcurrencyError, DuplicateKeyError
+from .wire import DatabaseUnavailableError
 
 R = TypeVar("R")
 
@@ -59,4 +61,126 @@ async def retry_on_conflict_async(
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(_pause(attempt, base_delay_s))
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class UnitRun(Generic[R]):
+    """How ``run_idempotent`` ended, and what it went through on the way.
+
+    ``value`` is what the successful attempt returned; it stays None when
+    ``applied_earlier`` is True: an attempt whose commit outcome was unknown
+    had in fact been applied, so the work was not run again.
+    """
+
+    value: R | None = None
+    applied_earlier: bool = False
+    attempts: int = 0
+    conflicts: int = 0
+    unavailable: int = 0
+    in_doubt: int = 0
+    duplicates: int = 0
+
+
+_RERUN_ON = (
+    ConcurrencyError,
+    DatabaseUnavailableError,
+    CommitOutcomeUnknownError,
+    DuplicateKeyError,
+)
+
+
+def _after_failure(run: UnitRun[R], exc: BaseException, base_s: float, down_s: float) -> float:
+    """Count ``exc`` in ``run``; the pause before the next attempt (re-raises a real error)."""
+    if isinstance(exc, CommitOutcomeUnknownError):
+        run.in_doubt += 1
+        return _pause(run.in_doubt + run.unavailable, down_s)
+    if isinstance(exc, DatabaseUnavailableError):
+        run.unavailable += 1
+        return _pause(run.in_doubt + run.unavailable, down_s)
+    if isinstance(exc, DuplicateKeyError):
+        # Once an attempt is in doubt, a duplicate key can be that attempt's
+        # own write (it landed after ``already_applied`` looked): look again.
+        # Without an attempt in doubt it is a real duplicate.
+        if not run.in_doubt:
+            raise exc
+        run.duplicates += 1
+        return 0.0
+    run.conflicts += 1
+    return _pause(run.conflicts, base_s)
+
+
+def run_idempotent(
+    work: Callable[[], R],
+    already_applied: Callable[[], bool],
+    *,
+    attempts: int = 20,
+    base_delay_s: float = 0.002,
+    unavailable_delay_s: float = 0.01,
+) -> UnitRun[R]:
+    """Run a unit that must take effect exactly once, through conflicts and lost connections.
+
+    ``work`` runs the whole unit from fresh reads (open the unit inside) and
+    creates an entity under a unique key chosen once, before the first call
+    (a transfer id, an idempotency key). ``already_applied`` looks that key
+    up in a fresh read.
+
+    - ``ConcurrencyError``: ``work`` runs again (jittered pause).
+    - ``DatabaseUnavailableError``: nothing was written; ``work`` runs again
+      after a growing pause.
+    - ``CommitOutcomeUnknownError``: the commit may have landed. The commit
+      is never resent: before each later attempt ``already_applied`` is
+      asked, and when it says yes the run ends with ``applied_earlier``.
+      A ``DuplicateKeyError`` after that is the earlier attempt's own write
+      and leads to asking again.
+
+    Raises:
+        The last error when all ``attempts`` failed, any error other than
+        those above at once, and ``DuplicateKeyError`` at once when no
+        attempt was in doubt (the key was taken by someone else).
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+    run: UnitRun[R] = UnitRun()
+    for attempt in range(attempts):
+        run.attempts += 1
+        try:
+            if run.in_doubt and already_applied():
+                run.applied_earlier = True
+                return run
+            run.value = work()
+            return run
+        except _RERUN_ON as exc:
+            pause = _after_failure(run, exc, base_delay_s, unavailable_delay_s)
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+async def run_idempotent_async(
+    work: Callable[[], Awaitable[R]],
+    already_applied: Callable[[], Awaitable[bool]],
+    *,
+    attempts: int = 20,
+    base_delay_s: float = 0.002,
+    unavailable_delay_s: float = 0.01,
+) -> UnitRun[R]:
+    """The async twin of ``run_idempotent``."""
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+    run: UnitRun[R] = UnitRun()
+    for attempt in range(attempts):
+        run.attempts += 1
+        try:
+            if run.in_doubt and await already_applied():
+                run.applied_earlier = True
+                return run
+            run.value = await work()
+            return run
+        except _RERUN_ON as exc:
+            pause = _after_failure(run, exc, base_delay_s, unavailable_delay_s)
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(pause)
     raise AssertionError("unreachable")

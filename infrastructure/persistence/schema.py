@@ -1,17 +1,23 @@
-"""Key constraints: every mapped label gets a unique constraint on its key.
+"""The schema a registry declares, and making a graph match it.
 
-The constraint is what makes a create with a taken key fail (and with it the
-whole commit) instead of writing a duplicate node. FalkorDB builds a
-constraint in the background, answering PENDING; ``ensure_key_constraints``
-waits until each is OPERATIONAL.
+Every mapped label gets a unique constraint on its key: it is what makes a
+create with a taken key fail (and with it the whole commit) instead of
+writing a duplicate node. Mappings may declare more range indexes and
+unique constraints (``registry.map(..., indexes=[...], unique=[...])``) and
+relationships may index edge properties.
+
+``ensure_schema`` is idempotent: it creates what is missing, waits until
+FalkorDB reports every constraint OPERATIONAL (they are built in the
+background), and reports what the graph holds that the mapping does not
+declare, without dropping it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from redis import exceptions as redis_errors
 
@@ -24,60 +30,141 @@ class SchemaError(PersistenceError):
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class KeyConstraint:
+class SchemaItem:
+    """One index or constraint: on nodes of a label or edges of a type."""
+
+    kind: Literal["UNIQUE", "RANGE"]
+    entity: Literal["NODE", "RELATIONSHIP"]
     label: str
     property: str
 
-
-def required_constraints(registry: Registry) -> list[KeyConstraint]:
-    return sorted(KeyConstraint(m.label, m.key_property) for m in registry)
-
-
-def constraint_states(listed: Iterable[dict[str, Any]]) -> dict[KeyConstraint, str]:
-    """``{constraint: status}`` for the unique node constraints ``list_constraints`` returns."""
-    states = {}
-    for c in listed:
-        if (
-            c.get("type") == "UNIQUE"
-            and c.get("entitytype") == "NODE"
-            and len(c["properties"]) == 1
-        ):
-            states[KeyConstraint(c["label"], c["properties"][0])] = c.get("status", "")
-    return states
+    def __str__(self) -> str:
+        target = f"(:{self.label})" if self.entity == "NODE" else f"[:{self.label}]"
+        return f"{self.kind} {target}.{self.property}"
 
 
-def _listed(graph: Any) -> list[dict[str, Any]]:
+@dataclass(slots=True)
+class SchemaReport:
+    """What ``ensure_schema`` found and did."""
+
+    declared: list[SchemaItem] = field(default_factory=list)
+    created: list[SchemaItem] = field(default_factory=list)
+    missing: list[SchemaItem] = field(default_factory=list)  # declared, not in the graph
+    undeclared: list[SchemaItem] = field(default_factory=list)  # in the graph, not declared
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.missing and not self.undeclared
+
+
+def declared_schema(registry: Registry) -> list[SchemaItem]:
+    """Every index and constraint ``registry`` declares, in a stable order."""
+    items: set[SchemaItem] = set()
+    for m in registry:
+        items.add(SchemaItem("UNIQUE", "NODE", m.label, m.key_property))
+        items.update(SchemaItem("UNIQUE", "NODE", m.label, p) for p in m.unique)
+        items.update(SchemaItem("RANGE", "NODE", m.label, p) for p in m.indexes)
+        for rel in m.relationships.values():
+            items.update(SchemaItem("RANGE", "RELATIONSHIP", rel.type, p) for p in rel.decl.indexes)
+    return sorted(items)
+
+
+def _call(graph: Any, method: str) -> Any:
     try:
-        listed: list[dict[str, Any]] = graph.list_constraints()
+        return getattr(graph, method)()
     except redis_errors.ResponseError as exc:
         if "empty key" in str(exc):  # the graph does not exist yet
             return []
         raise
-    return listed
 
 
-def ensure_key_constraints(graph: Any, registry: Registry, *, timeout_s: float = 30.0) -> None:
-    """Create the missing key constraints of ``registry`` on ``graph`` and wait for them.
+def stored_schema(graph: Any) -> dict[SchemaItem, str]:
+    """``{item: status}`` for the indexes and constraints ``graph`` holds.
 
-    Idempotent. Raises ``SchemaError`` when a constraint fails or is still
-    pending after ``timeout_s``.
+    Range indexes that only back a unique constraint are reported as the
+    constraint.
     """
-    wanted = required_constraints(registry)
-    states = constraint_states(_listed(graph))
-    for c in wanted:
-        if c not in states:
-            graph.create_node_unique_constraint(c.label, c.property)
+    found: dict[SchemaItem, str] = {}
+    for c in _call(graph, "list_constraints"):
+        if c.get("type") == "UNIQUE" and len(c["properties"]) == 1:
+            item = SchemaItem("UNIQUE", c["entitytype"], c["label"], c["properties"][0])
+            found[item] = c.get("status", "")
+    backing = {(i.entity, i.label, i.property) for i in found}
+    listed = _call(graph, "list_indices")
+    rows = getattr(listed, "result_set", listed)
+    for row in rows:
+        label, props, types, entity, status = row[0], row[1], row[2], row[6], row[7]
+        for prop in props:
+            if "RANGE" in types.get(prop, []) and (entity, label, prop) not in backing:
+                found[SchemaItem("RANGE", entity, label, prop)] = status
+    return found
+
+
+def _create(graph: Any, item: SchemaItem) -> None:
+    if item.kind == "UNIQUE":
+        if item.entity == "NODE":
+            graph.create_node_unique_constraint(item.label, item.property)
+        else:
+            graph.create_edge_unique_constraint(item.label, item.property)
+    elif item.entity == "NODE":
+        graph.create_node_range_index(item.label, item.property)
+    else:
+        graph.create_edge_range_index(item.label, item.property)
+
+
+def describe_schema(graph: Any, registry: Registry) -> SchemaReport:
+    """Compare ``graph`` with what ``registry`` declares, changing nothing."""
+    declared = declared_schema(registry)
+    stored = stored_schema(graph)
+    return SchemaReport(
+        declared=declared,
+        missing=[i for i in declared if i not in stored],
+        undeclared=sorted(i for i in stored if i not in set(declared)),
+    )
+
+
+def ensure_schema(graph: Any, registry: Registry, *, timeout_s: float = 30.0) -> SchemaReport:
+    """Create what ``registry`` declares and ``graph`` lacks; wait until it is operational.
+
+    Idempotent. Never drops anything: what the graph has beyond the mapping
+    is listed in ``SchemaReport.undeclared``.
+
+    Raises:
+        SchemaError: a constraint failed (duplicate values stored?) or is
+            still pending after ``timeout_s``.
+    """
+    report = describe_schema(graph, registry)
+    for item in report.missing:
+        _create(graph, item)
+    report.created = list(report.missing)
     deadline = time.monotonic() + timeout_s
     delay = 0.005
     while True:
-        states = constraint_states(_listed(graph))
-        waiting = [c for c in wanted if states.get(c) != "OPERATIONAL"]
-        failed = [c for c in waiting if states.get(c) == "FAILED"]
+        stored = stored_schema(graph)
+        waiting = [i for i in report.declared if stored.get(i) != "OPERATIONAL"]
+        failed = [str(i) for i in waiting if stored.get(i) == "FAILED"]
         if failed:
-            raise SchemaError(f"unique constraints failed (duplicate keys stored?): {failed}")
+            raise SchemaError(f"constraints failed (are duplicate values stored?): {failed}")
         if not waiting:
-            return
+            report.missing = []
+            return report
         if time.monotonic() > deadline:
-            raise SchemaError(f"unique constraints still pending after {timeout_s}s: {waiting}")
+            raise SchemaError(f"still pending after {timeout_s}s: {[str(i) for i in waiting]}")
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def ensure_key_constraints(graph: Any, registry: Registry, *, timeout_s: float = 30.0) -> None:
+    """``ensure_schema`` under its older, narrower name (keys are part of the schema)."""
+    ensure_schema(graph, registry, timeout_s=timeout_s)
+
+
+def format_report(report: SchemaReport) -> Iterable[str]:
+    """Lines describing ``report``, for command-line tools."""
+    created = set(report.created)
+    for item in report.declared:
+        yield f"{'created' if item in created else 'present'}  {item}"
+    for item in report.missing:
+        yield f"missing  {item}"
+    for item in report.undeclared:
+        yield f"undeclared  {item} (in the graph, not in the mapping)"

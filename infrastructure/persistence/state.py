@@ -1,7 +1,7 @@
 """The I/O-free heart of a unit of work, shared by the sync and async units.
 
 ``UnitState`` owns the identity map and the change tracking. The sync and
-async shells ask it what to send (``plan_flush``), send it, and report back
+async shells ask it what to send (``prepare_flush``), send it, and report back
 (``flushed``); every decision is made here once. Multi-step exchanges (a
 failed commit followed by the reads that explain it) are written as
 generators that yield a ``Read`` and receive its rows, so each shell only
@@ -14,6 +14,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from . import loading
 from .changes import ChangeSet, collect_changes
 from .errors import (
     CommitError,
@@ -25,14 +26,30 @@ from .errors import (
     ValueEncodingError,
 )
 from .identity import IdentityMap, InstanceState, Status
+from .loading import Reader
 from .mapping import EntityMapping, Registry
-from .planner import CommitPlan, existing_keys_probe, plan_commit, stale_keys, stale_probe
+from .planner import (
+    CommitPlan,
+    existing_keys_probe,
+    plan_commit,
+    restrict_probe,
+    stale_keys,
+    stale_probe,
+)
 from .reads import Read
+from .relationships import (
+    DanglingReferenceError,
+    DeleteRestrictedError,
+    RelationshipMapping,
+    is_loaded,
+)
 
 T = TypeVar("T")
 
-# What a generator-driven exchange yields and is sent back.
-Exchange = Generator[Read, list[list[Any]], PersistenceError]
+R = TypeVar("R")
+
+# A generator-driven exchange: yields reads, is sent their rows, returns an R.
+Exchange = Generator[Read, list[list[Any]], R]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +73,13 @@ class FlushHook(Protocol):
 class UnitState:
     """Identity map, change tracking and lifecycle of one unit of work."""
 
-    __slots__ = ("closed", "flushed_since_commit", "hooks", "identity", "registry")
+    __slots__ = ("closed", "flushed_since_commit", "hooks", "identity", "lazy_reader", "registry")
 
     def __init__(self, registry: Registry, hooks: Sequence[FlushHook] = ()) -> None:
         self.registry = registry
         self.hooks = tuple(hooks)
+        # Set by the sync unit: how a relationship loads on attribute access.
+        self.lazy_reader: Reader | None = None
         self.identity = IdentityMap()
         self.closed = False
         self.flushed_since_commit = False
@@ -118,32 +137,25 @@ class UnitState:
         entity: T = state.entity
         return True, entity
 
-    def load_rows(self, mapping: EntityMapping[T], rows: Sequence[Sequence[Any]]) -> list[T]:
-        """Entities for rows of ``reads.projection`` (properties, then version).
+    def load_rows(
+        self,
+        mapping: EntityMapping[T],
+        rows: Sequence[Sequence[Any]],
+        load: Sequence[RelationshipMapping] = (),
+    ) -> list[T]:
+        """Tracked entities for rows of ``reads.projection`` (see ``loading.load_rows``)."""
+        return loading.load_rows(self, mapping, rows, load)
 
-        A key already tracked yields the tracked object, unchanged: local edits
-        win over what was read. Entities deleted in this unit are left out.
-        """
-        identity = self.identity
-        cls = mapping.cls
-        key_index = mapping.key_index
-        decode_key = mapping.key_codec.decode
-        out: list[T] = []
-        for row in rows:
-            values = tuple(row[:-1])
-            key = decode_key(values[key_index])
-            state = identity.get(cls, key)
-            if state is None:
-                entity = mapping.decode(values)
-                version = row[-1]
-                mapping.set_version(entity, version)
-                identity.track(
-                    InstanceState(mapping, key, entity, Status.PERSISTENT, values, version)
-                )
-                out.append(entity)
-            elif state.status is not Status.DELETED:
-                out.append(state.entity)
-        return out
+    def load_related(self, rel: RelationshipMapping, entities: Sequence[object]) -> Exchange[None]:
+        """Load ``rel`` for those ``entities`` that do not hold it yet, in one read."""
+        states = [
+            s
+            for s in (self.identity.state_of(e) for e in entities)
+            if s is not None and s.status is Status.PERSISTENT and not is_loaded(s.entity, rel.name)
+        ]
+        if states:
+            rows = yield loading.related_read(rel, states)
+            loading.apply_related(self, rel, states, rows)
 
     # -- flushing ---------------------------------------------------------------
 
@@ -156,14 +168,73 @@ class UnitState:
         except (ValueEncodingError, PersistenceError):
             return True  # an edit that cannot be stored is still a pending edit
 
-    def plan_flush(self) -> PendingFlush | None:
-        """What the next flush must send, or None when nothing changed."""
+    def prepare_flush(self) -> Exchange[PendingFlush | None]:
+        """What the next flush must send, or None when nothing changed.
+
+        Runs the flush hooks, adds new entities reachable through tracked
+        relationships (cascade on add), and loads what ``cascade`` delete rules
+        need (the only reads a flush may make).
+        """
         self.check_open()
         for hook in self.hooks:
             hook.before_flush(self)
+        self._adopt_new_targets()
+        yield from self._expand_cascades()
         changes = self.changes()
         plan = plan_commit(changes)
         return None if plan is None else PendingFlush(changes, plan)
+
+    def _adopt_new_targets(self) -> None:
+        work = [
+            s for s in self.identity if s.mapping.relationships and s.status is not Status.DELETED
+        ]
+        while work:
+            state = work.pop()
+            for name, rel in state.mapping.relationships.items():
+                if not is_loaded(state.entity, name):
+                    continue
+                stored = state.edges.get(name, {}) if state.edges else {}
+                for key, (item, _) in rel.current(state.entity).items():
+                    target = rel.target_of(item)
+                    target_state = self.identity.state_of(target)
+                    if target_state is None:
+                        self.add(target)
+                        added = self.identity.state_of(target)
+                        if added is not None and added.mapping.relationships:
+                            work.append(added)
+                    elif target_state.status is Status.DELETED and key not in stored:
+                        raise DanglingReferenceError(
+                            f"{state.mapping.describe(state.entity)}.{name} holds "
+                            f"{rel.target.name}[{key!r}], which this unit deletes; remove it "
+                            "from the relationship or keep the entity"
+                        )
+
+    def _expand_cascades(self) -> Exchange[None]:
+        seen: set[int] = set()
+        while True:
+            todo: dict[str, tuple[RelationshipMapping, list[InstanceState]]] = {}
+            for state in self.identity:
+                if state.status is not Status.DELETED or id(state) in seen:
+                    continue
+                seen.add(id(state))
+                for rel in state.mapping.relationships.values():
+                    if rel.on_delete == "cascade":
+                        todo.setdefault(rel.label, (rel, []))[1].append(state)
+            if not todo:
+                return
+            for rel, states in todo.values():
+                unloaded = [s for s in states if not (s.edges and rel.name in s.edges)]
+                if unloaded:
+                    rows = yield loading.related_read(rel, unloaded)
+                    for s in unloaded:  # the holder is deleted: take what is stored
+                        s.entity.__dict__.pop(rel.name, None)
+                    loading.apply_related(self, rel, unloaded, rows)
+                for s in states:
+                    assert s.edges is not None
+                    for key in s.edges[rel.name]:
+                        child = self.identity.get(rel.target.cls, key)
+                        if child is not None and child.status is Status.PERSISTENT:
+                            child.status = Status.DELETED
 
     def flushed(self, pending: PendingFlush) -> None:
         """Record that ``pending`` was written: snapshots and versions move forward."""
@@ -172,15 +243,21 @@ class UnitState:
             state = create.state
             state.status = Status.PERSISTENT
             state.snapshot = create.values
+            state.fields = state.mapping.snapshot_of(state.entity)
             if state.mapping.version_property:
                 state.version = 1
                 state.mapping.set_version(state.entity, 1)
         for update in changes.updates:
             state = update.state
             state.snapshot = update.values
+            state.fields = state.mapping.snapshot_of(state.entity)
             if state.mapping.version_property:
                 state.version += 1
                 state.mapping.set_version(state.entity, state.version)
+        for state, name, edges in changes.edges_after:
+            if state.edges is None:
+                state.edges = {}
+            state.edges[name] = edges
         for delete in changes.deletes:
             self.identity.forget(delete.state)
         self.flushed_since_commit = True
@@ -191,7 +268,7 @@ class UnitState:
         """Every entity the unit tracks that is not marked for deletion."""
         return [s.entity for s in self.identity if s.status is not Status.DELETED]
 
-    def explain_failure(self, pending: PendingFlush, message: str) -> Exchange:
+    def explain_failure(self, pending: PendingFlush, message: str) -> Exchange[PersistenceError]:
         """Turn a failed commit into the error that names what went wrong.
 
         Yields the reads it needs (stale versions, existing keys) and returns
@@ -199,8 +276,23 @@ class UnitState:
         """
         plan = pending.plan
         if "division by zero" in message.lower():
+            for rule in plan.restricted:
+                query, params = restrict_probe(rule)
+                rows = yield Read(query, params)
+                if rows:
+                    rel = rule.rel
+                    holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
+                    attached = ", ".join(
+                        f"{rel.target.name}[{rel.target.key_codec.decode(r[0])!r}]" for r in rows
+                    )
+                    return DeleteRestrictedError(
+                        f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
+                        f"still holds {attached}; remove those first. Nothing was written."
+                    )
             stale: list[tuple[str, Any]] = []
             for batch in plan.checked:
+                if batch.operation not in ("update", "delete"):
+                    continue
                 query, params = stale_probe(batch)
                 rows = yield Read(query, params)
                 stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
@@ -233,6 +325,8 @@ class UnitState:
                 continue
             state.status = Status.PERSISTENT
             _restore(state)
+            if state.edges:
+                _restore_edges(state)
         had_flushed = self.flushed_since_commit
         self.flushed_since_commit = False
         return had_flushed
@@ -245,6 +339,8 @@ class UnitState:
 def _restore(state: InstanceState) -> None:
     mapping = state.mapping
     assert state.snapshot is not None
+    if state.fields is not None and mapping.unchanged(state.entity, state.fields):
+        return
     try:
         if mapping.encode(state.entity) == state.snapshot:
             return
@@ -254,3 +350,13 @@ def _restore(state: InstanceState) -> None:
     for name in mapping.field_names:
         object.__setattr__(state.entity, name, getattr(fresh, name))
     mapping.set_version(state.entity, state.version)
+    state.fields = mapping.snapshot_of(state.entity)
+
+
+def _restore_edges(state: InstanceState) -> None:
+    assert state.edges is not None
+    for name, edges in state.edges.items():
+        rel = state.mapping.relationships[name]
+        for item, props in edges.values():
+            rel.restore_edge(item, props)
+        rel.assign(state.entity, edges)

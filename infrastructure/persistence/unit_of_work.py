@@ -1,25 +1,37 @@
-"""The sync unit of work: ``with uow:`` commits on clean exit, rolls back on error.
+"""The unit of work: ``with uow:`` commits on clean exit, rolls back on error.
 
-All decisions live in ``UnitState``; this class only performs the I/O.
+``UnitOfWorkBase`` holds everything that sends nothing: repositories,
+tracking, what a failed query means. ``UnitOfWork`` (here) and
+``AsyncUnitOfWork`` (in ``aio``) add only the I/O, line for line the same
+apart from ``await``; every other decision lives in ``UnitState``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from redis import exceptions as redis_errors
 
 from .declared import declared_repositories
 from .errors import FlushedWorkError, PersistenceError
-from .mapping import Registry
+from .mapping import EntityMapping, Registry
 from .reads import Read
-from .repository import Repository
-from .state import Exchange, FlushHook, UnitState
-from .wire import CONNECTION_ERRORS, commit_in_doubt, is_timeout, read_failure
+from .repository import Conversation, Repository, RepositoryBase, drive
+from .state import FlushHook, PendingFlush, UnitState
+from .wire import (
+    CONNECTION_ERRORS,
+    commit_failure,
+    commit_timed_out,
+    is_timeout,
+    read_failure,
+)
 
 T = TypeVar("T")
+GraphT = TypeVar("GraphT")
+RepositoryT = TypeVar("RepositoryT", bound=RepositoryBase[Any])
 
 FLUSHED_NOTE = (
     "work flushed in this unit before the error is already stored: each flush is its own "
@@ -32,6 +44,25 @@ ROLLBACK_AFTER_FLUSH = (
     "stored: flush writes for good. Commit instead of flushing when the work may still be "
     "abandoned."
 )
+
+#: What a failed commit query can raise; ``UnitOfWorkBase._write_failure`` explains each.
+WRITE_ERRORS: tuple[type[BaseException], ...] = (redis_errors.ResponseError, *CONNECTION_ERRORS)
+
+
+@contextmanager
+def read_errors_translated() -> Iterator[None]:
+    """Turn a failed read into ``QueryTimeoutError`` or ``DatabaseUnavailableError``.
+
+    Other server errors (a query the server rejects) pass through unchanged.
+    """
+    try:
+        yield
+    except redis_errors.ResponseError as exc:
+        if is_timeout(exc):
+            raise read_failure(exc) from exc
+        raise
+    except CONNECTION_ERRORS as exc:
+        raise read_failure(exc) from exc
 
 
 class SyncGraph(Protocol):
@@ -46,7 +77,87 @@ class SyncGraph(Protocol):
     ) -> Any: ...
 
 
-class UnitOfWork:
+class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
+    """The I/O-free part of a unit of work, shared by ``UnitOfWork`` and ``AsyncUnitOfWork``."""
+
+    #: The repository class this kind of unit serves (annotations must name a subclass).
+    _repository_base: ClassVar[type[Any]]
+
+    def __init__(
+        self,
+        graph: GraphT,
+        registry: Registry,
+        *,
+        hooks: Sequence[FlushHook] = (),
+        read_timeout_ms: int | None = None,
+        write_timeout_ms: int | None = None,
+    ) -> None:
+        self.graph = graph
+        self.state = UnitState(registry, hooks)
+        self._read_timeout = read_timeout_ms
+        self._write_timeout = write_timeout_ms
+        self.state.lazy_reader = self._lazy_reader()
+        self._repositories: dict[type, RepositoryT] = {}
+        declared = declared_repositories(type(self), self._repository_base)
+        for name, (repo_class, entity_type) in declared.items():
+            repository = repo_class(self, registry.mapping_for(entity_type))
+            self._repositories[entity_type] = repository
+            setattr(self, name, repository)
+
+    def _lazy_reader(self) -> Callable[[Read], list[list[Any]]] | None:
+        """How relationships load on attribute access: only a sync unit can."""
+        return None
+
+    @property
+    def is_active(self) -> bool:
+        """True until ``close()`` (or the end of the ``with`` block)."""
+        return not self.state.closed
+
+    @property
+    def has_pending_changes(self) -> bool:
+        """Whether a commit would write anything (edits to loaded entities included)."""
+        self.state.check_open()
+        return self.state.has_pending_changes()
+
+    def add(self, entity: object) -> None:
+        """Track a new entity of any mapped type; it is written at commit."""
+        self.state.add(entity)
+
+    def delete(self, entity: object) -> None:
+        """Mark a tracked entity for deletion at commit."""
+        self.state.delete(entity)
+
+    def _repository_of(self, entity_type: type) -> RepositoryT:
+        self.state.check_open()
+        repository = self._repositories.get(entity_type)
+        if repository is None:
+            mapping: EntityMapping[Any] = self.state.registry.mapping_for(entity_type)
+            repository = self._repository_base(self, mapping)
+            self._repositories[entity_type] = repository
+        return repository
+
+    def _abandon(self, exc: BaseException) -> None:
+        """Leaving the block on ``exc``: discard pending work, say if flushed work stays."""
+        if self.state.rollback():
+            exc.add_note(FLUSHED_NOTE)
+
+    def _rollback(self) -> None:
+        self.state.check_open()
+        if self.state.rollback():
+            raise FlushedWorkError(ROLLBACK_AFTER_FLUSH)
+
+    def _write_failure(
+        self, pending: PendingFlush, exc: BaseException
+    ) -> Conversation[PersistenceError]:
+        """The error a failed commit query stands for (reading what explains it)."""
+        if isinstance(exc, redis_errors.ResponseError):
+            if is_timeout(exc):
+                return commit_timed_out(exc, self._write_timeout)
+            return (yield from self.state.explain_failure(pending, str(exc)))
+        return commit_failure(exc)
+
+
+class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
     """One unit of work on one graph: identity map, change tracking, atomic commit.
 
     Declare typed repositories as annotations on a subclass; each becomes an
@@ -61,28 +172,10 @@ class UnitOfWork:
     ``rollback`` cannot undo it and says so by raising ``FlushedWorkError``.
     """
 
-    def __init__(
-        self,
-        graph: SyncGraph,
-        registry: Registry,
-        *,
-        hooks: Sequence[FlushHook] = (),
-        read_timeout_ms: int | None = None,
-        write_timeout_ms: int | None = None,
-    ) -> None:
-        self.graph = graph
-        self.state = UnitState(registry, hooks)
-        self._read_timeout = read_timeout_ms
-        self._write_timeout = write_timeout_ms
-        self._repositories: dict[type, Repository[Any]] = {}
-        for name, (repo_class, entity_type) in declared_repositories(
-            type(self), Repository
-        ).items():
-            repository = repo_class(self, registry.mapping_for(entity_type))
-            self._repositories[entity_type] = repository
-            setattr(self, name, repository)
+    _repository_base = Repository
 
-    # -- context ------------------------------------------------------------
+    def _lazy_reader(self) -> Callable[[Read], list[list[Any]]] | None:
+        return self.read
 
     def __enter__(self) -> Self:
         self.state.check_open()
@@ -99,40 +192,14 @@ class UnitOfWork:
         try:
             if exc is None:
                 self.commit()
-            elif self.state.rollback():
-                exc.add_note(FLUSHED_NOTE)
+            else:
+                self._abandon(exc)
         finally:
             self.state.close()
 
-    # -- the seed's session API ----------------------------------------------
-
-    @property
-    def is_active(self) -> bool:
-        """True until ``close()`` (or the end of the ``with`` block)."""
-        return not self.state.closed
-
-    @property
-    def has_pending_changes(self) -> bool:
-        """Whether a commit would write anything (edits to loaded entities included)."""
-        self.state.check_open()
-        return self.state.has_pending_changes()
-
     def repository(self, entity_type: type[T]) -> Repository[T]:
         """The repository of ``entity_type`` in this unit (created on first use)."""
-        self.state.check_open()
-        repository = self._repositories.get(entity_type)
-        if repository is None:
-            repository = Repository(self, self.state.registry.mapping_for(entity_type))
-            self._repositories[entity_type] = repository
-        return repository
-
-    def add(self, entity: object) -> None:
-        """Track a new entity of any mapped type; it is written at commit."""
-        self.state.add(entity)
-
-    def delete(self, entity: object) -> None:
-        """Mark a tracked entity for deletion at commit."""
-        self.state.delete(entity)
+        return self._repository_of(entity_type)
 
     def get(self, entity_type: type[T], key: Any) -> T:
         """The entity of ``entity_type`` with ``key`` (raises ``EntityNotFoundError``)."""
@@ -145,17 +212,18 @@ class UnitOfWork:
             ConcurrencyError: a versioned entity changed since it was loaded.
             DuplicateKeyError: a new entity's key exists already.
             CommitOutcomeUnknownError: the connection dropped mid-commit.
+            DatabaseUnavailableError: the query was never run (server unreachable or
+                loading its data, no free connection); nothing was written.
+            QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
             ValueEncodingError: a value cannot be stored (nothing was sent).
         """
-        pending = self.state.plan_flush()
+        pending = drive(self.state.prepare_flush(), self.read)
         if pending is None:
             return
         try:
             self.graph.query(pending.plan.query, pending.plan.params, timeout=self._write_timeout)
-        except redis_errors.ResponseError as exc:
-            raise self._drive(self.state.explain_failure(pending, str(exc))) from exc
-        except CONNECTION_ERRORS as exc:
-            raise commit_in_doubt(exc) from exc
+        except WRITE_ERRORS as exc:
+            raise drive(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)
 
     def commit(self) -> None:
@@ -170,38 +238,24 @@ class UnitOfWork:
             FlushedWorkError: work flushed since the last commit is already
                 stored and was not undone (everything else was discarded).
         """
-        self.state.check_open()
-        if self.state.rollback():
-            raise FlushedWorkError(ROLLBACK_AFTER_FLUSH)
+        self._rollback()
 
     def close(self) -> None:
         """Discard pending work and end the unit; any later use raises ``UnitClosedError``."""
         self.state.close()
 
-    # -- I/O ----------------------------------------------------------------
-
     def read(self, read: Read) -> list[list[Any]]:
-        """Run a read-only query and return its rows."""
+        """Run a read-only query and return its rows.
+
+        Raises:
+            QueryTimeoutError: the read ran past ``read_timeout_ms``.
+            DatabaseUnavailableError: the server could not be reached.
+        """
         self.state.check_open()
-        try:
+        with read_errors_translated():
             result = self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
-        except redis_errors.ResponseError as exc:
-            if is_timeout(exc):
-                raise read_failure(exc) from exc
-            raise
-        except CONNECTION_ERRORS as exc:
-            raise read_failure(exc) from exc
         rows: list[list[Any]] = result.result_set
         return rows
-
-    def _drive(self, exchange: Exchange) -> PersistenceError:
-        try:
-            read = next(exchange)
-            while True:
-                read = exchange.send(self.read(read))
-        except StopIteration as done:
-            error: PersistenceError = done.value
-            return error
 
 
 Session = UnitOfWork
@@ -209,4 +263,4 @@ Session = UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
-__all__ = ["Session", "SyncGraph", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["Session", "SyncGraph", "UnitOfWork", "UnitOfWorkBase", "UnitOfWorkFactory"]

@@ -1,19 +1,27 @@
-"""One FalkorDB deployment: a URL, or an embedded server when there is none."""
+"""One FalkorDB deployment: a URL, or an embedded server when there is none.
+
+The same code runs on one server, on a cluster and behind sentinels; only
+the URL differs (forms in ``urls``)::
+
+    Database()                                         # embedded server
+    Database("falkor://db.internal:6379")              # one server (or detected shape)
+    Database("unix:///run/falkordb.sock")
+    Database("falkor+cluster://n1:6379,n2:6379")       # cluster, seed nodes
+    Database("falkor+sentinel://s1:26379,s2:26379/bank")  # primary "bank"
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import redis
-from falkordb import FalkorDB
-from falkordb.asyncio import FalkorDB as AsyncFalkorDB
-from redis.asyncio import BlockingConnectionPool as AsyncBlockingConnectionPool
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
+from .clients import AsyncClient, AsyncGate, Gate, SyncClient
+from .connections import Limits, Resolved, Topology, async_connection, resolve, sync_connection
 from .embedded import EmbeddedFalkorDB
+from .graph_names import GraphNames
+from .urls import parse_database_url
 
 
 def normalize_url(url: str) -> str:
@@ -25,18 +33,20 @@ def normalize_url(url: str) -> str:
 
 
 class Database:
-    """Connections to one FalkorDB, and the embedded server behind them when no URL is given.
+    """Connections to one FalkorDB deployment, and the embedded server when no URL is given.
 
     The client never retries a command by itself: a resent commit could be
     applied twice. Units of work are rerun from fresh reads instead.
+    Reads go to primaries only, so a unit reads what was committed before it.
 
     Args:
-        url: ``redis://``, ``falkor://``, ``rediss://`` or ``unix://``; None
-            starts an embedded server.
+        url: see the module docstring; None starts an embedded server.
         data_dir: the embedded server's data directory (None: a throwaway one).
         appendfsync: the embedded server's AOF policy.
-        max_connections: the size of each (sync, async) connection pool;
-            callers beyond it wait for a free connection instead of failing.
+        max_connections: the bound of each client's pool (per node on a
+            cluster); callers beyond it wait up to ``pool_timeout_s``.
+        graph_names: how ``graph_for`` names a tenant's graph (a template
+            string or a ``GraphNames``).
     """
 
     def __init__(
@@ -47,15 +57,30 @@ class Database:
         appendfsync: Literal["always", "everysec", "no"] | None = "everysec",
         max_connections: int = 64,
         pool_timeout_s: float = 30.0,
+        graph_names: GraphNames | str = "{tenant}",
     ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections}")
         self._url = normalize_url(url) if url else None
+        self._target = parse_database_url(self._url) if self._url else None
         self.server: EmbeddedFalkorDB | None = (
             None if url else EmbeddedFalkorDB(data_dir, appendfsync=appendfsync)
         )
-        self.max_connections = max_connections
-        self.pool_timeout_s = pool_timeout_s
-        self._client: FalkorDB | None = None
-        self._async_clients: list[AsyncFalkorDB] = []
+        self.limits = Limits(max_connections, pool_timeout_s)
+        self.graph_names = (
+            graph_names if isinstance(graph_names, GraphNames) else GraphNames(graph_names)
+        )
+        self._resolved: Resolved | None = None
+        self._client: SyncClient | None = None
+        self._async_clients: list[AsyncClient] = []
+
+    @property
+    def max_connections(self) -> int:
+        return self.limits.max_connections
+
+    @property
+    def pool_timeout_s(self) -> float:
+        return self.limits.timeout_s
 
     @property
     def url(self) -> str:
@@ -71,46 +96,84 @@ class Database:
             self.server.start()
         return self
 
-    def _pool_kwargs(self) -> dict[str, Any]:
-        return {
-            "decode_responses": True,
-            "max_connections": self.max_connections,
-            "timeout": self.pool_timeout_s,
-            "retry": Retry(NoBackoff(), 0),
-        }
+    def _resolve(self) -> Resolved:
+        if self._resolved is None:
+            if self._target is None:  # the embedded server: one server, nothing to detect
+                target = replace(parse_database_url(self.url), mode="standalone")
+            else:
+                target = self._target
+            self._resolved = resolve(target)
+        return self._resolved
 
     @property
-    def client(self) -> FalkorDB:
-        """The sync client (created on first use)."""
+    def topology(self) -> Topology:
+        """``standalone``, ``cluster`` or ``sentinel`` (asks the server once when the URL does not say)."""
+        return self._resolve().topology
+
+    # -- sync ----------------------------------------------------------------
+
+    @property
+    def client(self) -> SyncClient:
+        """The sync client (created on first use), a ``falkordb.FalkorDB``."""
         if self._client is None:
-            pool = redis.BlockingConnectionPool.from_url(self.url, **self._pool_kwargs())
-            self._client = FalkorDB(connection_pool=pool)
+            resolved = self._resolve()
+            connection, sentinel = sync_connection(resolved, self.limits)
+            gate = None
+            if resolved.topology != "standalone":
+                gate = Gate(self.limits.max_connections, self.limits.timeout_s)
+            self._client = SyncClient(connection, resolved.topology, gate, sentinel)
         return self._client
 
     def graph(self, name: str) -> Any:
         """A sync handle on graph ``name``."""
         return self.client.select_graph(name)
 
-    def async_client(self) -> AsyncFalkorDB:
-        """A new async client with its own pool; call it inside the event loop that uses it."""
-        pool = AsyncBlockingConnectionPool.from_url(self.url, **self._pool_kwargs())
-        client = AsyncFalkorDB(connection_pool=pool)
+    def graph_name(self, *args: Any, **fields: Any) -> str:
+        """The graph name ``graph_names`` makes for these values, e.g. ``graph_name("acme")``."""
+        return self.graph_names(*args, **fields)
+
+    def graph_for(self, *args: Any, **fields: Any) -> Any:
+        """A sync handle on a tenant's graph: ``graph_for("acme")`` or ``graph_for(tenant="acme")``."""
+        return self.graph(self.graph_names(*args, **fields))
+
+    def list_graphs(self) -> list[str]:
+        """The names of all graphs (on every node of a cluster), sorted."""
+        return self.client.list_graphs()
+
+    # -- async ---------------------------------------------------------------
+
+    def async_client(self) -> AsyncClient:
+        """A new async client with its own pool; call it inside the event loop that uses it.
+
+        Behind sentinels it asks them for the primary on every new connection,
+        so it follows a failover; on a cluster it loads the slot map before
+        its first command.
+        """
+        resolved = self._resolve()
+        connection, sentinel = async_connection(resolved, self.limits)
+        gate = None
+        if resolved.topology != "standalone":
+            gate = AsyncGate(self.limits.max_connections, self.limits.timeout_s)
+        client = AsyncClient(connection, resolved.topology, gate, sentinel, resolved.target)
         self._async_clients.append(client)
         return client
+
+    # -- lifecycle -----------------------------------------------------------
 
     def close(self) -> None:
         """Close the sync pool and stop the embedded server (async clients: ``aclose``)."""
         if self._client is not None:
-            self._client.connection.close()
+            self._client.close()
             self._client = None
         if self.server is not None:
             self.server.stop()
+            self._resolved = None
 
     async def aclose(self) -> None:
         """Close the async pools created by ``async_client``."""
         while self._async_clients:
             client = self._async_clients.pop()
-            await client.connection.aclose()
+            await client.aclose()
 
     def __enter__(self) -> Self:
         return self.open()

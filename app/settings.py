@@ -1,0 +1,53 @@
+"""Configuration from the environment (and a ``.env`` file, if present).
+
+FALKORDB_URL           where FalkorDB runs; unset: an embedded server is started
+FALKORDB_DATA_DIR      the embedded server's data directory (default ./var/falkordb)
+FALKORDB_GRAPH         the graph the application uses (default "bank")
+FALKORDB_APPENDFSYNC   the embedded server's AOF policy: always, everysec (default), no
+FALKORDB_MAX_CONNECTIONS  the size of each connection pool (default 64)
+APP_RETRY_ATTEMPTS     how often a unit that lost a concurrency race is run (default 10)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The application's settings; every field reads the environment variable of its name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    falkordb_url: str | None = Field(
+        default=None, description="FalkorDB URL; none starts an embedded server"
+    )
+    falkordb_data_dir: Path = Field(
+        default=Path("var/falkordb"), description="data directory of the embedded server"
+    )
+    falkordb_graph: str = Field(
+        default="bank", pattern=r"^[A-Za-z0-9_{}:.-]{1,128}$", description="graph name"
+    )
+    falkordb_appendfsync: Literal["always", "everysec", "no"] = "everysec"
+    falkordb_max_connections: int = Field(default=64, ge=1, le=10_000)
+    app_retry_attempts: int = Field(default=10, ge=1, le=100)
+
+    @property
+    def where(self) -> str:
+        """Where the data lives, for people: the URL, or the embedded server's directory."""
+        if self.falkordb_url:
+            return redacted(self.falkordb_url)
+        return f"embedded FalkorDB, data in {self.falkordb_data_dir.resolve()}"
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,171 @@
+"""The flush hook that turns recorded domain events into outbox records.
+
+Ordering per aggregate. An event's ``sequence`` is
+``version * SEQUENCE_STRIDE + position``: ``version`` is the aggregate
+version the same commit writes, ``position`` the event's index among the
+events the aggregate recorded for that commit. The version guard lets
+exactly one commit write each version of an aggregate, and a commit that
+writes version v+1 can only start from a read of version v, so sequences are
+unique and grow with commit order, across units and processes, without a
+counter node or a read. Gaps are normal (a commit without events uses no
+numbers). The cases that have no such version are refused with
+``UnorderedEventError`` before anything is sent:
+
+- an unversioned aggregate records events only when it is created (the
+  unique key lets one create succeed; it counts as version 1);
+- a versioned aggregate with events must be written by the commit: created,
+  changed, or deleted (a delete is checked at version v and counts as v+1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from infrastructure.persistence import MappingError
+from infrastructure.persistence.identity import InstanceState, Status
+from infrastructure.persistence.mapping import EntityMapping
+from infrastructure.persistence.state import PendingFlush, UnitState
+
+from .bus import MessageBus
+from .codec import EventRegistry
+from .errors import UnorderedEventError
+from .outbox import OutboxRecord
+
+#: Room for the events of one aggregate in one commit.
+SEQUENCE_STRIDE = 1_000_000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def commit_version(state: InstanceState) -> int:
+    """The version of the aggregate that the pending flush writes.
+
+    Raises:
+        UnorderedEventError: the flush writes no version of it (see module doc).
+    """
+    mapping: EntityMapping[Any] = state.mapping
+    what = mapping.describe(state.entity)
+    if state.status is Status.NEW:
+        return 1
+    if mapping.version_property is None:
+        raise UnorderedEventError(
+            f"{what} recorded events after it was created, but {mapping.name} is not versioned, "
+            f"so its events cannot be ordered; map {mapping.name} with version=...; "
+            "nothing was written"
+        )
+    if state.status is Status.PERSISTENT and mapping.encode(state.entity) == state.snapshot:
+        raise UnorderedEventError(
+            f"{what} recorded events but none of its stored fields changed, so this commit "
+            "writes no new version to order them by; record events only with the change they "
+            "describe; nothing was written"
+        )
+    return state.version + 1
+
+
+class OutboxHook:
+    """Writes the domain events recorded on tracked entities to the outbox, atomically.
+
+    ``before_flush`` turns every event in an entity's ``events`` list into an
+    ``OutboxRecord`` added to the same unit, so the records travel in the
+    flush's one atomic query: a failed or rolled-back commit writes neither
+    state nor records. The events are moved off the entities (the records
+    stay pending in the unit), so retrying a failed flush writes each event
+    once; records staged for an entity dropped from the unit since (a new
+    entity removed after its create failed) are dropped with it. All events are encoded before any is moved: a bad event raises
+    ``EventEncodingError`` and leaves the unit as it was.
+
+    ``after_flush`` (the write succeeded) hands the events to ``bus``, if
+    given: handlers run synchronously inside ``flush()``/``commit()``; one
+    that raises is logged and the others still run; the commit stands and
+    its records are still relayed.
+
+    Args:
+        events: the registry of event classes (names and JSON).
+        bus: in-process handlers to run after each successful flush.
+        events_attribute: the entity attribute holding recorded events.
+        clock: the time stamped on records (``created_at``), UTC.
+
+    Raises (from a flush):
+        MappingError: ``OutboxRecord`` is not mapped (``register_outbox``).
+        EventEncodingError, UnorderedEventError: nothing was written.
+    """
+
+    def __init__(
+        self,
+        events: EventRegistry,
+        *,
+        bus: MessageBus | None = None,
+        events_attribute: str = "events",
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.events = events
+        self.bus = bus
+        self.events_attribute = events_attribute
+        self.clock = clock
+
+    def before_flush(self, unit: UnitState) -> None:
+        if OutboxRecord not in unit.registry:
+            raise MappingError(
+                "OutboxRecord is not mapped in this unit's registry; call "
+                "register_outbox(registry) where the registry is built"
+            )
+        records: list[OutboxRecord] = []
+        drained: list[list[Any]] = []
+        staged: list[InstanceState] = []
+        tracked: set[tuple[str, str]] = set()
+        now: datetime | None = None
+        for state in unit.identity:
+            if state.mapping.cls is OutboxRecord:
+                if state.status is Status.NEW:
+                    staged.append(state)
+                continue
+            aggregate_id = str(state.mapping.encode_key(state.key))
+            tracked.add((state.mapping.name, aggregate_id))
+            recorded = getattr(state.entity, self.events_attribute, None)
+            if not recorded:
+                continue
+            version = commit_version(state)
+            if len(recorded) >= SEQUENCE_STRIDE:
+                raise UnorderedEventError(
+                    f"{state.mapping.describe(state.entity)} recorded {len(recorded)} events in "
+                    f"one commit; at most {SEQUENCE_STRIDE - 1} fit; nothing was written"
+                )
+            now = now or self.clock()
+            for position, event in enumerate(recorded):
+                name, payload = self.events.encode(event)
+                records.append(
+                    OutboxRecord(
+                        id=uuid.uuid4(),
+                        aggregate_type=state.mapping.name,
+                        aggregate_id=aggregate_id,
+                        sequence=version * SEQUENCE_STRIDE + position,
+                        event_type=name,
+                        payload=payload,
+                        created_at=now,
+                    )
+                )
+            drained.append(recorded)
+        for state in staged:
+            # Staged by an earlier, failed flush for an entity dropped from the unit since.
+            if (state.entity.aggregate_type, state.entity.aggregate_id) not in tracked:
+                unit.delete(state.entity)
+        for record in records:
+            unit.add(record)
+        for recorded in drained:
+            recorded.clear()
+
+    def after_flush(self, unit: UnitState, pending: PendingFlush) -> None:
+        if self.bus is None:
+            return
+        written = [
+            self.events.decode(c.state.entity.event_type, c.state.entity.payload)
+            for c in pending.changes.creates
+            if c.state.mapping.cls is OutboxRecord
+        ]
+        if written:
+            self.bus.publish(written)

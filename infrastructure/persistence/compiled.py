@@ -1,0 +1,193 @@
+"""Straight-line encoders and decoders for one mapping, generated at mapping time.
+
+Loading and committing thousands of entities spends most of its Python time
+walking the field tree value by value. As ``dataclasses`` does for
+``__init__``, the mapping generates plain functions instead: one statement
+per field, plain values copied without a call, decoders called only where a
+type needs one. The generated code makes no decision of its own: on any
+encoding error the caller falls back to the tree walk, which names the field.
+
+Three functions are built per mapping:
+- ``encode(entity) -> tuple``: stored values in ``mapping.properties`` order;
+- ``decode(row, key, version) -> (entity, fields)``: an entity built without
+  ``__init__``, and the tuple of its stored field values as loaded, with
+  mutable values copied (the snapshot the clean check compares against);
+- ``fields(entity) -> tuple``: the current stored field values (same order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .codec import copy_lists
+
+if TYPE_CHECKING:
+    from .mapping import FieldNode
+
+Encode = Callable[[Any], tuple[Any, ...]]
+Decode = Callable[[Sequence[Any], Any, int], tuple[Any, tuple[Any, ...]]]
+Fields = Callable[[Any], tuple[Any, ...]]
+
+
+class _Source:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {}
+
+    def bind(self, value: Any, hint: str) -> str:
+        name = f"_{hint}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def add(self, line: str, depth: int = 1) -> None:
+        self.lines.append("    " * depth + line)
+
+    def build(self, signature: str, name: str) -> Any:
+        text = f"def {name}({signature}):\n" + "\n".join(self.lines)
+        scope: dict[str, Any] = dict(self.names)
+        exec(compile(text, f"<generated {name}>", "exec"), scope)  # noqa: S102
+        return scope[name]
+
+
+def _encode_node(src: _Source, node: FieldNode, expr: str, out: list[str], depth: int) -> None:
+    if node.codec is not None:
+        encoder = src.bind(node.codec.encode, "enc")
+        var = f"v{len(out)}"
+        src.add(f"{var} = {encoder}({expr})", depth)
+        out.append(var)
+        return
+    holder = f"o{len(out)}_{depth}"
+    first = len(out)
+    src.add(f"{holder} = {expr}", depth)
+    cls = src.bind(node.vo_class, "cls")
+    src.add(f"if {holder} is None:", depth)
+    if node.optional:
+        names = [f"v{first + i}" for i in range(node.width)]
+        src.add(" = ".join(names) + " = None", depth + 1)
+    else:
+        src.add("raise _Refused()", depth + 1)
+    src.add("else:", depth)
+    src.add(f"if type({holder}) is not {cls}: raise _Refused()", depth + 1)
+    for child in node.children:
+        _encode_node(src, child, f"{holder}.{child.name}", out, depth + 1)
+
+
+class Refused(Exception):
+    """Raised by generated code; the caller reruns the tree walk for the real error."""
+
+
+def compile_encode(nodes: Sequence[FieldNode]) -> Encode:
+    src = _Source()
+    src.names["_Refused"] = Refused
+    out: list[str] = []
+    for node in nodes:
+        _encode_node(src, node, f"entity.{node.name}", out, 1)
+    src.add(f"return ({', '.join(out)}{',' if len(out) == 1 else ''})")
+    encode: Encode = src.build("entity", "encode")
+    return encode
+
+
+def _decode_node(src: _Source, node: FieldNode, at: int) -> str:
+    """An expression decoding ``node`` from ``row[at:]``."""
+    if node.codec is not None:
+        if node.codec.plain:
+            return f"row[{at}]"
+        return f"{src.bind(node.codec.decode, 'dec')}(row[{at}])"
+    parts = []
+    offset = at
+    for child in node.children:
+        parts.append(f"{child.name}={_decode_node(src, child, offset)}")
+        offset += child.width
+    built = f"{src.bind(node.vo_class, 'cls')}({', '.join(parts)})"
+    if not node.optional:
+        return built
+    nulls = " and ".join(f"row[{i}] is None" for i in range(at, at + node.width))
+    return f"(None if {nulls} else {built})"
+
+
+def _copy_of(node: FieldNode, expr: str) -> str:
+    mutable = node.codec.mutable if node.codec is not None else False
+    return f"_copy({expr})" if mutable else expr
+
+
+def compile_decode(
+    cls: type,
+    nodes: Sequence[FieldNode],
+    key_field: str,
+    version_field: str | None,
+    defaults: Sequence[tuple[str, Any, bool]],
+    slots: bool,
+) -> Decode:
+    src = _Source()
+    src.names.update(_new=object.__new__, _set=object.__setattr__, _copy=copy_lists)
+    klass = src.bind(cls, "cls")
+    src.add(f"entity = _new({klass})")
+    values: list[tuple[str, str]] = []
+    at = 0
+    for i, node in enumerate(nodes):
+        expr = "key" if node.name == key_field else _decode_node(src, node, at)
+        src.add(f"f{i} = {expr}")
+        values.append((node.name, f"f{i}"))
+        at += node.width
+    extra: list[tuple[str, str]] = []
+    for name, default, is_factory in defaults:
+        if name == version_field:
+            continue
+        if is_factory:
+            extra.append((name, f"{src.bind(default, 'factory')}()"))
+        else:
+            extra.append((name, src.bind(default, "default")))
+    if version_field is not None:
+        extra.append((version_field, "version"))
+    assigned = [*values, *extra]
+    if slots:
+        for name, expr in assigned:
+            src.add(f"_set(entity, {name!r}, {expr})")
+    else:
+        pairs = ", ".join(f"{name!r}: {expr}" for name, expr in assigned)
+        src.add(f"entity.__dict__.update({{{pairs}}})")
+    snapshot = [_copy_of(node, f"f{i}") for i, node in enumerate(nodes)]
+    src.add(f"return entity, ({', '.join(snapshot)}{',' if len(snapshot) == 1 else ''})")
+    decode: Decode = src.build("row, key, version", "decode")
+    return decode
+
+
+def _exact(node: FieldNode) -> bool:
+    if node.codec is not None:
+        return node.codec.exact_eq
+    return all(_exact(child) for child in node.children)
+
+
+def compile_same(nodes: Sequence[FieldNode]) -> Callable[[Any, tuple[Any, ...]], bool]:
+    """``same(entity, fields)``: True only if no stored field can have changed.
+
+    Values compared with ``==`` must also have the same type; types whose
+    equal values may be stored differently count as unchanged only when
+    they are the very same object.
+    """
+    src = _Source()
+    terms = []
+    for i, node in enumerate(nodes):
+        value = f"entity.{node.name}"
+        if _exact(node):
+            terms.append(
+                f"((a := {value}) is (b := fields[{i}]) or (type(a) is type(b) and a == b))"
+            )
+        else:
+            terms.append(f"{value} is fields[{i}]")
+    src.add("return " + " and ".join(terms or ["True"]))
+    same: Callable[[Any, tuple[Any, ...]], bool] = src.build("entity, fields", "same")
+    return same
+
+
+def compile_fields(nodes: Sequence[FieldNode], copies: bool) -> Fields:
+    src = _Source()
+    src.names["_copy"] = copy_lists
+    exprs = [
+        _copy_of(node, f"entity.{node.name}") if copies else f"entity.{node.name}"
+        for node in nodes
+    ]
+    src.add(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
+    fields: Fields = src.build("entity", "snapshot" if copies else "fields")
+    return fields

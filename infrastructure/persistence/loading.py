@@ -1,0 +1,205 @@
+"""Turning rows into tracked entities, and loading relationships.
+
+Every load goes through the unit's identity map: a key already tracked
+yields the tracked object unchanged (local edits win over what was read),
+and entities deleted in the unit are left out.
+
+Relationships not loaded eagerly get a lazy loader. Loaders of entities read
+by the same query share a ``LoadGroup``: touching one entity's relationship
+loads it for every entity of the group in one query, so walking a list of
+entities never costs a query per entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import reads
+from .identity import InstanceState, Status
+from .mapping import EntityMapping
+from .relationships import (
+    Edges,
+    RelationshipMapping,
+    RelationshipNotLoadedError,
+    clear_lazy,
+    is_loaded,
+    set_lazy,
+)
+
+if TYPE_CHECKING:
+    from .state import UnitState
+
+T = TypeVar("T")
+
+Reader = Callable[[reads.Read], list[list[Any]]]
+
+
+class LoadGroup:
+    """The entities one read loaded, for batched lazy loading."""
+
+    __slots__ = ("states",)
+
+    def __init__(self) -> None:
+        self.states: list[InstanceState] = []
+
+
+class LazyRelationship:
+    """Loads one relationship, for the whole load group, on first access."""
+
+    __slots__ = ("group", "rel", "unit")
+
+    def __init__(self, unit: UnitState, group: LoadGroup, rel: RelationshipMapping) -> None:
+        self.unit = unit
+        self.group = group
+        self.rel = rel
+
+    def __call__(self, entity: object) -> None:
+        rel, unit = self.rel, self.unit
+        where = f"{rel.source.describe(entity)}.{rel.name}"
+        if unit.closed:
+            raise RelationshipNotLoadedError(
+                f"{where} was not loaded before its unit of work closed; load it inside the "
+                f"unit, or eagerly with load=[{rel.name!r}]"
+            )
+        reader = unit.lazy_reader
+        if reader is None:
+            raise RelationshipNotLoadedError(
+                f"{where} is not loaded and an async unit cannot load on attribute access; "
+                f"load it eagerly with load=[{rel.name!r}] or "
+                f"`await uow.<repository>.load_related(entities, {rel.name!r})`"
+            )
+        pending = [
+            s
+            for s in self.group.states
+            if s.status is not Status.DELETED
+            and unit.identity.state_of(s.entity) is s
+            and not is_loaded(s.entity, rel.name)
+        ]
+        own = unit.identity.state_of(entity)
+        if own is not None and own not in pending:
+            pending.append(own)
+        apply_related(unit, rel, pending, reader(related_read(rel, pending)))
+
+
+def related_read(rel: RelationshipMapping, states: Sequence[InstanceState]) -> reads.Read:
+    return reads.related(rel, [s.key for s in states])
+
+
+def _track(
+    unit: UnitState, mapping: EntityMapping[Any], values: tuple[Any, ...], version: int
+) -> tuple[InstanceState | None, bool]:
+    """The state for a stored row: (state or None if deleted here, whether it is new)."""
+    key = mapping.key_codec.decode(values[mapping.key_index])
+    state = unit.identity.get(mapping.cls, key)
+    if state is not None:
+        return (None if state.status is Status.DELETED else state), False
+    entity, fields = mapping.load(values, key, version)
+    state = InstanceState(mapping, key, entity, Status.PERSISTENT, values, version, None, fields)
+    unit.identity.track_loaded(state)
+    return state, True
+
+
+def load_rows(
+    unit: UnitState,
+    mapping: EntityMapping[T],
+    rows: Sequence[Sequence[Any]],
+    load: Sequence[RelationshipMapping] = (),
+) -> list[T]:
+    """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship)."""
+    if load or mapping.relationships:
+        return _load_rows_with_relationships(unit, mapping, rows, load)
+    # The plain case is the hot path of every large read: ``_track`` inlined.
+    width = len(mapping.properties)
+    key_index = mapping.key_index
+    decode_key = mapping.key_codec.decode
+    build = mapping.load
+    cls = mapping.cls
+    by_key = unit.identity.by_key
+    by_object = unit.identity.by_object
+    persistent, deleted = Status.PERSISTENT, Status.DELETED
+    out: list[T] = []
+    for row in rows:
+        values = tuple(row[:width])
+        key = decode_key(values[key_index])
+        state = by_key.get((cls, key))
+        if state is None:
+            version = row[width]
+            entity, fields = build(values, key, version)
+            state = InstanceState(mapping, key, entity, persistent, values, version, None, fields)
+            by_key[cls, key] = state
+            by_object[id(entity)] = state
+            out.append(entity)
+        elif state.status is not deleted:
+            out.append(state.entity)
+    return out
+
+
+def _load_rows_with_relationships(
+    unit: UnitState,
+    mapping: EntityMapping[T],
+    rows: Sequence[Sequence[Any]],
+    load: Sequence[RelationshipMapping],
+) -> list[T]:
+    width = len(mapping.properties)
+    lazy = [r for r in mapping.relationships.values() if r not in load]
+    group = LoadGroup() if lazy else None
+    targets = [LoadGroup() for _ in load]
+    out: list[T] = []
+    for row in rows:
+        state, fresh = _track(unit, mapping, tuple(row[:width]), row[width])
+        if state is None:
+            continue
+        entity = state.entity
+        out.append(entity)
+        for i, rel in enumerate(load):
+            if not is_loaded(entity, rel.name):
+                _set_edges(unit, state, rel, row[width + 1 + i], targets[i])
+        if group is not None:
+            group.states.append(state)
+            if fresh:
+                for rel in lazy:
+                    set_lazy(entity, rel.name, LazyRelationship(unit, group, rel))
+    return out
+
+
+def apply_related(
+    unit: UnitState,
+    rel: RelationshipMapping,
+    states: Sequence[InstanceState],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Set ``rel`` on ``states`` from rows of ``reads.related``."""
+    by_key = {rel.source.key_codec.decode(key): items for key, items in rows}
+    targets = LoadGroup()
+    for state in states:
+        if not is_loaded(state.entity, rel.name):
+            _set_edges(unit, state, rel, by_key.get(state.key, []), targets)
+
+
+def _set_edges(
+    unit: UnitState,
+    state: InstanceState,
+    rel: RelationshipMapping,
+    items: Sequence[Any],
+    targets: LoadGroup,
+) -> None:
+    target = rel.target
+    width = len(target.properties)
+    edges: Edges = {}
+    for item in items:
+        target_state, fresh = _track(unit, target, tuple(item[:width]), item[width])
+        if target_state is None:
+            continue  # deleted in this unit
+        if fresh and target.relationships:
+            targets.states.append(target_state)
+            for other in target.relationships.values():
+                set_lazy(target_state.entity, other.name, LazyRelationship(unit, targets, other))
+        props = tuple(item[width + 1 :])
+        if target_state.key not in edges:
+            edges[target_state.key] = (rel.decode_edge(target_state.entity, props), props)
+    if state.edges is None:
+        state.edges = {}
+    state.edges[rel.name] = edges
+    rel.assign(state.entity, edges)
+    clear_lazy(state.entity, rel.name)

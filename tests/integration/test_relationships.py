@@ -1,0 +1,458 @@
+"""Relationships against the real server: edge tracking, delete rules, atomicity.
+
+Every test taking ``harness`` runs twice, with the sync and the async unit
+(see ``graph_support.open_unit``); the async unit cannot load on attribute
+access, so these tests load relationships with ``load=`` before touching them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from infrastructure.persistence import (
+    ConcurrencyError,
+    DanglingReferenceError,
+    DeleteRestrictedError,
+    DuplicateKeyError,
+    Registry,
+    ValueEncodingError,
+)
+from tests.integration.graph_support import (
+    Account,
+    Person,
+    Pet,
+    Transfer,
+    befriend,
+    friends_of,
+    open_unit,
+    picture,
+    prepare,
+    stored_edge_props,
+    stored_edges,
+    stored_ids,
+)
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Harness
+
+ALL = ["friendships", "follows", "followers", "pets"]
+
+
+@pytest.fixture
+def reg(harness: Harness) -> Registry:
+    return prepare(harness.graph)
+
+
+async def seed(harness: Harness, reg: Registry, *entities: object) -> None:
+    async with open_unit(harness, reg) as uow:
+        for entity in entities:
+            uow.add(entity)
+    harness.log.clear()
+
+
+def people(*ids: str) -> list[Person]:
+    return [Person(i, i.title()) for i in ids]
+
+
+def undirected(graph: Any, edge_type: str) -> list[tuple[str, str]]:
+    return sorted(tuple(sorted((a, b))) for _, a, b in stored_edges(graph, edge_type))
+
+
+# -- edges follow the collections ---------------------------------------------------------
+
+
+async def test_adding_an_entity_stores_its_edges_and_the_new_entities_it_holds(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob = people("ann", "bob")
+    befriend(ann, bob, date(2021, 5, 6))
+    ann.follows.append(bob)
+    ann.pets.append(Pet("rex", "Rex"))
+    async with open_unit(harness, reg) as uow:
+        uow.add(ann)  # bob and rex are reached through ann's relationships
+    assert len(harness.log.writes) == 1
+    assert stored_ids(harness.graph, "Person") == ["ann", "bob"]
+    assert stored_ids(harness.graph, "Pet") == ["rex"]
+    assert stored_edges(harness.graph) == [
+        ("FOLLOWS", "ann", "bob"),
+        ("FRIEND", "ann", "bob"),
+        ("OWNS", "ann", "rex"),
+    ]
+    assert stored_edge_props(harness.graph, "FRIEND") == {("ann", "bob"): {"since": "2021-05-06"}}
+
+    async with open_unit(harness, reg) as uow:
+        repo = uow.repository(Person)
+        bob2 = await repo.get("bob", load=ALL)
+        ann2 = await repo.get("ann")
+        rex = await uow.repository(Pet).get("rex", load=["owner"])
+        assert [(f.friend, f.since) for f in bob2.friendships] == [(ann2, date(2021, 5, 6))]
+        assert bob2.friendships[0].friend is ann2
+        assert bob2.followers == [ann2]
+        assert bob2.followers[0] is ann2
+        assert bob2.follows == []
+        assert rex.owner is ann2
+
+
+async def test_appending_and_removing_creates_and_deletes_exactly_those_edges(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob, cat, dan = people("ann", "bob", "cat", "dan")
+    befriend(ann, bob)
+    befriend(ann, cat)
+    await seed(harness, reg, ann, dan)
+    kept = harness.graph.ro_query(
+        "MATCH (:Person {id: 'ann'})-[r:FRIEND]-(:Person {id: 'cat'}) RETURN id(r)"
+    ).result_set
+    async with open_unit(harness, reg) as uow:
+        repo = uow.repository(Person)
+        ann2 = await repo.get("ann", load=["friendships"])
+        dan2 = await repo.get("dan")
+        ann2.friendships = [f for f in ann2.friendships if f.friend.id != "bob"]
+        befriend(ann2, dan2)
+    [write] = harness.log.writes
+    assert write.result.relationships_created == 1
+    assert write.result.relationships_deleted == 1
+    assert undirected(harness.graph, "FRIEND") == [("ann", "cat"), ("ann", "dan")]
+    assert (
+        harness.graph.ro_query(
+            "MATCH (:Person {id: 'ann'})-[r:FRIEND]-(:Person {id: 'cat'}) RETURN id(r)"
+        ).result_set
+        == kept
+    )  # the untouched edge is the same edge, not a rewritten one
+
+
+async def test_reassigning_a_collection_is_diffed_against_what_was_stored(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob, cat, dan = people("ann", "bob", "cat", "dan")
+    ann.follows.extend([bob, cat])
+    await seed(harness, reg, ann, dan)
+    async with open_unit(harness, reg) as uow:
+        repo = uow.repository(Person)
+        ann2 = await repo.get("ann", load=["follows"])
+        cat2, dan2 = await repo.get_many(["cat", "dan"])
+        ann2.follows = [dan2, cat2]
+    [write] = harness.log.writes
+    assert (write.result.relationships_created, write.result.relationships_deleted) == (1, 1)
+    assert stored_edges(harness.graph, "FOLLOWS") == [
+        ("FOLLOWS", "ann", "cat"),
+        ("FOLLOWS", "ann", "dan"),
+    ]
+
+
+async def test_editing_an_edge_property_writes_only_that_property(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob = people("ann", "bob")
+    befriend(ann, bob, date(2020, 1, 1))
+    ann.friendships[0].note = "school"
+    await seed(harness, reg, ann)
+    async with open_unit(harness, reg) as uow:
+        ann2 = await uow.repository(Person).get("ann", load=["friendships"])
+        ann2.friendships[0].since = date(2022, 2, 2)
+    [write] = harness.log.writes
+    assert write.result.properties_set == 1
+    assert write.result.relationships_created == write.result.relationships_deleted == 0
+    assert stored_edge_props(harness.graph, "FRIEND") == {
+        ("ann", "bob"): {"since": "2022-02-02", "note": "school"}
+    }
+    async with open_unit(harness, reg) as uow:
+        bob2 = await uow.repository(Person).get("bob", load=["friendships"])
+        assert [(f.since, f.note) for f in bob2.friendships] == [(date(2022, 2, 2), "school")]
+
+
+async def test_loaded_relationships_left_unchanged_cost_no_write(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob, cat = people("ann", "bob", "cat")
+    befriend(ann, bob)
+    ann.follows.append(cat)
+    ann.pets.append(Pet("rex", "Rex"))
+    await seed(harness, reg, ann)
+    async with open_unit(harness, reg) as uow:
+        everyone = await uow.repository(Person).list(load=ALL)
+        for person in everyone:
+            _ = [f.friend.name for f in person.friendships], person.follows, person.pets
+        ann2 = next(p for p in everyone if p.id == "ann")
+        ann2.follows = list(ann2.follows)  # the same targets in a new list
+        assert not uow.has_pending_changes
+    assert harness.log.writes == []
+
+
+async def test_reassigning_a_to_one_relationship_replaces_its_edge(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob = people("ann", "bob")
+    ann.pets.append(Pet("rex", "Rex"))
+    await seed(harness, reg, ann, bob)
+    async with open_unit(harness, reg) as uow:
+        rex = await uow.repository(Pet).get("rex", load=["owner"])
+        rex.owner = await uow.repository(Person).get("bob")
+    assert stored_edges(harness.graph, "OWNS") == [("OWNS", "bob", "rex")]
+    async with open_unit(harness, reg) as uow:
+        rex = await uow.repository(Pet).get("rex", load=["owner"])
+        assert rex.owner is not None
+        assert rex.owner.id == "bob"
+        rex.owner = None
+    assert stored_edges(harness.graph, "OWNS") == []
+    assert stored_ids(harness.graph, "Pet") == ["rex"]
+
+
+async def test_both_holders_of_an_undirected_edge_appending_store_it_once(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob, cat, dan = people("ann", "bob", "cat", "dan")
+    befriend(cat, dan)
+    befriend(dan, cat)  # two new entities holding each other
+    await seed(harness, reg, ann, bob, cat)
+    assert undirected(harness.graph, "FRIEND") == [("cat", "dan")]
+    async with open_unit(harness, reg) as uow:
+        ann2, bob2 = await uow.repository(Person).get_many(["ann", "bob"], load=["friendships"])
+        befriend(ann2, bob2)
+        befriend(bob2, ann2)
+    assert undirected(harness.graph, "FRIEND") == [("ann", "bob"), ("cat", "dan")]
+    async with open_unit(harness, reg) as uow:
+        found = await uow.repository(Person).list(load=["friendships"])
+        assert {p.id: friends_of(p) for p in found} == {
+            "ann": ["bob"],
+            "bob": ["ann"],
+            "cat": ["dan"],
+            "dan": ["cat"],
+        }
+
+
+async def test_a_relationship_holding_a_target_twice_is_refused(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob = people("ann", "bob")
+    await seed(harness, reg, ann, bob)
+    before = picture(harness.graph)
+    with pytest.raises(ValueEncodingError, match=r"Person\['bob'\] twice"):
+        async with open_unit(harness, reg) as uow:
+            ann2, bob2 = await uow.repository(Person).get_many(["ann", "bob"], load=["follows"])
+            ann2.follows.extend([bob2, bob2])
+    assert harness.log.writes == []
+    assert picture(harness.graph) == before
+
+
+@pytest.mark.parametrize("relationship", ["follows", "friendships"])
+async def test_two_units_linking_the_same_pair_store_one_edge(
+    harness: Harness, reg: Registry, relationship: str
+) -> None:
+    """Edges are unique per pair even when two units link the pair without seeing each other."""
+    ann, bob = people("ann", "bob")
+    await seed(harness, reg, ann, bob)
+    first, second = open_unit(harness, reg), open_unit(harness, reg)
+    async with first, second:
+        a1, b1 = await first.repository(Person).get_many(["ann", "bob"], load=[relationship])
+        a2, b2 = await second.repository(Person).get_many(["ann", "bob"], load=[relationship])
+        if relationship == "follows":
+            a1.follows.append(b1)
+            a2.follows.append(b2)
+        else:
+            befriend(a1, b1)
+            befriend(b2, a2)  # the other end of the same undirected edge
+        await first.commit()
+        await second.commit()
+    edge_type = "FOLLOWS" if relationship == "follows" else "FRIEND"
+    assert undirected(harness.graph, edge_type) == [("ann", "bob")]
+
+
+async def test_linking_to_an_entity_deleted_in_the_same_unit_is_refused(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, cat = people("ann", "cat")
+    await seed(harness, reg, ann, cat)
+    before = picture(harness.graph)
+    with pytest.raises(DanglingReferenceError, match=r"Person\['ann'\]\.friendships.*Person\['cat'\]"):
+        async with open_unit(harness, reg) as uow:
+            ann2, cat2 = await uow.repository(Person).get_many(["ann", "cat"], load=["friendships"])
+            uow.delete(cat2)
+            befriend(ann2, cat2)
+    assert harness.log.writes == []
+    assert picture(harness.graph) == before
+
+
+# -- rollback -------------------------------------------------------------------------------
+
+
+async def edited_ann(uow: Any) -> tuple[Person, dict[str, Any]]:
+    """Ann loaded with everything, then every kind of relationship edit applied."""
+    repo = uow.repository(Person)
+    ann = await repo.get("ann", load=ALL)
+    original = {
+        "friendships": list(ann.friendships),
+        "follows": list(ann.follows),
+        "since": ann.friendships[0].since,
+    }
+    dan = await repo.get("dan")
+    ann.friendships[0].since = date(1999, 9, 9)
+    befriend(ann, dan)
+    ann.follows.remove(original["follows"][0])
+    ann.pets.append(Pet("new", "New"))
+    return ann, original
+
+
+async def seed_ann(harness: Harness, reg: Registry) -> None:
+    ann, bob, cat, dan = people("ann", "bob", "cat", "dan")
+    befriend(ann, bob, date(2020, 1, 1))
+    ann.follows.append(cat)
+    await seed(harness, reg, ann, dan)
+
+
+async def test_rollback_restores_relationships_and_edge_properties(
+    harness: Harness, reg: Registry
+) -> None:
+    await seed_ann(harness, reg)
+    before = picture(harness.graph)
+    async with open_unit(harness, reg) as uow:
+        ann, original = await edited_ann(uow)
+        assert uow.has_pending_changes
+        await uow.rollback()
+        assert ann.friendships == original["friendships"]
+        assert ann.friendships[0] is original["friendships"][0]
+        assert ann.friendships[0].since == original["since"] == date(2020, 1, 1)
+        assert ann.follows == original["follows"]
+        assert ann.follows[0] is original["follows"][0]
+        assert ann.pets == []
+        assert not uow.has_pending_changes
+    assert harness.log.writes == []
+    assert picture(harness.graph) == before
+
+
+async def test_leaving_the_block_on_an_error_restores_relationships(
+    harness: Harness, reg: Registry
+) -> None:
+    await seed_ann(harness, reg)
+    before = picture(harness.graph)
+    held: list[Any] = []
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        async with open_unit(harness, reg) as uow:
+            ann, original = await edited_ann(uow)
+            held.extend([ann, original])
+            raise RuntimeError("changed my mind")
+    ann, original = held
+    assert friends_of(ann) == ["bob"]
+    assert ann.friendships[0].since == date(2020, 1, 1)
+    assert ann.follows == original["follows"]
+    assert ann.pets == []
+    assert harness.log.writes == []
+    assert picture(harness.graph) == before
+
+
+# -- one commit, all or nothing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("duplicate", ["key", "unique email"])
+async def test_edge_changes_are_undone_with_a_unique_violation_elsewhere_in_the_commit(
+    harness: Harness, reg: Registry, duplicate: str
+) -> None:
+    ann, bob, cat, dan, gus, zed = people("ann", "bob", "cat", "dan", "gus", "zed")
+    ann.email = "ann@example.com"
+    befriend(ann, bob)
+    ann.follows.append(cat)
+    gus.pets.append(Pet("rex", "Rex"))
+    befriend(gus, dan)
+    await seed(harness, reg, ann, dan, gus, zed)
+    before = picture(harness.graph)
+    with pytest.raises(DuplicateKeyError):
+        async with open_unit(harness, reg) as uow:
+            repo = uow.repository(Person)
+            ann2 = await repo.get("ann", load=["friendships", "follows"])
+            dan2, gus2 = await repo.get_many(["dan", "gus"])
+            ann2.friendships = []  # an edge removed
+            befriend(ann2, dan2)  # an edge added
+            ann2.follows[0].name = "Renamed"  # a node edited
+            uow.delete(gus2)  # a node deleted, its edges and pets with it (cascade)
+            uow.add(Person("eve", "Eve", email="eve@example.com"))  # a node created
+            if duplicate == "key":
+                uow.add(Person("zed", "Second Zed"))
+            else:
+                uow.add(Person("fay", "Fay", email="ann@example.com"))
+    assert len(harness.log.writes) == 1
+    assert picture(harness.graph) == before
+
+
+# -- delete rules ---------------------------------------------------------------------------
+
+
+async def test_deleting_a_holder_detaches_its_edges_and_keeps_the_targets(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob, cat = people("ann", "bob", "cat")
+    befriend(ann, bob)
+    ann.follows.append(bob)
+    cat.follows.append(bob)
+    await seed(harness, reg, ann, cat)
+    async with open_unit(harness, reg) as uow:
+        uow.delete(await uow.repository(Person).get("bob"))
+    assert len(harness.log.writes) == 1
+    assert stored_ids(harness.graph, "Person") == ["ann", "cat"]
+    assert stored_edges(harness.graph) == []
+
+
+async def test_cascade_deletes_the_targets_loading_them_through_the_identity_map(
+    harness: Harness, reg: Registry
+) -> None:
+    ann, bob = people("ann", "bob")
+    ann.pets.extend([Pet("rex", "Rex"), Pet("tom", "Tom")])
+    bob.pets.append(Pet("fido", "Fido"))
+    await seed(harness, reg, ann, bob)
+    async with open_unit(harness, reg) as uow:
+        rex = await uow.repository(Pet).get("rex")
+        ann2 = await uow.repository(Person).get("ann")  # pets not loaded
+        uow.delete(ann2)
+        await uow.flush()
+        assert len(harness.log.writes) == 1
+        assert await uow.repository(Pet).get_or_none("rex") is None
+        assert await uow.repository(Pet).get_or_none("tom") is None
+        assert rex.name == "Rex"  # the object the unit held was the one deleted
+    assert stored_ids(harness.graph, "Person") == ["bob"]
+    assert stored_ids(harness.graph, "Pet") == ["fido"]
+    assert stored_edges(harness.graph) == [("OWNS", "bob", "fido")]
+
+
+async def test_cascade_fails_when_a_target_was_attached_concurrently(
+    harness: Harness, reg: Registry
+) -> None:
+    ann = Person("ann", "Ann")
+    ann.pets.append(Pet("rex", "Rex"))
+    await seed(harness, reg, ann)
+    deleting = open_unit(harness, reg)
+    with pytest.raises(ConcurrencyError):
+        async with deleting:
+            ann1 = await deleting.repository(Person).get("ann", load=["pets"])
+            async with open_unit(harness, reg) as other:
+                ann2 = await other.repository(Person).get("ann", load=["pets"])
+                ann2.pets.append(Pet("tom", "Tom"))
+            deleting.delete(ann1)
+    assert stored_ids(harness.graph, "Person") == ["ann"]
+    assert stored_ids(harness.graph, "Pet") == ["rex", "tom"]
+    assert stored_edges(harness.graph, "OWNS") == [("OWNS", "ann", "rex"), ("OWNS", "ann", "tom")]
+
+
+async def test_restrict_refuses_the_delete_names_what_is_attached_and_writes_nothing(
+    harness: Harness, reg: Registry
+) -> None:
+    busy, idle, other = Account("busy"), Account("idle"), Account("other", 5)
+    busy.transfers.extend([Transfer("t1", 10), Transfer("t2", 20)])
+    await seed(harness, reg, busy, idle, other)
+    before = picture(harness.graph)
+    with pytest.raises(DeleteRestrictedError) as refused:
+        async with open_unit(harness, reg) as uow:
+            accounts = uow.repository(Account)
+            (await accounts.get("other")).balance = 99
+            uow.delete(await accounts.get("busy"))
+    message = str(refused.value)
+    assert "Account['busy']" in message
+    assert "'transfers'" in message
+    assert "Transfer['t1']" in message
+    assert "Transfer['t2']" in message
+    assert picture(harness.graph) == before
+
+    async with open_unit(harness, reg) as uow:
+        uow.delete(await uow.repository(Account).get("idle"))
+    assert stored_ids(harness.graph, "Account") == ["busy", "other"]

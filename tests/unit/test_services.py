@@ -1,0 +1,255 @@
+"""The use cases on the in-memory fakes: sync and async services, one body per test."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from decimal import Decimal
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from app.container import ConflictRetry
+from app.services import AsyncBankService, BankService, PersonView
+from domain.errors import (
+    AlreadyFriends,
+    CurrencyMismatch,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidFriendship,
+    InvalidPerson,
+    TransferIdReused,
+)
+from domain.friendship import Friendship
+from domain.model import Money
+from infrastructure.bank import bank_registry
+from infrastructure.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork, FakeStore
+from infrastructure.persistence import ConcurrencyError, EntityNotFoundError
+
+REGISTRY = bank_registry()
+
+
+class Harness:
+    """A service of either flavour on one fake store, and the units it opened."""
+
+    def __init__(self, flavour: str, hooks=(), retry=None) -> None:
+        self.store = FakeStore()
+        self.units: list = []
+        self.is_async = flavour == "async"
+        unit_class = FakeAsyncBankUnitOfWork if self.is_async else FakeBankUnitOfWork
+
+        def open_unit():
+            unit = unit_class(self.store, REGISTRY, hooks=hooks)
+            self.units.append(unit)
+            return unit
+
+        service_class = AsyncBankService if self.is_async else BankService
+        self.service = service_class(open_unit, retry if retry is not None else ConflictRetry(5))
+
+    async def __call__(self, method: str, *args, **kwargs):
+        result = getattr(self.service, method)(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    def stored(self, entity_type, key):
+        with FakeBankUnitOfWork(self.store, REGISTRY) as uow:
+            return uow.repository(entity_type).get_or_none(key)
+
+
+@pytest.fixture(params=["sync", "async"])
+def run(request) -> Harness:
+    return Harness(request.param)
+
+
+async def person(run, name="Ann"):
+    return await run("register_person", name, f"{name.lower()}@example.com")
+
+
+async def funded_account(run, amount="100", currency="EUR", owner=None):
+    owner = owner or await person(run, f"Owner{uuid4().hex[:6]}")
+    account = await run("open_account", owner.id, currency)
+    if Decimal(amount):
+        account = await run("deposit", account.id, Decimal(amount), currency)
+    return account
+
+
+async def test_register_and_read_back_a_person(run):
+    ann = await run("register_person", "Ann", "ann@example.com", 41)
+    assert ann == PersonView(ann.id, "Ann", "ann@example.com", 41)
+    assert await run("get_person", ann.id) == ann
+    assert all(u.committed and not u.is_active for u in run.units)
+
+
+async def test_results_are_frozen_views_not_entities(run):
+    ann = await person(run)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ann.name = "Changed"  # type: ignore[misc]
+    assert (await run("get_person", ann.id)).name == "Ann"
+
+
+async def test_an_invalid_person_is_refused_and_nothing_stored(run):
+    with pytest.raises(InvalidPerson, match="email"):
+        await run("register_person", "Ann", "not-an-email")
+    assert run.store.commits == 0
+
+
+async def test_unknown_ids_raise_a_lookup_error_naming_them(run):
+    missing = uuid4()
+    for method in ("get_person", "get_account", "get_transfer", "friends", "recommend_friends"):
+        with pytest.raises(EntityNotFoundError) as caught:
+            await run(method, missing)
+        assert isinstance(caught.value, LookupError)
+        assert caught.value.keys == [missing]
+    with pytest.raises(EntityNotFoundError, match="Person"):
+        await run("open_account", missing)
+    assert run.store.commits == 0
+
+
+async def test_people_are_listed_by_name_a_page_at_a_time(run):
+    for name in ("Cid", "Ann", "Ben"):
+        await person(run, name)
+    assert [p.name for p in await run("list_people")] == ["Ann", "Ben", "Cid"]
+    assert [p.name for p in await run("list_people", limit=1, offset=1)] == ["Ben"]
+
+
+async def test_deposit_adds_to_the_balance(run):
+    account = await funded_account(run, "0")
+    after = await run("deposit", account.id, Decimal("12.50"))
+    assert (after.balance, after.currency, after.version) == (Decimal("12.50"), "EUR", 2)
+    with pytest.raises(InvalidAmount):
+        await run("deposit", account.id, Decimal("-1"))
+    with pytest.raises(CurrencyMismatch):
+        await run("deposit", account.id, Decimal("1"), "USD")
+    assert (await run("get_account", account.id)).balance == Decimal("12.50")
+
+
+async def test_transfer_moves_money_atomically(run):
+    source, target = await funded_account(run, "100"), await funded_account(run, "5")
+    done = await run("transfer", source.id, target.id, Decimal("30.25"))
+    assert (done.amount, done.currency) == (Decimal("30.25"), "EUR")
+    assert (await run("get_account", source.id)).balance == Decimal("69.75")
+    assert (await run("get_account", target.id)).balance == Decimal("35.25")
+    assert await run("get_transfer", done.id) == done
+
+
+async def test_a_refused_transfer_writes_nothing(run):
+    source, target = await funded_account(run, "10"), await funded_account(run, "0")
+    pounds = await funded_account(run, "10", "GBP")
+    commits = run.store.commits
+    with pytest.raises(InsufficientFunds):
+        await run("transfer", source.id, target.id, Decimal("10.01"))
+    with pytest.raises(CurrencyMismatch):
+        await run("transfer", source.id, pounds.id, Decimal("1"))
+    with pytest.raises(InvalidAmount, match="same account"):
+        await run("transfer", source.id, source.id, Decimal("1"))
+    with pytest.raises(EntityNotFoundError):
+        await run("transfer", source.id, uuid4(), Decimal("1"))
+    assert run.store.commits == commits
+    assert (await run("get_account", source.id)).balance == Decimal("10")
+
+
+async def test_a_transfer_id_makes_a_transfer_happen_once(run):
+    source, target = await funded_account(run, "100"), await funded_account(run, "0")
+    chosen = uuid4()
+    first = await run("transfer", source.id, target.id, Decimal("40"), transfer_id=chosen)
+    again = await run("transfer", source.id, target.id, Decimal("40"), transfer_id=chosen)
+    assert again == first
+    assert (await run("get_account", source.id)).balance == Decimal("60")
+    with pytest.raises(TransferIdReused, match=str(chosen)):
+        await run("transfer", source.id, target.id, Decimal("41"), transfer_id=chosen)
+
+
+class Interferer:
+    """A flush hook that commits a competing deposit before the first ``times`` commits."""
+
+    def __init__(self, store: FakeStore, account_id, times: int) -> None:
+        self.store, self.account_id, self.left = store, account_id, times
+
+    def before_flush(self, unit) -> None:
+        if self.left and any(
+            getattr(e, "id", None) == self.account_id for e in unit.tracked_entities()
+        ):
+            self.left -= 1
+            with FakeBankUnitOfWork(self.store, REGISTRY) as rival:
+                rival.accounts.get(self.account_id).deposit(Money.of("1000"))
+
+    def after_flush(self, unit, pending) -> None:
+        pass
+
+
+def service_with_hook(setup: Harness, hook, retry=None):
+    unit_class = FakeAsyncBankUnitOfWork if setup.is_async else FakeBankUnitOfWork
+    service_class = AsyncBankService if setup.is_async else BankService
+    return service_class(lambda: unit_class(setup.store, REGISTRY, hooks=[hook]), retry)
+
+
+async def outcome(result):
+    return await result if inspect.isawaitable(result) else result
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_a_transfer_that_loses_a_race_is_rerun_from_fresh_reads(flavour):
+    setup = Harness(flavour)
+    source, target = await funded_account(setup, "50"), await funded_account(setup, "0")
+    hook = Interferer(setup.store, source.id, times=2)
+    racing = service_with_hook(setup, hook, ConflictRetry(5))
+    await outcome(racing.transfer(source.id, target.id, Decimal("20")))
+    # Both rival deposits and the transfer landed; none was lost or doubled.
+    assert hook.left == 0
+    assert (await setup("get_account", source.id)).balance == Decimal("2030")
+    assert (await setup("get_account", target.id)).balance == Decimal("20")
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_without_a_retry_policy_a_lost_race_reaches_the_caller(flavour):
+    setup = Harness(flavour)
+    account = await funded_account(setup, "50")
+    hook = Interferer(setup.store, account.id, times=1)
+    service = service_with_hook(setup, hook)
+    with pytest.raises(ConcurrencyError) as caught:
+        await outcome(service.deposit(account.id, Decimal("1")))
+    assert caught.value.stale == [("Account", account.id)]
+    assert (await setup("get_account", account.id)).balance == Decimal("1050")
+
+
+async def test_befriend_once_either_way_round(run):
+    ann, ben = await person(run, "Ann"), await person(run, "Ben")
+    made = await run("befriend", ann.id, ben.id)
+    assert (made.person_id, made.friend_id) == (ann.id, ben.id)
+    assert run.stored(Friendship, Friendship.key_for(ann.id, ben.id)) is not None
+    with pytest.raises(AlreadyFriends):
+        await run("befriend", ben.id, ann.id)
+    with pytest.raises(InvalidFriendship):
+        await run("befriend", ann.id, ann.id)
+    with pytest.raises(EntityNotFoundError):
+        await run("befriend", ann.id, uuid4())
+    assert [p.name for p in await run("friends", ben.id)] == ["Ann"]
+
+
+async def test_recommend_friends_of_friends_with_their_names(run):
+    p = {n: await person(run, n) for n in ("Ann", "Ben", "Cat", "Dan", "Eve")}
+    for a, b in (("Ann", "Ben"), ("Ann", "Cat"), ("Ben", "Dan"), ("Cat", "Dan"), ("Cat", "Eve")):
+        await run("befriend", p[a].id, p[b].id)
+    suggested = await run("recommend_friends", p["Ann"].id)
+    assert [(s.person.name, s.mutual_friends) for s in suggested] == [("Dan", 2), ("Eve", 1)]
+    assert len(await run("recommend_friends", p["Ann"].id, limit=1)) == 1
+
+
+def test_the_async_service_is_the_sync_one_with_await():
+    here = Path(__file__).resolve().parents[2] / "app" / "services"
+    sync = (here / "bank.py").read_text()
+    async_ = (here / "bank_async.py").read_text()
+
+    def body(text: str) -> str:
+        text = text[text.index("class ") :]  # the module docstrings differ on purpose
+        text = re.sub(r"\bawait ", "", text)
+        text = re.sub(r"\basync ", "", text)
+        text = text.replace("AsyncBankService", "BankService")
+        text = text.replace("run_async(", "run(").replace(
+            "AsyncBankUnitOfWorkFactory", "BankUnitOfWorkFactory"
+        )
+        text = re.sub(r"\s+", "", text)  # formatting may wrap the two differently
+        return text.replace(",)", ")")
+
+    assert body(async_) == body(sync)
