@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test check lint typecheck unit integration e2e bench clean
+.PHONY: install run demo test check lint typecheck unit integration e2e bench reliability clean
 
 install: $(STAMP)
 
@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: demo
+run: $(STAMP)
+	$(BIN)/python -m app serve
 
 demo: $(STAMP)
 	$(BIN)/python -m examples
@@ -43,6 +44,10 @@ e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The long fault, concurrency, hostile-input and load runs; prints one table of figures.
+reliability: $(STAMP)
+	$(BIN)/python -m tests.reliability.report
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var

@@ -18,11 +18,23 @@ from typing import Any, TypeVar
 
 from dependency_injector import containers, providers
 
+from domain.events import DomainEvent
 from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork, bank_registry
+from infrastructure.messaging import (
+    AsyncGraphOutboxSource,
+    AsyncOutboxRelay,
+    EventRegistry,
+    GraphOutboxSource,
+    MessageBus,
+    OutboxHook,
+    OutboxRecord,
+    OutboxRelay,
+    register_outbox,
+)
 from infrastructure.persistence import (
     ConcurrencyError,
     Registry,
-    ensure_key_constraints,
+    ensure_schema,
     retry_on_conflict,
     retry_on_conflict_async,
 )
@@ -66,10 +78,17 @@ def open_database(
         database.close()
 
 
+def application_registry() -> Registry:
+    """The bank's mappings and the outbox's."""
+    registry = bank_registry()
+    register_outbox(registry)
+    return registry
+
+
 def prepared_graph(database: Database, name: str, registry: Registry) -> Any:
-    """The sync graph handle, with the key constraints of ``registry`` in place."""
+    """The sync graph handle, with the constraints and indexes of ``registry`` in place."""
     graph = database.graph(name)
-    ensure_key_constraints(graph, registry)
+    ensure_schema(graph, registry)
     return graph
 
 
@@ -88,12 +107,31 @@ class Container(containers.DeclarativeContainer):
         appendfsync=config.falkordb_appendfsync,
         max_connections=config.falkordb_max_connections,
     )
-    registry = providers.Singleton(bank_registry)
+    registry = providers.Singleton(application_registry)
     graph = providers.Singleton(prepared_graph, database, config.falkordb_graph, registry)
     # Depends on ``graph`` so the constraints exist before the first async unit.
     async_graph = providers.Singleton(open_async_graph, database, graph, config.falkordb_graph)
 
-    hooks = providers.List()  # flush hooks every unit gets (an outbox, say)
+    # Domain events: written as outbox records in each unit's commit, handed to
+    # in-process handlers after it, and relayed to a Redis Stream.
+    events = providers.Singleton(EventRegistry.of_subclasses, DomainEvent)
+    message_bus = providers.Singleton(MessageBus)
+    outbox_hook = providers.Singleton(OutboxHook, events, bus=message_bus)
+    hooks = providers.List(outbox_hook)  # flush hooks every unit gets
+    outbox = providers.Callable(lambda registry: registry.mapping_for(OutboxRecord), registry)
+    relay = providers.Factory(
+        OutboxRelay,
+        providers.Factory(GraphOutboxSource, graph, outbox),
+        database.provided.client.connection,
+        stream=config.app_outbox_stream,
+    )
+    async_relay = providers.Factory(
+        AsyncOutboxRelay,
+        providers.Factory(AsyncGraphOutboxSource, async_graph, outbox),
+        async_graph.provided.client.connection,
+        stream=config.app_outbox_stream,
+    )
+
     unit_of_work = providers.Factory(BankUnitOfWork, graph, registry, hooks=hooks)
     async_unit_of_work = providers.Factory(AsyncBankUnitOfWork, async_graph, registry, hooks=hooks)
 

@@ -15,6 +15,7 @@ The body is ``{"detail": "<what was wrong>", "error": "<error class>"}``:
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from domain.errors import AlreadyFriends, DomainError, TransferIdReused
@@ -64,7 +65,20 @@ async def _respond(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    # Only where and what: the offending input itself may not be JSON (NaN, bytes).
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"loc": [str(part) for part in e["loc"]], "msg": str(e["msg"]), "type": str(e["type"])}
+        for e in error.errors()
+    ]
+    return JSONResponse(
+        status_code=422, content={"detail": problems, "error": "RequestValidationError"}
+    )
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers of every error class in the table on ``app``."""
+    """Register the handlers of every error class in the table, and of invalid requests."""
     for kind, _ in _STATUS:
         app.add_exception_handler(kind, _respond)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -6,6 +6,8 @@ FALKORDB_GRAPH         the graph the application uses (default "bank")
 FALKORDB_APPENDFSYNC   the embedded server's AOF policy: always, everysec (default), no
 FALKORDB_MAX_CONNECTIONS  the size of each connection pool (default 64)
 APP_RETRY_ATTEMPTS     how often a unit that lost a concurrency race is run (default 10)
+APP_OUTBOX_STREAM      the Redis Stream domain events are relayed to (default "bank:events")
+APP_RELAY_INTERVAL_S   how often `serve` relays pending events, in seconds (0: never)
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class Settings(BaseSettings):
     falkordb_appendfsync: Literal["always", "everysec", "no"] = "everysec"
     falkordb_max_connections: int = Field(default=64, ge=1, le=10_000)
     app_retry_attempts: int = Field(default=10, ge=1, le=100)
+    app_outbox_stream: str = Field(
+        default="bank:events",
+        pattern=r"^[A-Za-z0-9_{}:.-]{1,128}$",
+        description="Redis Stream for domain events (must differ from every graph name)",
+    )
+    app_relay_interval_s: float = Field(default=0.5, ge=0, le=3600)
 
     @property
     def where(self) -> str:

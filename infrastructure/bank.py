@@ -21,7 +21,8 @@ def bank_registry() -> Registry:
     registry.map(Person, key="id", version="version", exclude=["events"])
     registry.map(Account, key="id", version="version", exclude=["events"])
     registry.map(Transfer, key="id", exclude=["events"])
-    registry.map(Friendship, key="id", exclude=["events"])
+    # Range indexes serve the friendship reads, which look pairs up by either id.
+    registry.map(Friendship, key="id", exclude=["events"], indexes=["person_id", "friend_id"])
     return registry
 
 

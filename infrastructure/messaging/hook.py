@@ -169,3 +169,15 @@ class OutboxHook:
         ]
         if written:
             self.bus.publish(written)
+
+    def after_rollback(self, unit: UnitState) -> None:
+        """Drop the events of work the unit discarded, so a later commit cannot publish them.
+
+        Entities the unit held as stored get their recorded events cleared;
+        entities it only added are forgotten by the unit and keep theirs (they
+        describe the entity should it be added again).
+        """
+        for state in unit.identity:
+            events = getattr(state.entity, self.events_attribute, None)
+            if isinstance(events, list):
+                events.clear()

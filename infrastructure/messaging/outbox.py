@@ -47,18 +47,24 @@ def register_outbox(
 ) -> EntityMapping[OutboxRecord]:
     """Map ``OutboxRecord`` in an application's registry (key ``id``, not versioned).
 
-    ``ensure_key_constraints`` then gives it its unique key like every other
-    mapped class; ``ensure_outbox_indexes`` adds what the relay's reads need.
+    The mapping declares the range indexes the relay reads by (``delivered``,
+    ``aggregate_id``), so ``ensure_schema`` creates them with the unique key.
 
     Raises:
         MappingError: ``OutboxRecord`` or ``label`` is already mapped.
     """
-    return registry.map(OutboxRecord, key="id", label=label)
+    return registry.map(OutboxRecord, key="id", label=label, indexes=OUTBOX_INDEXES)
+
+
+OUTBOX_INDEXES = ("delivered", "aggregate_id")
 
 
 def ensure_outbox_indexes(graph: SyncGraph, mapping: EntityMapping[OutboxRecord]) -> None:
-    """Create the range indexes the relay reads by (``delivered``, ``aggregate_id``). Idempotent."""
-    for prop in ("delivered", "aggregate_id"):
+    """Create the outbox's declared range indexes on ``graph`` alone. Idempotent.
+
+    ``ensure_schema`` does this along with everything else a registry declares.
+    """
+    for prop in mapping.indexes:
         try:
             graph.query(f"CREATE INDEX FOR (r:{mapping.label}) ON (r.{prop})")
         except redis_errors.ResponseError as exc:

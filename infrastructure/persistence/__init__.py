@@ -38,7 +38,13 @@ from .relationships import (
     to_one,
 )
 from .repository import Repository
-from .retry import retry_on_conflict, retry_on_conflict_async
+from .retry import (
+    UnitRun,
+    retry_on_conflict,
+    retry_on_conflict_async,
+    run_idempotent,
+    run_idempotent_async,
+)
 from .schema import (
     SchemaError,
     SchemaItem,
@@ -82,6 +88,7 @@ __all__ = [
     "Slice",
     "UnitClosedError",
     "UnitOfWork",
+    "UnitRun",
     "UnsafeIdentifierError",
     "ValueEncodingError",
     "describe_schema",
@@ -89,6 +96,8 @@ __all__ = [
     "ensure_schema",
     "retry_on_conflict",
     "retry_on_conflict_async",
+    "run_idempotent",
+    "run_idempotent_async",
     "to_many",
     "to_one",
 ]

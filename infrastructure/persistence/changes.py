@@ -7,12 +7,11 @@ into one query. Both are free of I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MappingError
-from .identity import InstanceState, Status
+from .identity import IdentityMap, InstanceState, Status
 from .mapping import EntityMapping
 from .relationships import Edges, RelationshipMapping, is_loaded
 
@@ -51,7 +50,8 @@ class DeleteRule:
 
     rel: RelationshipMapping
     source: Any
-    expected: int  # 0 for restrict; the targets deleted with it for cascade
+    expected: int  # restrict: the edges this commit removes itself; cascade: all loaded
+    removed: tuple[Any, ...] = ()  # restrict: encoded keys of the targets it removes
 
 
 @dataclass(slots=True)
@@ -93,7 +93,7 @@ def diff(mapping: EntityMapping[Any], old: tuple[Any, ...], new: tuple[Any, ...]
     return {props[i]: b for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b}
 
 
-def collect_changes(states: Iterable[InstanceState]) -> ChangeSet:
+def collect_changes(states: IdentityMap) -> ChangeSet:
     """Compare every tracked entity with its snapshot.
 
     Raises:
@@ -105,21 +105,25 @@ def collect_changes(states: Iterable[InstanceState]) -> ChangeSet:
         status = state.status
         if status is Status.DELETED:
             changes.deletes.append(Delete(state))
-            _delete_rules(state, changes)
+            _delete_rules(state, changes, states)
             continue
         mapping = state.mapping
-        if mapping.relationships:
-            _edge_changes(state, changes)
+        linked = bool(mapping.relationships) and _edge_changes(state, changes)
         if status is Status.NEW:
             changes.creates.append(Create(state, mapping.encode(state.entity)))
             continue
+        assert state.snapshot is not None
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
-            continue  # nothing was reassigned or mutated: no need to encode
-        values = mapping.encode(state.entity)
+            values = state.snapshot  # nothing was reassigned or mutated: no need to encode
+        else:
+            values = mapping.encode(state.entity)
         if values == state.snapshot:
             state.fields = mapping.snapshot_of(state.entity)
+            if linked and mapping.version_property:
+                # Its relationships changed: the aggregate did, so its version moves
+                # (and a concurrent change to it is refused, as for properties).
+                changes.updates.append(Update(state, values, {}))
             continue
-        assert state.snapshot is not None
         if values[mapping.key_index] != state.snapshot[mapping.key_index]:
             raise MappingError(
                 f"{mapping.name}[{state.key!r}]: the key field {mapping.key_field!r} was changed "
@@ -130,28 +134,47 @@ def collect_changes(states: Iterable[InstanceState]) -> ChangeSet:
     return changes
 
 
-def _delete_rules(state: InstanceState, changes: ChangeSet) -> None:
+def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMap) -> None:
     for name, rel in state.mapping.relationships.items():
         if rel.on_delete == "detach":
             continue
         source = state.mapping.encode_key(state.key)
-        if rel.on_delete == "restrict":
-            changes.rules.append(DeleteRule(rel, source, 0))
-        else:
-            loaded = state.edges.get(name, {}) if state.edges else {}
+        loaded = state.edges.get(name, {}) if state.edges else {}
+        if rel.on_delete == "cascade":
             changes.rules.append(DeleteRule(rel, source, len(loaded)))
+            continue
+        # restrict: the stored edges must be exactly those this commit removes
+        # itself (targets it deletes, or took out of the relationship); any other
+        # still attached refuses the delete.
+        kept = (
+            {id(item) for item in rel.items(state.entity)}
+            if is_loaded(state.entity, name)
+            else set()
+        )
+        removed = []
+        for key, (item, _) in loaded.items():
+            target = identity.state_of(rel.target_of(item))
+            gone = target is not None and target.status is Status.DELETED
+            if gone or id(item) not in kept:
+                removed.append(rel.target.encode_key(key))
+        changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
 
 
-def _edge_changes(state: InstanceState, changes: ChangeSet) -> None:
+def _edge_changes(state: InstanceState, changes: ChangeSet) -> bool:
+    """Add the edge writes of ``state``'s loaded relationships; True if there are any."""
     entity = state.entity
     source: Any = None
+    changed_any = False
     for name, rel in state.mapping.relationships.items():
         if not is_loaded(entity, name):
             continue  # never touched: unchanged by definition
-        current = rel.current(entity)
         stored = state.edges.get(name, {}) if state.edges else {}
+        if rel.unchanged(entity, stored):
+            continue
+        current = rel.current(entity)
         if current.keys() == stored.keys() and all(current[k][1] == stored[k][1] for k in current):
             continue
+        changed_any = True
         if source is None:
             source = state.mapping.encode_key(state.key)
         encode_target = rel.target.encode_key
@@ -170,3 +193,4 @@ def _edge_changes(state: InstanceState, changes: ChangeSet) -> None:
         for key in stored.keys() - current.keys():
             changes.unlinks.append(EdgeWrite(rel, source, encode_target(key), {}))
         changes.edges_after.append((state, name, current))
+    return changed_any

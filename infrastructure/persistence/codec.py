@@ -78,6 +78,11 @@ def encode_str(value: Any) -> str:
             raise _refuse(value, "str")
     if "\x00" in value:
         raise _refuse(value, "str", "NUL characters cannot be stored")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse(value, "str", "it holds a lone surrogate, which is not UTF-8") from None
     text: str = value
     return text
 
@@ -291,6 +296,39 @@ def _optional(inner: ScalarCodec) -> ScalarCodec:
         inner.mutable,
         inner.exact_eq,
     )
+
+
+_UNIQUE_MAX_BYTES = 4096
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+
+def _unique_text(value: str) -> None:
+    # FalkorDB 4.16 crashes (SIGSEGV in EnforceUniqueEntity) when a unique
+    # constraint meets an empty string, one starting or ending with ASCII white
+    # space, one holding a control character, or one over 4096 UTF-8 bytes.
+    if not value or value[0] in _ASCII_SPACE or value[-1] in _ASCII_SPACE:
+        raise _refuse(value, "a unique str", "empty, or starting or ending with white space")
+    if not value.isprintable() and any(c < " " or c == "\x7f" for c in value):
+        raise _refuse(value, "a unique str", "it holds a control character")
+    if len(value) > _UNIQUE_MAX_BYTES // 4 and len(value.encode("utf-8")) > _UNIQUE_MAX_BYTES:
+        raise _refuse(value, "a unique str", f"longer than {_UNIQUE_MAX_BYTES} UTF-8 bytes")
+
+
+def unique_safe(codec: ScalarCodec) -> ScalarCodec:
+    """``codec`` for a property under a unique constraint (a key, say).
+
+    Text the server cannot index safely is refused before it is sent; other
+    types pass unchanged.
+    """
+    inner = codec.encode
+
+    def encode(value: Any) -> Any:
+        encoded = inner(value)
+        if type(encoded) is str:
+            _unique_text(encoded)
+        return encoded
+
+    return dataclasses.replace(codec, encode=encode)
 
 
 def split_optional(annotation: Any, where: str = "") -> tuple[Any, bool]:

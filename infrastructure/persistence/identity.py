@@ -71,7 +71,7 @@ class IdentityMap:
         self.by_object[id(state.entity)] = state
 
     def track_loaded(self, state: InstanceState) -> None:
-        """Track a state just read for a key the map does not hold (no conflict check)."""
+        """Track a state whose key the map does not hold (the caller checked: no second look)."""
         self.by_key[state.mapping.cls, state.key] = state
         self.by_object[id(state.entity)] = state
 

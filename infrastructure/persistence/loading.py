@@ -187,10 +187,15 @@ def _set_edges(
     target = rel.target
     width = len(target.properties)
     edges: Edges = {}
+    deleted: Edges = {}  # stored edges to targets this unit deletes: kept, not shown
     for item in items:
         target_state, fresh = _track(unit, target, tuple(item[:width]), item[width])
         if target_state is None:
-            continue  # deleted in this unit
+            gone = unit.identity.get(target.cls, target.key_codec.decode(item[target.key_index]))
+            if gone is not None:
+                props = tuple(item[width + 1 :])
+                deleted[gone.key] = (rel.decode_edge(gone.entity, props), props)
+            continue
         if fresh and target.relationships:
             targets.states.append(target_state)
             for other in target.relationships.values():
@@ -200,6 +205,8 @@ def _set_edges(
             edges[target_state.key] = (rel.decode_edge(target_state.entity, props), props)
     if state.edges is None:
         state.edges = {}
-    state.edges[rel.name] = edges
+    # What is stored counts every edge (a cascade expects them all; a rollback,
+    # which undoes the deletes, shows them again); the entity shows the live ones.
+    state.edges[rel.name] = {**deleted, **edges} if deleted else edges
     rel.assign(state.entity, edges)
     clear_lazy(state.entity, rel.name)

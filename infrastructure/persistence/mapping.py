@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .codec import ScalarCodec, codec_for, is_value_object, split_optional
+from .codec import ScalarCodec, codec_for, is_value_object, split_optional, unique_safe
 from .errors import MappingError, ValueEncodingError
 from .compiled import Refused, compile_decode, compile_encode, compile_fields, compile_same
 from .names import safe_identifier
@@ -127,6 +127,17 @@ def field_nodes(
     if len(set(checked)) != len(checked):
         raise MappingError(f"{where}: flattened property names collide: {checked}")
     return nodes, checked
+
+
+def _guard(node: FieldNode, prefix: str, guarded: set[str]) -> FieldNode:
+    """``node`` with the codecs of ``guarded`` properties made ``unique_safe``."""
+    prop = f"{prefix}_{node.name}" if prefix else node.name
+    if node.codec is not None:
+        if prop in guarded:
+            return dataclasses.replace(node, codec=unique_safe(node.codec))
+        return node
+    children = tuple(_guard(child, prop, guarded) for child in node.children)
+    return dataclasses.replace(node, children=children)
 
 
 def _leaf_properties(node: FieldNode, prefix: str) -> list[tuple[str, ScalarCodec]]:
@@ -244,6 +255,15 @@ class EntityMapping(Generic[T]):
         self.unique = tuple(dict.fromkeys(unique))
         for prop in (*self.indexes, *self.unique):
             self.codec_of(prop)
+        # Values under a unique constraint pass a stricter check (see codec.unique_safe).
+        guarded = {self.key_property, *self.unique}
+        self.fields = tuple(_guard(node, "", guarded) for node in self.fields)
+        for node in self.fields:
+            at = self.field_offsets[node.name]
+            for i, (prop, codec) in enumerate(_leaf_properties(node, "")):
+                self.property_codecs[prop] = codec
+                if prop == self.key_property and i == 0 and at == self.key_index:
+                    self.key_codec = codec
 
         self._encode = compile_encode(self.fields)
         self._decode = compile_decode(

@@ -75,6 +75,31 @@ def _by_relationship(items: Sequence[R]) -> list[tuple[RelationshipMapping, list
     return [groups[label] for label in sorted(groups)]
 
 
+def _unique_writes(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[EdgeWrite]:
+    """``writes`` with each edge once (both holders of an undirected edge may write it)."""
+    out = []
+    seen: set[tuple[Any, Any]] = set()
+    for w in writes:
+        pair = (w.source, w.target)
+        if rel.direction == "both" and rel.source is rel.target:
+            pair = (
+                (w.source, w.target) if repr(w.source) <= repr(w.target) else (w.target, w.source)
+            )
+        if pair not in seen:
+            seen.add(pair)
+            out.append(w)
+    return out
+
+
+def _link_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[dict[str, Any]]:
+    """One row per holder, with its new targets (and their edge properties, if any)."""
+    rows: dict[Any, list[Any]] = {}
+    with_props = bool(rel.edge_properties)
+    for w in writes:
+        rows.setdefault(w.source, []).append([w.target, w.props] if with_props else w.target)
+    return [{"a": source, "t": targets} for source, targets in rows.items()]
+
+
 def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[dict[str, Any]]:
     rows = []
     seen: set[tuple[Any, Any]] = set()
@@ -90,6 +115,11 @@ def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[di
         seen.add(pair)
         rows.append({"a": w.source, "b": w.target, "p": w.props})
     return rows
+
+
+#: The rows of one relationship's edge writes, each edge once: public for the
+#: in-memory store (``infrastructure.fakes``), which replays them.
+edge_rows = _edge_rows
 
 
 def _edge_match(rel: RelationshipMapping) -> str:
@@ -162,27 +192,36 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         name = f"delete_{mapping.label}"
         keyed = tuple((mapping.encode_key(d.state.key), d.state.version) for d in deletes)
         params[name] = [{"k": k, "v": v} for k, v in keyed]
+        # The nodes found at the version read are collected, checked by the
+        # guard and deleted at the end, with no second lookup.
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
-            f"RETURN count(n) AS checked_{name} }}"
+            f"RETURN collect(n) AS doomed_{mapping.label} }}"
         )
-        counted.append(f"checked_{name}")
+        counted.append(f"doomed_{mapping.label}")
         expected.append(len(deletes))
         checked.append(CheckedBatch(mapping, "delete", keyed))
 
     for rel, links in _by_relationship(changes.links):
         name = f"link_{rel.label}"
-        params[name] = _edge_rows(rel, links)
+        unique = _unique_writes(rel, links)
+        params[name] = _link_rows(rel, unique)
         target = rel.target
+        # Each holder is matched once, then each of its new targets; MERGE keeps
+        # an edge unique per pair even when another unit linked it meanwhile.
+        if rel.edge_properties:
+            each, props = "t[0]", " SET r = t[1]"
+        else:
+            each, props = "t", ""
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
-            f"{{{rel.source.key_property}: row.a}}), (b:{target.label} "
-            f"{{{target.key_property}: row.b}}) MERGE {rel.pattern('a', 'r', 'b')} "
-            f"SET r = row.p RETURN count(r) AS {name} }}"
+            f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.label} "
+            f"{{{target.key_property}: {each}}}) MERGE {rel.pattern('a', 'r', 'b')}{props} "
+            f"RETURN count(r) AS {name} }}"
         )
         counted.append(name)
-        expected.append(len(params[name]))
+        expected.append(len(unique))
         checked.append(CheckedBatch(rel.source, "link", ()))
 
     for rel, relinks in _by_relationship(changes.relinks):
@@ -211,7 +250,10 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
 
     if counted:
         params["expected"] = expected
-        condition = " AND ".join(f"{c} = $expected[{i}]" for i, c in enumerate(counted))
+        condition = " AND ".join(
+            f"{'size(' + c + ')' if c.startswith('doomed_') else c} = $expected[{i}]"
+            for i, c in enumerate(counted)
+        )
         carried = ", ".join(counted)
         # The divisor is computed at run time, so the error (and the rollback of
         # everything above) happens only when a count is off.
@@ -226,10 +268,10 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         )
 
     for mapping, _ in delete_groups:
-        name = f"delete_{mapping.label}"
+        doomed = f"doomed_{mapping.label}"
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
-            f"{{{mapping.key_property}: row.k}}) DETACH DELETE n RETURN count(*) AS done_{name} }}"
+            f"CALL {{ WITH {doomed} UNWIND {doomed} AS n DETACH DELETE n "
+            f"RETURN count(*) AS done_{mapping.label} }}"
         )
 
     blocks.append("RETURN 1")
@@ -237,14 +279,19 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
 
 
 def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:
-    """A read naming what is still attached to an entity whose delete a rule refused."""
+    """A read naming what is still attached to an entity whose delete a rule refused.
+
+    Targets the commit removed itself do not count.
+    """
     rel = rule.rel
     target = rel.target
+    holder = f"a:{rel.source.label} {{{rel.source.key_property}: $k}}"
     query = (
-        f"MATCH {rel.pattern(f'a:{rel.source.label} {{{rel.source.key_property}: $k}}', 'r', f'b:{target.label}')} "
+        f"MATCH {rel.pattern(holder, 'r', f'b:{target.label}')} "
+        f"WHERE NOT b.{target.key_property} IN $removed "
         f"RETURN b.{target.key_property} LIMIT 20"
     )
-    return query, {"k": rule.source}
+    return query, {"k": rule.source, "removed": list(rule.removed)}
 
 
 def stale_probe(batch: CheckedBatch) -> tuple[str, dict[str, Any]]:

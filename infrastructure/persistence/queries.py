@@ -27,7 +27,7 @@ from .criteria import Always, Criterion, OrderKey, after, parse_order, sort_key
 from .errors import MappingError, ValueEncodingError
 from .identity import InstanceState, Status
 from .mapping import EntityMapping
-from .reads import Read, projection, with_related
+from .reads import Count, Custom, Find, Read, projection, with_related
 from .relationships import RelationshipMapping
 from .state import UnitState
 
@@ -129,7 +129,8 @@ def find(
         if limit is not None:
             params["limit"] = limit
             text += " LIMIT $limit"
-    rows = yield with_related(Read(text, params), load)
+    asked = Find(mapping, where, tuple(order), params.get("limit"), params.get("offset"))
+    rows = yield with_related(Read(text, params, asked), load)
     found: list[T] = unit.load_rows(mapping, rows, load)
     if not pending:
         return found
@@ -179,7 +180,9 @@ def count(
     where = where or Always()
     params: dict[str, Any] = {}
     clause = where.compile(mapping, params)
-    rows = yield Read(f"MATCH (n:{mapping.label}) WHERE {clause} RETURN count(n)", params)
+    rows = yield Read(
+        f"MATCH (n:{mapping.label}) WHERE {clause} RETURN count(n)", params, Count(mapping, where)
+    )
     total = int(rows[0][0])
     for state in _pending(unit, mapping):
         stored = state.snapshot is not None and _matches(
@@ -227,7 +230,7 @@ def keyset(
         order.append(OrderKey(mapping.key_property, False))
     condition = where or Always()
     if cursor is not None:
-        condition = condition & after(order, _decode_cursor(cursor, len(order)))
+        condition = condition & after(order, decode_cursor(cursor, len(order)))
     items = yield from find(unit, mapping, condition, order, limit + 1, None, load)
     more = len(items) > limit
     items = items[:limit]
@@ -245,7 +248,13 @@ def _encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The encoded sort values a cursor of ``width`` order keys carries.
+
+    Raises:
+        ValueError: the text is not a cursor a query returned, or it belongs to
+            an ordering of another width.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -271,32 +280,58 @@ def raw_query(cypher: str, params: dict[str, Any]) -> Conversation[list[list[Any
     """Run a read-only custom query; nodes are converted by the caller."""
     if not isinstance(cypher, str) or not cypher.strip():
         raise ValueError("a custom query needs Cypher text")
-    rows = yield Read(cypher, {k: encode_param(v) for k, v in params.items()})
+    encoded = {k: encode_param(v) for k, v in params.items()}
+    rows = yield Read(cypher, encoded, Custom(cypher, encoded))
     return rows
 
 
-def entity_from_node(unit: UnitState, node: Any) -> Any:
-    """A tracked entity for a node whose label is mapped, else the node unchanged."""
+def _node_mapping(unit: UnitState, node: Any) -> EntityMapping[Any] | None:
     for label in getattr(node, "labels", None) or ():
         mapping = unit.registry.mapping_for_label(label)
-        if mapping is None:
-            continue
-        props = node.properties
-        values = [props.get(p) for p in mapping.properties]
-        version = props.get(mapping.version_property, 0) if mapping.version_property else 0
-        loaded = unit.load_rows(mapping, [[*values, version]])
-        return loaded[0] if loaded else None
-    return node
+        if mapping is not None:
+            return mapping
+    return None
 
 
-def convert_row(unit: UnitState, row: Sequence[Any]) -> list[Any]:
-    """A custom query's row with mapped nodes (also inside lists and paths) as entities."""
-    return [_convert(unit, cell) for cell in row]
+def _nodes(cell: Any) -> list[Any]:
+    """The nodes in a custom query's cell: itself, or inside lists and paths."""
+    if hasattr(cell, "labels") and hasattr(cell, "properties"):
+        return [cell]
+    if isinstance(cell, list):
+        return [n for c in cell for n in _nodes(c)]
+    nodes = getattr(cell, "nodes", None)
+    return list(nodes()) if callable(nodes) else []
+
+
+def convert_rows(unit: UnitState, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """A custom query's rows with mapped nodes (also inside lists and paths) as entities.
+
+    The nodes of one type are loaded together, as one read's entities, so
+    their relationships load lazily in one query for all of them.
+    """
+    by_mapping: dict[str, tuple[EntityMapping[Any], list[list[Any]]]] = {}
+    for row in rows:
+        for cell in row:
+            for node in _nodes(cell):
+                mapping = _node_mapping(unit, node)
+                if mapping is None:
+                    continue
+                props = node.properties
+                values = [props.get(p) for p in mapping.properties]
+                version = props.get(mapping.version_property, 0) if mapping.version_property else 0
+                by_mapping.setdefault(mapping.label, (mapping, []))[1].append([*values, version])
+    for mapping, node_rows in by_mapping.values():
+        unit.load_rows(mapping, node_rows)
+    return [[_convert(unit, cell) for cell in row] for row in rows]
 
 
 def _convert(unit: UnitState, cell: Any) -> Any:
     if hasattr(cell, "labels") and hasattr(cell, "properties"):
-        return entity_from_node(unit, cell)
+        mapping = _node_mapping(unit, cell)
+        if mapping is None:
+            return cell
+        key = mapping.key_codec.decode(cell.properties.get(mapping.key_property))
+        return unit.tracked(mapping, key)[1]  # None when the unit deletes it
     if isinstance(cell, list):
         return [_convert(unit, c) for c in cell]
     nodes = getattr(cell, "nodes", None)

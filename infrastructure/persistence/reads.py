@@ -4,23 +4,114 @@ Every read returns the mapped properties in ``mapping.properties`` order
 followed by the stored version, so ``UnitState.load_rows`` can build or reuse
 entities from any of them. Names come from the mapping (validated); values
 travel as parameters.
+
+Each ``Read`` built by the layer also carries its ``intent``: a small typed
+description of what it asks (these keys, this criterion in this order, the
+targets of this relationship...). The server only ever sees the text; the
+intent lets an in-memory store answer the same read without parsing Cypher
+(``infrastructure.fakes``). Values in an intent are encoded as in the
+parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import MappingError, ValueEncodingError
+from .criteria import Criterion, OrderKey
 from .mapping import EntityMapping
 from .relationships import RelationshipMapping
+
+Loads = tuple[RelationshipMapping, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ByKeys:
+    """The entities with ``keys``, in that order (absent ones left out)."""
+
+    mapping: EntityMapping[Any]
+    keys: Sequence[Any]
+    load: Loads = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyExists:
+    """One row holding whether an entity with ``key`` exists."""
+
+    mapping: EntityMapping[Any]
+    key: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Find:
+    """The entities matching ``where``, sorted by ``order``, then skipped and limited."""
+
+    mapping: EntityMapping[Any]
+    where: Criterion
+    order: tuple[OrderKey, ...] = ()
+    limit: int | None = None
+    offset: int | None = None
+    load: Loads = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """One row holding how many entities match ``where``."""
+
+    mapping: EntityMapping[Any]
+    where: Criterion
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """For each holder among ``keys`` that exists: (key, items of ``related_projection``)."""
+
+    rel: RelationshipMapping
+    keys: Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """For each of ``keys``: (key, whether it exists, its stored version)."""
+
+    mapping: EntityMapping[Any]
+    keys: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingKeys:
+    """The keys among ``keys`` that exist, one row each."""
+
+    mapping: EntityMapping[Any]
+    keys: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """Keys of up to ``limit`` targets ``source`` holds through ``rel``, one row each."""
+
+    rel: RelationshipMapping
+    source: Any
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """A custom Cypher query, with its (encoded) parameters."""
+
+    cypher: str
+    params: dict[str, Any]
+
+
+Intent = ByKeys | KeyExists | Find | Count | Related | Versions | ExistingKeys | Attached | Custom
 
 
 @dataclass(frozen=True, slots=True)
 class Read:
     query: str
     params: dict[str, Any]
+    intent: Intent | None = None
 
 
 def projection(mapping: EntityMapping[Any], var: str = "n") -> str:
@@ -34,98 +125,31 @@ def projection(mapping: EntityMapping[Any], var: str = "n") -> str:
 
 
 def by_key(mapping: EntityMapping[Any], key: Any) -> Read:
+    encoded = mapping.encode_key(key)
     return Read(
         f"MATCH (n:{mapping.label} {{{mapping.key_property}: $key}}) RETURN {projection(mapping)}",
-        {"key": mapping.encode_key(key)},
+        {"key": encoded},
+        ByKeys(mapping, (encoded,)),
     )
 
 
 def by_keys(mapping: EntityMapping[Any], keys: Sequence[Any]) -> Read:
+    encoded = [mapping.encode_key(k) for k in keys]
     return Read(
         f"UNWIND $keys AS key MATCH (n:{mapping.label} {{{mapping.key_property}: key}}) "
         f"RETURN {projection(mapping)}",
-        {"keys": [mapping.encode_key(k) for k in keys]},
+        {"keys": encoded},
+        ByKeys(mapping, encoded),
     )
 
 
 def key_exists(mapping: EntityMapping[Any], key: Any) -> Read:
+    encoded = mapping.encode_key(key)
     return Read(
         f"MATCH (n:{mapping.label} {{{mapping.key_property}: $key}}) RETURN count(n) > 0",
-        {"key": mapping.encode_key(key)},
+        {"key": encoded},
+        KeyExists(mapping, encoded),
     )
-
-
-def _where(mapping: EntityMapping[Any], equals: Mapping[str, Any], params: dict[str, Any]) -> str:
-    terms = []
-    for i, (field, value) in enumerate(sorted(equals.items())):
-        codec = mapping.codec_of(field)
-        if value is None:
-            terms.append(f"n.{field} IS NULL")
-            continue
-        name = f"eq{i}"
-        try:
-            params[name] = codec.encode(value)
-        except ValueEncodingError as exc:
-            raise ValueEncodingError(f"{mapping.name}.{field} criterion: {exc}") from None
-        terms.append(f"n.{field} = ${name}")
-    return f" WHERE {' AND '.join(terms)}" if terms else ""
-
-
-def _order(mapping: EntityMapping[Any], order_by: str | Sequence[str] | None) -> str:
-    if order_by is None:
-        return ""
-    fields = [order_by] if isinstance(order_by, str) else list(order_by)
-    parts = []
-    for spec in fields:
-        descending = spec.startswith("-")
-        field = spec[1:] if descending else spec
-        codec = mapping.codec_of(field)
-        if not codec.orderable:
-            raise MappingError(
-                f"{mapping.name}.{field} ({codec.type_name}) is stored as text that does not "
-                "sort like its values; order by another field"
-            )
-        parts.append(f"n.{field}{' DESC' if descending else ''}")
-    return f" ORDER BY {', '.join(parts)}" if parts else ""
-
-
-def _page(limit: int | None, offset: int | None, params: dict[str, Any]) -> str:
-    text = ""
-    if offset is not None:
-        if type(offset) is not int or offset < 0:
-            raise ValueError(f"offset must be a non-negative int, got {offset!r}")
-        params["offset"] = offset
-        text += " SKIP $offset"
-    if limit is not None:
-        if type(limit) is not int or limit < 0:
-            raise ValueError(f"limit must be a non-negative int, got {limit!r}")
-        params["limit"] = limit
-        text += " LIMIT $limit"
-    return text
-
-
-def find(
-    mapping: EntityMapping[Any],
-    equals: Mapping[str, Any],
-    *,
-    order_by: str | Sequence[str] | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Read:
-    """Entities whose fields equal ``equals`` (``None`` matches a missing value)."""
-    params: dict[str, Any] = {}
-    where = _where(mapping, equals, params)
-    order = _order(mapping, order_by)
-    page = _page(limit, offset, params)
-    return Read(
-        f"MATCH (n:{mapping.label}){where} RETURN {projection(mapping)}{order}{page}", params
-    )
-
-
-def count(mapping: EntityMapping[Any], equals: Mapping[str, Any]) -> Read:
-    params: dict[str, Any] = {}
-    where = _where(mapping, equals, params)
-    return Read(f"MATCH (n:{mapping.label}){where} RETURN count(n)", params)
 
 
 def related_projection(rel: RelationshipMapping, var: str = "n", tag: int = 0) -> str:
@@ -157,14 +181,19 @@ def with_related(read: Read, rels: Sequence[RelationshipMapping]) -> Read:
         at = query.find(clause)
         if at != -1:
             cut = min(cut, at)
-    return Read(query[:cut] + extra + query[cut:], read.params)
+    intent = read.intent
+    if isinstance(intent, ByKeys | Find):
+        intent = replace(intent, load=tuple(rels))
+    return Read(query[:cut] + extra + query[cut:], read.params, intent)
 
 
 def related(rel: RelationshipMapping, keys: Sequence[Any]) -> Read:
     """The targets of ``rel`` for several holders at once: rows of (key, items)."""
     source = rel.source
+    encoded = [source.encode_key(k) for k in keys]
     return Read(
         f"UNWIND $keys AS key MATCH (n:{source.label} {{{source.key_property}: key}}) "
         f"RETURN key, {related_projection(rel)}",
-        {"keys": [source.encode_key(k) for k in keys]},
+        {"keys": encoded},
+        Related(rel, encoded),
     )

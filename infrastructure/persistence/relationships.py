@@ -243,16 +243,38 @@ class RelationshipMapping:
         for node in self.edge_fields:
             object.__setattr__(item, node.name, getattr(fresh, node.name))
 
+    def items(self, entity: Any) -> list[Any]:
+        """The items the entity holds now (targets, or edge objects), as a list."""
+        value = entity.__dict__.get(self.name)
+        if not self.many:
+            return [] if value is None else [value]
+        if isinstance(value, list | tuple):
+            return list(value)
+        where = f"{self.source.describe(entity)}.{self.name}"
+        raise ValueEncodingError(f"{where} must be a list, got {type(value).__name__}")
+
+    def unchanged(self, entity: Any, stored: Edges) -> bool:
+        """True when the entity holds exactly the stored items, in order, with their properties.
+
+        The cheap check before a full diff: object identity, then (for edge
+        objects) their encoded properties.
+        """
+        value = entity.__dict__.get(self.name)
+        items = value if self.many else ([] if value is None else [value])
+        if not isinstance(items, list | tuple) or len(items) != len(stored):
+            return False
+        with_props = bool(self.edge_properties)
+        for item, (old, props) in zip(items, stored.values(), strict=True):
+            if item is not old:
+                return False
+            if with_props and self.encode_edge(item) != props:
+                return False
+        return True
+
     def current(self, entity: Any) -> Edges:
         """The relationship as the entity holds it now: target key -> (item, edge props)."""
-        value = entity.__dict__.get(self.name)
+        items = self.items(entity)
         where = f"{self.source.describe(entity)}.{self.name}"
-        if not self.many:
-            items = [] if value is None else [value]
-        elif isinstance(value, list | tuple):
-            items = list(value)
-        else:
-            raise ValueEncodingError(f"{where} must be a list, got {type(value).__name__}")
         target_mapping = self.target
         edges: Edges = {}
         for item in items:

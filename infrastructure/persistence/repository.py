@@ -176,7 +176,7 @@ class RepositoryBase(Generic[T]):
     def _query(self, cypher: str, params: dict[str, Any]) -> Conversation[list[list[Any]]]:
         self._state.check_open()
         rows = yield from queries.raw_query(cypher, params)
-        return [queries.convert_row(self._state, row) for row in rows]
+        return queries.convert_rows(self._state, rows)
 
     def _query_entities(self, cypher: str, params: dict[str, Any]) -> Conversation[list[T]]:
         rows = yield from self._query(cypher, params)

@@ -112,6 +112,13 @@ def _create(graph: Any, item: SchemaItem) -> None:
         graph.create_edge_range_index(item.label, item.property)
 
 
+def _drop_constraint(graph: Any, item: SchemaItem) -> None:
+    if item.entity == "NODE":
+        graph.drop_node_unique_constraint(item.label, item.property)
+    else:
+        graph.drop_edge_unique_constraint(item.label, item.property)
+
+
 def describe_schema(graph: Any, registry: Registry) -> SchemaReport:
     """Compare ``graph`` with what ``registry`` declares, changing nothing."""
     declared = declared_schema(registry)
@@ -126,17 +133,23 @@ def describe_schema(graph: Any, registry: Registry) -> SchemaReport:
 def ensure_schema(graph: Any, registry: Registry, *, timeout_s: float = 30.0) -> SchemaReport:
     """Create what ``registry`` declares and ``graph`` lacks; wait until it is operational.
 
-    Idempotent. Never drops anything: what the graph has beyond the mapping
-    is listed in ``SchemaReport.undeclared``.
+    Idempotent. Never drops what the mapping does not declare: that is
+    listed in ``SchemaReport.undeclared``. A declared constraint that FAILED
+    earlier (duplicate values were stored) is dropped and built again, so a
+    run after the data was fixed succeeds.
 
     Raises:
         SchemaError: a constraint failed (duplicate values stored?) or is
             still pending after ``timeout_s``.
     """
     report = describe_schema(graph, registry)
-    for item in report.missing:
+    stored = stored_schema(graph)
+    retry = [i for i in report.declared if stored.get(i) == "FAILED"]
+    for item in retry:
+        _drop_constraint(graph, item)
+    for item in (*report.missing, *retry):
         _create(graph, item)
-    report.created = list(report.missing)
+    report.created = sorted((*report.missing, *retry))
     deadline = time.monotonic() + timeout_s
     delay = 0.005
     while True:
@@ -144,7 +157,10 @@ def ensure_schema(graph: Any, registry: Registry, *, timeout_s: float = 30.0) ->
         waiting = [i for i in report.declared if stored.get(i) != "OPERATIONAL"]
         failed = [str(i) for i in waiting if stored.get(i) == "FAILED"]
         if failed:
-            raise SchemaError(f"constraints failed (are duplicate values stored?): {failed}")
+            raise SchemaError(
+                f"constraints failed (are duplicate values stored?): {failed}; remove the "
+                "duplicates and run ensure_schema again"
+            )
         if not waiting:
             report.missing = []
             return report

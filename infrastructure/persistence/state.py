@@ -36,7 +36,7 @@ from .planner import (
     stale_keys,
     stale_probe,
 )
-from .reads import Read
+from .reads import Attached, ExistingKeys, Read, Versions
 from .relationships import (
     DanglingReferenceError,
     DeleteRestrictedError,
@@ -62,12 +62,15 @@ class FlushHook(Protocol):
     """Extends what a flush writes, inside the same atomic query.
 
     ``before_flush`` may add entities to the unit (an outbox record for each
-    domain event, say); ``after_flush`` runs once the query succeeded.
+    domain event, say); ``after_flush`` runs once the query succeeded;
+    ``after_rollback`` runs once the unit discarded its pending work.
     """
 
     def before_flush(self, unit: UnitState) -> None: ...
 
     def after_flush(self, unit: UnitState, pending: PendingFlush) -> None: ...
+
+    def after_rollback(self, unit: UnitState) -> None: ...
 
 
 class UnitState:
@@ -100,8 +103,10 @@ class UnitState:
             ValueEncodingError: its key cannot be stored.
             IdentityConflictError: another object has the same key in this unit.
         """
-        self.check_open()
-        state = self.identity.state_of(entity)
+        if self.closed:
+            self.check_open()
+        identity = self.identity
+        state = identity.by_object.get(id(entity))
         if state is not None:
             if state.status is Status.DELETED:
                 state.status = Status.PERSISTENT
@@ -109,7 +114,9 @@ class UnitState:
         mapping = self.registry.mapping_for(type(entity))
         key = mapping.key_of(entity)
         mapping.encode_key(key)
-        self.identity.track(InstanceState(mapping, key, entity, Status.NEW, None, 0))
+        if (mapping.cls, key) in identity.by_key:
+            identity.track(InstanceState(mapping, key, entity, Status.NEW, None, 0))  # raises
+        identity.track_loaded(InstanceState(mapping, key, entity, Status.NEW, None, 0))
 
     def delete(self, entity: object) -> None:
         """Mark a tracked entity for deletion; an entity added in this unit is simply dropped.
@@ -194,7 +201,7 @@ class UnitState:
                 if not is_loaded(state.entity, name):
                     continue
                 stored = state.edges.get(name, {}) if state.edges else {}
-                for key, (item, _) in rel.current(state.entity).items():
+                for item in rel.items(state.entity):
                     target = rel.target_of(item)
                     target_state = self.identity.state_of(target)
                     if target_state is None:
@@ -202,7 +209,10 @@ class UnitState:
                         added = self.identity.state_of(target)
                         if added is not None and added.mapping.relationships:
                             work.append(added)
-                    elif target_state.status is Status.DELETED and key not in stored:
+                    elif (
+                        target_state.status is Status.DELETED
+                        and (key := target_state.key) not in stored
+                    ):
                         raise DanglingReferenceError(
                             f"{state.mapping.describe(state.entity)}.{name} holds "
                             f"{rel.target.name}[{key!r}], which this unit deletes; remove it "
@@ -278,7 +288,7 @@ class UnitState:
         if "division by zero" in message.lower():
             for rule in plan.restricted:
                 query, params = restrict_probe(rule)
-                rows = yield Read(query, params)
+                rows = yield Read(query, params, Attached(rule.rel, rule.source))
                 if rows:
                     rel = rule.rel
                     holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
@@ -294,14 +304,15 @@ class UnitState:
                 if batch.operation not in ("update", "delete"):
                     continue
                 query, params = stale_probe(batch)
-                rows = yield Read(query, params)
+                keys = [k for k, _ in batch.rows]
+                rows = yield Read(query, params, Versions(batch.mapping, keys))
                 stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
             return ConcurrencyError(stale)
         if "unique constraint" in message.lower():
             taken: list[str] = []
             for mapping, keys in plan.created:
                 query, params = existing_keys_probe(mapping, keys)
-                rows = yield Read(query, params)
+                rows = yield Read(query, params, ExistingKeys(mapping, keys))
                 decode = mapping.key_codec.decode
                 taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
             shown = ", ".join(taken) or "an entity"
@@ -329,6 +340,8 @@ class UnitState:
                 _restore_edges(state)
         had_flushed = self.flushed_since_commit
         self.flushed_since_commit = False
+        for hook in self.hooks:
+            hook.after_rollback(self)
         return had_flushed
 
     def close(self) -> None:

@@ -54,7 +54,11 @@ class LocalCluster:
         data_dir: parent of the nodes' directories (a temporary one when None,
             removed on ``stop``).
         appendfsync: the nodes' AOF policy (None: no AOF).
-        node_timeout_ms: ``cluster-node-timeout``.
+        node_timeout_ms: ``cluster-node-timeout``: how long a silent node
+            takes to be declared failed.
+        full_coverage: ``cluster-require-full-coverage``: when True, a failed
+            node without a replica stops the whole cluster (``CLUSTERDOWN``);
+            when False the other nodes keep serving their slots.
         startup_timeout_s: how long to wait for the cluster to form.
     """
 
@@ -65,6 +69,7 @@ class LocalCluster:
         data_dir: str | Path | None = None,
         appendfsync: Literal["always", "everysec", "no"] | None = None,
         node_timeout_ms: int = 2000,
+        full_coverage: bool = True,
         startup_timeout_s: float = 30.0,
     ) -> None:
         self.ranges = slot_ranges(nodes)
@@ -74,6 +79,7 @@ class LocalCluster:
         )
         self.appendfsync = appendfsync
         self.node_timeout_ms = node_timeout_ms
+        self.full_coverage = full_coverage
         self.startup_timeout_s = startup_timeout_s
         self.nodes: list[EmbeddedFalkorDB] = []
         self.bus_ports: list[int] = []
@@ -117,6 +123,7 @@ class LocalCluster:
                         "--cluster-config-file", "nodes.conf",
                         "--cluster-port", str(bus_port),
                         "--cluster-node-timeout", str(self.node_timeout_ms),
+                        "--cluster-require-full-coverage", "yes" if self.full_coverage else "no",
                     ],
                 )  # fmt: skip
                 self.nodes.append(node)

@@ -148,8 +148,14 @@ async def test_async_commit_cut_off_is_in_doubt_and_not_resent(
 
 
 def connections_named(port: int, name: str) -> int:
+    """Connections named ``name`` that carry graph commands (a cluster client also keeps
+    one or two to its seed node for loading the slot map)."""
     with redis.Redis(port=port, decode_responses=True) as admin:
-        return sum(1 for c in admin.client_list() if c.get("name") == name)
+        return sum(
+            1
+            for c in admin.client_list()
+            if c.get("name") == name and c.get("cmd", "").lower().startswith("graph.")
+        )
 
 
 def test_sync_units_beyond_the_pool_wait_and_all_commit(

@@ -206,8 +206,11 @@ def test_touching_one_entity_s_relationship_loads_it_for_everything_the_same_rea
     with UnitOfWork(graph, reg) as uow:
         found = uow.repository(Person).list()
         assert len(graph.reads) == 1
-        check_ring(found)  # friendships and follows of all 100
-        assert len(graph.reads) == 3  # one more read per relationship, in total
+        friends = {p.id: friends_of(p) for p in found}  # the friendships of all 100
+        assert len(graph.reads) == 2  # one more read in total, not one per entity
+        assert friends == {f"p{i:03}": expected_friends(i) for i in range(N)}
+        check_ring(found)  # and their follows
+        assert len(graph.reads) == 3
         # the friends came with the first lazy read; their own relationships load together too
         friend = found[0].friendships[0].friend
         assert friend in found
@@ -274,3 +277,18 @@ async def test_an_async_unit_refuses_to_load_on_attribute_access(
         assert [p.id for p in p0.pets] == ["rex"]
     with pytest.raises(RelationshipNotLoadedError, match="closed"):
         _ = p0.followers
+
+
+def test_entities_from_a_custom_query_load_their_relationships_together(
+    recorded: tuple[RecordingGraph, Registry],
+) -> None:
+    graph, reg = recorded
+    with UnitOfWork(graph, reg) as uow:
+        repo = uow.repository(Person)
+        found = repo.query_entities("MATCH (n:Person) RETURN n ORDER BY n.id")
+        pairs = repo.query("MATCH (a:Person)-[:FOLLOWS]->(b:Person) RETURN [a, b]")
+        assert len(graph.reads) == 2
+        check_ring(found)
+        assert len(graph.reads) == 4  # one read per relationship, not one per entity
+        assert all(a.follows == [b] for [[a, b]] in pairs)
+        assert len(graph.reads) == 4

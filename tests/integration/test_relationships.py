@@ -7,6 +7,7 @@ access, so these tests load relationships with ``load=`` before touching them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,12 @@ from infrastructure.persistence import (
     DanglingReferenceError,
     DeleteRestrictedError,
     DuplicateKeyError,
+    FlushedWorkError,
     Registry,
     ValueEncodingError,
+    ensure_schema,
+    to_many,
+    to_one,
 )
 from tests.integration.graph_support import (
     Account,
@@ -154,7 +159,9 @@ async def test_editing_an_edge_property_writes_only_that_property(
         ann2 = await uow.repository(Person).get("ann", load=["friendships"])
         ann2.friendships[0].since = date(2022, 2, 2)
     [write] = harness.log.writes
-    assert write.result.properties_set == 1
+    # The edge property, and the holder's version: a relationship change is a
+    # change of the aggregate holding it.
+    assert write.result.properties_set == 2
     assert write.result.relationships_created == write.result.relationships_deleted == 0
     assert stored_edge_props(harness.graph, "FRIEND") == {
         ("ann", "bob"): {"since": "2022-02-02", "note": "school"}
@@ -201,6 +208,38 @@ async def test_reassigning_a_to_one_relationship_replaces_its_edge(
     assert stored_ids(harness.graph, "Pet") == ["rex"]
 
 
+async def test_both_ends_of_the_same_edges_edited_alike_store_each_edge_once(
+    harness: Harness, reg: Registry
+) -> None:
+    """``Person.pets`` and ``Pet.owner`` describe the same OWNS edges."""
+    ann, bob = people("ann", "bob")
+    ann.pets.append(Pet("rex", "Rex"))
+    await seed(harness, reg, ann, bob)
+    async with open_unit(harness, reg) as uow:
+        ann2, bob2 = await uow.repository(Person).get_many(["ann", "bob"], load=["pets"])
+        rex = await uow.repository(Pet).get("rex", load=["owner"])
+        tom = Pet("tom", "Tom", owner=bob2)
+        bob2.pets.extend([rex, tom])
+        ann2.pets.remove(rex)
+        rex.owner = bob2
+    assert stored_edges(harness.graph, "OWNS") == [("OWNS", "bob", "rex"), ("OWNS", "bob", "tom")]
+
+
+async def test_a_new_entity_appended_to_a_loaded_relationship_is_created_with_its_edge(
+    harness: Harness, reg: Registry
+) -> None:
+    ann = Person("ann", "Ann")
+    await seed(harness, reg, ann)
+    async with open_unit(harness, reg) as uow:
+        ann2 = await uow.repository(Person).get("ann", load=["pets", "friendships"])
+        ann2.pets.append(Pet("rex", "Rex"))
+        befriend(ann2, Person("new", "Newcomer"))
+    assert len(harness.log.writes) == 1
+    assert stored_ids(harness.graph, "Pet") == ["rex"]
+    assert stored_ids(harness.graph, "Person") == ["ann", "new"]
+    assert stored_edges(harness.graph) == [("FRIEND", "ann", "new"), ("OWNS", "ann", "rex")]
+
+
 async def test_both_holders_of_an_undirected_edge_appending_store_it_once(
     harness: Harness, reg: Registry
 ) -> None:
@@ -230,10 +269,14 @@ async def test_a_relationship_holding_a_target_twice_is_refused(
     ann, bob = people("ann", "bob")
     await seed(harness, reg, ann, bob)
     before = picture(harness.graph)
-    with pytest.raises(ValueEncodingError, match=r"Person\['bob'\] twice"):
+
+    async def follow_twice() -> None:
         async with open_unit(harness, reg) as uow:
             ann2, bob2 = await uow.repository(Person).get_many(["ann", "bob"], load=["follows"])
             ann2.follows.extend([bob2, bob2])
+
+    with pytest.raises(ValueEncodingError, match=r"Person\['bob'\] twice"):
+        await follow_twice()
     assert harness.log.writes == []
     assert picture(harness.graph) == before
 
@@ -242,11 +285,16 @@ async def test_a_relationship_holding_a_target_twice_is_refused(
 async def test_two_units_linking_the_same_pair_store_one_edge(
     harness: Harness, reg: Registry, relationship: str
 ) -> None:
-    """Edges are unique per pair even when two units link the pair without seeing each other."""
+    """Edges are unique per pair even when two units link the pair without seeing each other.
+
+    Linking from the same holder changes the same (versioned) aggregate twice:
+    the second unit is refused and, rerun from fresh reads, finds the edge.
+    From the two ends of an undirected relationship, both units commit.
+    """
     ann, bob = people("ann", "bob")
     await seed(harness, reg, ann, bob)
     first, second = open_unit(harness, reg), open_unit(harness, reg)
-    async with first, second:
+    async with first:
         a1, b1 = await first.repository(Person).get_many(["ann", "bob"], load=[relationship])
         a2, b2 = await second.repository(Person).get_many(["ann", "bob"], load=[relationship])
         if relationship == "follows":
@@ -256,9 +304,31 @@ async def test_two_units_linking_the_same_pair_store_one_edge(
             befriend(a1, b1)
             befriend(b2, a2)  # the other end of the same undirected edge
         await first.commit()
-        await second.commit()
+        if relationship == "follows":
+            with pytest.raises(ConcurrencyError, match=r"Person\['ann'\]"):
+                await second.commit()
+            async with open_unit(harness, reg) as rerun:
+                ann3 = await rerun.repository(Person).get("ann", load=["follows"])
+                assert [p.id for p in ann3.follows] == ["bob"]
+        else:
+            await second.commit()
+        await second.close()
     edge_type = "FOLLOWS" if relationship == "follows" else "FRIEND"
     assert undirected(harness.graph, edge_type) == [("ann", "bob")]
+
+
+async def test_two_units_linking_the_same_pair_of_unversioned_entities_store_one_edge(
+    harness: Harness, reg: Registry
+) -> None:
+    await seed(harness, reg, Account("acc"), Transfer("t1", 5))
+    first, second = open_unit(harness, reg), open_unit(harness, reg)
+    async with first, second:
+        for uow in (first, second):
+            account = await uow.repository(Account).get("acc", load=["transfers"])
+            account.transfers.append(await uow.repository(Transfer).get("t1"))
+        await first.commit()
+        await second.commit()
+    assert stored_edges(harness.graph, "SENT") == [("SENT", "acc", "t1")]
 
 
 async def test_linking_to_an_entity_deleted_in_the_same_unit_is_refused(
@@ -267,11 +337,16 @@ async def test_linking_to_an_entity_deleted_in_the_same_unit_is_refused(
     ann, cat = people("ann", "cat")
     await seed(harness, reg, ann, cat)
     before = picture(harness.graph)
-    with pytest.raises(DanglingReferenceError, match=r"Person\['ann'\]\.friendships.*Person\['cat'\]"):
+
+    async def befriend_the_deleted() -> None:
         async with open_unit(harness, reg) as uow:
-            ann2, cat2 = await uow.repository(Person).get_many(["ann", "cat"], load=["friendships"])
+            repo = uow.repository(Person)
+            ann2, cat2 = await repo.get_many(["ann", "cat"], load=["friendships"])
             uow.delete(cat2)
             befriend(ann2, cat2)
+
+    with pytest.raises(DanglingReferenceError, match=r"Person\['ann'\]\.friendships.*'cat'"):
+        await befriend_the_deleted()
     assert harness.log.writes == []
     assert picture(harness.graph) == before
 
@@ -329,11 +404,14 @@ async def test_leaving_the_block_on_an_error_restores_relationships(
     await seed_ann(harness, reg)
     before = picture(harness.graph)
     held: list[Any] = []
-    with pytest.raises(RuntimeError, match="changed my mind"):
+
+    async def abandon() -> None:
         async with open_unit(harness, reg) as uow:
-            ann, original = await edited_ann(uow)
-            held.extend([ann, original])
+            held.extend(await edited_ann(uow))
             raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        await abandon()
     ann, original = held
     assert friends_of(ann) == ["bob"]
     assert ann.friendships[0].since == date(2020, 1, 1)
@@ -341,6 +419,27 @@ async def test_leaving_the_block_on_an_error_restores_relationships(
     assert ann.pets == []
     assert harness.log.writes == []
     assert picture(harness.graph) == before
+
+
+async def test_rollback_after_a_flush_restores_relationships_to_what_was_flushed(
+    harness: Harness, reg: Registry
+) -> None:
+    await seed_ann(harness, reg)
+    async with open_unit(harness, reg) as uow:
+        repo = uow.repository(Person)
+        ann = await repo.get("ann", load=["follows"])
+        dan = await repo.get("dan")
+        ann.follows.append(dan)
+        await uow.flush()  # stored for good
+        ann.follows.clear()
+        with pytest.raises(FlushedWorkError):
+            await uow.rollback()
+        assert sorted(p.id for p in ann.follows) == ["cat", "dan"]
+        assert not uow.has_pending_changes
+    assert stored_edges(harness.graph, "FOLLOWS") == [
+        ("FOLLOWS", "ann", "cat"),
+        ("FOLLOWS", "ann", "dan"),
+    ]
 
 
 # -- one commit, all or nothing ---------------------------------------------------------------
@@ -358,7 +457,8 @@ async def test_edge_changes_are_undone_with_a_unique_violation_elsewhere_in_the_
     befriend(gus, dan)
     await seed(harness, reg, ann, dan, gus, zed)
     before = picture(harness.graph)
-    with pytest.raises(DuplicateKeyError):
+
+    async def commit_everything() -> None:
         async with open_unit(harness, reg) as uow:
             repo = uow.repository(Person)
             ann2 = await repo.get("ann", load=["friendships", "follows"])
@@ -372,6 +472,9 @@ async def test_edge_changes_are_undone_with_a_unique_violation_elsewhere_in_the_
                 uow.add(Person("zed", "Second Zed"))
             else:
                 uow.add(Person("fay", "Fay", email="ann@example.com"))
+
+    with pytest.raises(DuplicateKeyError):
+        await commit_everything()
     assert len(harness.log.writes) == 1
     assert picture(harness.graph) == before
 
@@ -415,20 +518,54 @@ async def test_cascade_deletes_the_targets_loading_them_through_the_identity_map
     assert stored_edges(harness.graph) == [("OWNS", "bob", "fido")]
 
 
+async def test_a_child_and_its_cascading_parent_deleted_in_one_unit(
+    harness: Harness, reg: Registry
+) -> None:
+    ann = Person("ann", "Ann")
+    ann.pets.extend([Pet("rex", "Rex"), Pet("tom", "Tom")])
+    await seed(harness, reg, ann)
+    async with open_unit(harness, reg) as uow:
+        uow.delete(await uow.repository(Pet).get("rex"))
+        uow.delete(await uow.repository(Person).get("ann"))  # pets not loaded yet
+    assert stored_ids(harness.graph, "Person") == []
+    assert stored_ids(harness.graph, "Pet") == []
+
+
+async def test_a_relationship_loaded_after_its_target_was_deleted_shows_it_again_after_rollback(
+    harness: Harness, reg: Registry
+) -> None:
+    ann = Person("ann", "Ann")
+    ann.pets.extend([Pet("rex", "Rex"), Pet("tom", "Tom")])
+    await seed(harness, reg, ann)
+    async with open_unit(harness, reg) as uow:
+        rex = await uow.repository(Pet).get("rex")
+        uow.delete(rex)
+        ann2 = await uow.repository(Person).get("ann", load=["pets"])
+        assert [p.id for p in ann2.pets] == ["tom"]  # the unit deletes rex
+        await uow.rollback()
+        assert sorted(p.id for p in ann2.pets) == ["rex", "tom"]
+        assert rex in ann2.pets
+        assert not uow.has_pending_changes
+    assert harness.log.writes == []
+
+
 async def test_cascade_fails_when_a_target_was_attached_concurrently(
     harness: Harness, reg: Registry
 ) -> None:
     ann = Person("ann", "Ann")
     ann.pets.append(Pet("rex", "Rex"))
     await seed(harness, reg, ann)
-    deleting = open_unit(harness, reg)
-    with pytest.raises(ConcurrencyError):
-        async with deleting:
+
+    async def delete_ann_while_a_pet_is_added() -> None:
+        async with open_unit(harness, reg) as deleting:
             ann1 = await deleting.repository(Person).get("ann", load=["pets"])
             async with open_unit(harness, reg) as other:
                 ann2 = await other.repository(Person).get("ann", load=["pets"])
                 ann2.pets.append(Pet("tom", "Tom"))
             deleting.delete(ann1)
+
+    with pytest.raises(ConcurrencyError):
+        await delete_ann_while_a_pet_is_added()
     assert stored_ids(harness.graph, "Person") == ["ann"]
     assert stored_ids(harness.graph, "Pet") == ["rex", "tom"]
     assert stored_edges(harness.graph, "OWNS") == [("OWNS", "ann", "rex"), ("OWNS", "ann", "tom")]
@@ -441,11 +578,15 @@ async def test_restrict_refuses_the_delete_names_what_is_attached_and_writes_not
     busy.transfers.extend([Transfer("t1", 10), Transfer("t2", 20)])
     await seed(harness, reg, busy, idle, other)
     before = picture(harness.graph)
-    with pytest.raises(DeleteRestrictedError) as refused:
+
+    async def delete_busy() -> None:
         async with open_unit(harness, reg) as uow:
             accounts = uow.repository(Account)
             (await accounts.get("other")).balance = 99
             uow.delete(await accounts.get("busy"))
+
+    with pytest.raises(DeleteRestrictedError) as refused:
+        await delete_busy()
     message = str(refused.value)
     assert "Account['busy']" in message
     assert "'transfers'" in message
@@ -456,3 +597,40 @@ async def test_restrict_refuses_the_delete_names_what_is_attached_and_writes_not
     async with open_unit(harness, reg) as uow:
         uow.delete(await uow.repository(Account).get("idle"))
     assert stored_ids(harness.graph, "Account") == ["busy", "other"]
+
+
+@dataclass
+class Folder:
+    id: str
+    children: list[Folder] = field(default_factory=list, repr=False, compare=False)
+    parent: Folder | None = field(default=None, repr=False, compare=False)
+
+
+async def test_cascade_follows_every_level_and_survives_cycles(harness: Harness) -> None:
+    folders = Registry()
+    folders.map(
+        Folder,
+        key="id",
+        relationships={
+            "children": to_many(Folder, "HOLDS", on_delete="cascade"),
+            "parent": to_one(Folder, "HOLDS", direction="in"),
+        },
+    )
+    ensure_schema(harness.graph, folders)
+    root, a, b, a1, a2, loop, other = (
+        Folder(i) for i in ("root", "a", "b", "a1", "a2", "loop", "other")
+    )
+    root.children.extend([a, b])
+    a.children.extend([a1, a2])
+    a2.children.append(loop)
+    loop.children.append(a)  # a cycle: a -> a2 -> loop -> a
+    other.children.append(b)  # b is also held by a folder that stays
+    async with open_unit(harness, folders) as uow:
+        uow.add(root)
+        uow.add(other)
+    harness.log.clear()
+    async with open_unit(harness, folders) as uow:
+        uow.delete(await uow.repository(Folder).get("root"))
+    assert len(harness.log.writes) == 1
+    assert stored_ids(harness.graph, "Folder") == ["other"]
+    assert stored_edges(harness.graph, "HOLDS") == []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from infrastructure.bank import BankUnitOfWork, bank_registry
-from infrastructure.persistence.retry import run_idempotent
+from infrastructure.persistence import run_idempotent
 from infrastructure.server import Database
 
 from .bank_workload import Intent, random_intent, recording, transfer_stored, transfer_work

@@ -34,6 +34,9 @@ class Rival:
     def after_flush(self, unit, pending) -> None:
         pass
 
+    def after_rollback(self, unit) -> None:
+        pass
+
 
 @pytest.fixture
 async def world():
@@ -102,6 +105,14 @@ async def test_invalid_input_never_opens_a_unit(world):
     fields = {e["loc"][-1] for e in response.json()["detail"]}
     assert fields == {"email", "shoe"}
     assert (await client.get("/people/not-a-uuid")).status_code == 422
+    # JSON that Python accepts but no JSON reply can echo back (NaN) is still a 422.
+    nan = await client.post(
+        "/people",
+        content=b'{"name": NaN, "email": "a@b.c"}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.status_code == 422
+    assert nan.json()["detail"][0]["loc"] == ["body", "name"]
     assert units == []
 
 

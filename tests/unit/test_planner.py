@@ -205,7 +205,7 @@ def test_every_update_and_delete_block_is_counted_by_the_guard(unit: UnitState) 
     guard = text[first(text, "WITH ") :]
     assert "1 / (CASE WHEN" in guard
     assert "update_Account = $expected[0]" in guard
-    assert "checked_delete_Person = $expected[1]" in guard
+    assert "size(doomed_Person) = $expected[1]" in guard
     assert planned.params["expected"] == [3, 2]
 
 
@@ -251,9 +251,9 @@ def test_deletes_are_checked_at_the_version_read_before_the_guard(unit: UnitStat
     planned = plan(unit)
     assert planned.params["delete_Person"] == [{"k": str(gone.id), "v": 3}]
     text = planned.query
-    check = text[: first(text, "AS checked_delete_Person")]
+    check = text[: first(text, "AS doomed_Person")]
     assert "WHERE coalesce(n.version, 0) = row.v" in check[last(check, "CALL") :]
-    assert first(text, "checked_delete_Person") < first(text, "1 / (CASE WHEN")
+    assert first(text, "doomed_Person") < first(text, "1 / (CASE WHEN")
     ((batch),) = planned.checked
     assert (batch.operation, batch.rows) == ("delete", ((str(gone.id), 3),))
 

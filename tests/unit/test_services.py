@@ -10,9 +10,11 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from dependency_injector import providers
 
-from app.container import ConflictRetry
+from app.container import ConflictRetry, create_container
 from app.services import AsyncBankService, BankService, PersonView
+from app.settings import Settings
 from domain.errors import (
     AlreadyFriends,
     CurrencyMismatch,
@@ -253,3 +255,14 @@ def test_the_async_service_is_the_sync_one_with_await():
         return text.replace(",)", ")")
 
     assert body(async_) == body(sync)
+
+
+def test_the_container_hands_services_the_fakes_it_is_given():
+    container = create_container(Settings(falkordb_graph="unit"))
+    store = FakeStore()
+    container.unit_of_work.override(providers.Factory(FakeBankUnitOfWork, store, REGISTRY))
+    service = container.bank_service()
+    ann = service.register_person("Ann", "ann@example.com")
+    assert service.get_person(ann.id) == ann
+    assert store.commits == 1
+    assert not container.database.initialized  # no server was started

@@ -1,0 +1,218 @@
+"""The command line: ``python -m app serve | demo | seed | schema``.
+
+Every command reads the same settings as the web API (``app.settings``):
+with no ``FALKORDB_URL`` an embedded FalkorDB keeps its data in
+``FALKORDB_DATA_DIR`` (./var/falkordb), so ``serve`` and ``seed`` share it.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .container import Container, create_container
+from .settings import Settings
+
+cli = typer.Typer(
+    help="The FalkorDB bank example: a web API, a demo, test data and the graph schema.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Data directory of the embedded FalkorDB (env FALKORDB_DATA_DIR, default ./var/falkordb)",
+        show_default=False,
+    ),
+]
+Graph = Annotated[
+    str | None,
+    typer.Option(help="Graph to use (env FALKORDB_GRAPH, default bank)", show_default=False),
+]
+
+FIRST = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea"]
+LAST = ["Adams", "Berg", "Costa", "Diaz", "Evans", "Fox", "Gray", "Holm", "Ito", "Jung"]
+
+
+def _settings(data_dir: Path | None, graph: str | None) -> Settings:
+    """The environment's settings, with the command line's options on top."""
+    settings = Settings()
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["falkordb_data_dir"] = data_dir
+    if graph is not None:
+        overrides["falkordb_graph"] = graph
+    return Settings.model_validate({**settings.model_dump(), **overrides})
+
+
+def _start(container: Container) -> None:
+    with console.status("Starting FalkorDB and checking the schema..."):
+        container.graph()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDir = None,
+    graph: Graph = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the web API (uvicorn), with its interactive docs at /docs."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings(data_dir, graph)
+    container = create_container(settings)
+    try:
+        _start(container)
+        base = f"http://{host}:{port}"
+        console.print(
+            Panel.fit(
+                f"API   [bold]{base}[/]\n"
+                f"Docs  [bold]{base}/docs[/]\n"
+                f"      {base}/openapi.json\n"
+                f"Data  {settings.where}\n"
+                f"Graph {settings.falkordb_graph}\n"
+                "Stop with Ctrl+C",
+                title="FalkorDB bank example",
+            )
+        )
+        uvicorn.run(create_app(container), host=host, port=port, log_level=log_level)
+    finally:
+        container.shutdown_resources()
+
+
+@cli.command()
+def demo() -> None:
+    """Run the examples (python -m examples), each a thing a user would do."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "examples"], cwd=root, check=False)
+    raise typer.Exit(result.returncode)
+
+
+@cli.command()
+def seed(
+    people: Annotated[int, typer.Option(min=1, max=100_000, help="How many people to add")] = 20,
+    friends: Annotated[int, typer.Option(min=0, help="Friendships each new person starts")] = 3,
+    random_seed: Annotated[int | None, typer.Option(help="Seed for repeatable data")] = None,
+    data_dir: DataDir = None,
+    graph: Graph = None,
+) -> None:
+    """Add people, each with a funded account and a few friends, through the services."""
+    from domain.errors import AlreadyFriends
+
+    container = create_container(_settings(data_dir, graph))
+    rng = random.Random(random_seed)
+    try:
+        _start(container)
+        service = container.bank_service()
+        added: list[UUID] = []
+        friendships = 0
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("Adding people", total=people)
+            for i in range(people):
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                email = f"{first}.{last}.{rng.randrange(10**9)}@example.com".lower()
+                person = service.register_person(f"{first} {last}", email, rng.randint(18, 90))
+                account = service.open_account(person.id)
+                service.deposit(account.id, Decimal(rng.randint(1, 100_000)) / 100)
+                for other in rng.sample(added, min(friends, len(added))):
+                    try:
+                        service.befriend(person.id, other)
+                        friendships += 1
+                    except AlreadyFriends:
+                        pass
+                added.append(person.id)
+                progress.update(task, advance=1, description=f"Added {i + 1} people")
+        console.print(
+            f"Added {people} people with one funded account each and {friendships} friendships "
+            f"to graph [bold]{container.config.falkordb_graph()}[/]."
+        )
+    finally:
+        container.shutdown_resources()
+
+
+@cli.command()
+def schema(data_dir: DataDir = None, graph: Graph = None) -> None:
+    """Create the missing key constraints and indexes, then show them and the graphs stored."""
+    from infrastructure.persistence import ensure_schema
+
+    settings = _settings(data_dir, graph)
+    container = create_container(settings)
+    name = settings.falkordb_graph
+    try:
+        with console.status("Starting FalkorDB and checking the schema..."):
+            report = ensure_schema(container.database().graph(name), container.registry())
+        table = Table(title=f"Schema of graph {name!r}")
+        for column in ("kind", "on", "label / type", "property", "state"):
+            table.add_column(column)
+        created = set(report.created)
+        for item in report.declared:
+            state = "created" if item in created else "present"
+            table.add_row(item.kind, item.entity.lower(), item.label, item.property, state)
+        for item in report.undeclared:
+            table.add_row(item.kind, item.entity.lower(), item.label, item.property, "undeclared")
+        console.print(table)
+        graphs = container.database().list_graphs()
+        console.print(f"Graphs stored: {', '.join(graphs) if graphs else '(none)'}")
+    finally:
+        container.shutdown_resources()
+
+
+@cli.command()
+def relay(
+    once: Annotated[bool, typer.Option("--once", help="Relay what is pending, then stop")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls when running on")
+    ] = 1.0,
+    data_dir: DataDir = None,
+    graph: Graph = None,
+) -> None:
+    """Publish pending domain events from the outbox to the Redis Stream (Ctrl+C stops)."""
+    import time
+
+    settings = _settings(data_dir, graph)
+    container = create_container(settings)
+    try:
+        _start(container)
+        relay = container.relay()
+        stream = settings.app_outbox_stream
+        total = 0
+        while True:
+            report = relay.drain()
+            if report.published or report.marked:
+                total += report.published
+                console.print(
+                    f"published {report.published} event(s) to [bold]{stream}[/]"
+                    f" ({report.duplicates} already there), {total} in all"
+                )
+            if once:
+                if not total:
+                    console.print(f"no pending events for [bold]{stream}[/]")
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("relay stopped")
+    finally:
+        container.shutdown_resources()

@@ -1,0 +1,178 @@
+"""A unit's change set applied to the in-memory graph as the one-query commit applies it.
+
+The steps, counts and guard follow ``persistence.planner``: creates, updates
+at the version read, the nodes to delete found at their version, edge merges
+and property updates, the delete rules' edge counts; then the guard (every
+count as expected, or the commit is refused with nothing written); then edge
+deletes and node deletes, last. A refused commit raises ``CommitRefused``
+with the server's kind of message, and the unit explains it with the same
+follow-up reads it sends to FalkorDB (answered from memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from infrastructure.persistence.changes import ChangeSet
+from infrastructure.persistence.mapping import EntityMapping
+from infrastructure.persistence.planner import edge_rows
+from infrastructure.persistence.relationships import RelationshipMapping
+
+from .graph import MemoryGraph, Ref, stored
+
+
+class CommitRefused(Exception):
+    """The in-memory commit failed a check; nothing was written.
+
+    The message names the failure as the server does ("division by zero"
+    for the version and count guard, "unique constraint" for a taken key),
+    so ``UnitState.explain_failure`` turns it into the same error.
+    """
+
+
+def _ref(mapping: EntityMapping[Any], key: Any) -> Ref:
+    return (mapping.label, key)
+
+
+def _matches(graph: MemoryGraph, rel: RelationshipMapping, a: Ref, b: Ref) -> list[tuple[Ref, Ref]]:
+    """The stored edges ``rel.pattern`` matches between the holder ``a`` and the target ``b``."""
+    return [edge for other, edge in graph.edges_of(a, rel.type, rel.direction) if other == b]
+
+
+def _version_ok(mapping: EntityMapping[Any], props: dict[str, Any] | None, version: int) -> bool:
+    if props is None:
+        return False
+    return mapping.version_property is None or props.get(mapping.version_property, 0) == version
+
+
+def _by_relationship(writes: Iterable[Any]) -> list[tuple[RelationshipMapping, list[Any]]]:
+    groups: dict[str, tuple[RelationshipMapping, list[Any]]] = {}
+    for write in writes:
+        groups.setdefault(write.rel.label, (write.rel, []))[1].append(write)
+    return [groups[label] for label in sorted(groups)]
+
+
+def _link(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str, Any]]) -> int:
+    """``MERGE`` each pair whose two nodes exist; the count of edges merged."""
+    merged = 0
+    for row in rows:
+        a, b = _ref(rel.source, row["a"]), _ref(rel.target, row["b"])
+        if graph.node(a) is None or graph.node(b) is None:
+            continue
+        found = _matches(graph, rel, a, b) or [(b, a) if rel.direction == "in" else (a, b)]
+        for start, end in found:
+            graph.set_edge(rel.type, start, end, stored(row["p"]))
+        merged += len(found)
+    return merged
+
+
+def _relink(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str, Any]]) -> int:
+    """``SET r += changes`` on each pair's edges; the count of pairs that had one."""
+    matched = 0
+    for row in rows:
+        found = _matches(graph, rel, _ref(rel.source, row["a"]), _ref(rel.target, row["b"]))
+        for start, end in found:
+            props = {**(graph.edge(rel.type, start, end) or {}), **row["p"]}
+            graph.set_edge(rel.type, start, end, stored(props))
+        matched += bool(found)
+    return matched
+
+
+def _unlink(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str, Any]]) -> None:
+    for row in rows:
+        for start, end in _matches(graph, rel, _ref(rel.source, row["a"]), _ref(rel.target, row["b"])):
+            graph.set_edge(rel.type, start, end, None)
+
+
+def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
+    """Write ``changes`` to ``graph`` completely, or not at all.
+
+    Raises:
+        CommitRefused: a count check failed (a stale or vanished entity, a
+            restrict rule, a cascade that found other targets) or a created
+            key or unique property is taken; ``graph`` is unchanged.
+    """
+    graph.journal = []
+    try:
+        _apply(graph, changes)
+    except BaseException:
+        graph.undo()
+        raise
+    graph.journal = None
+
+
+def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
+    counts: list[tuple[int, int]] = []  # (found, expected), as the guard compares them
+    taken = _create(graph, changes)
+
+    for update in changes.updates:
+        state = update.state
+        mapping = state.mapping
+        ref = _ref(mapping, update.values[mapping.key_index])
+        props = graph.node(ref)
+        found = _version_ok(mapping, props, state.version)
+        if found and props is not None:
+            new = {**props, **update.changed}
+            if mapping.version_property:
+                new[mapping.version_property] = state.version + 1
+            graph.set_node(ref, stored(new))
+        counts.append((int(found), 1))
+
+    doomed: list[Ref] = []
+    for delete in changes.deletes:
+        state = delete.state
+        ref = _ref(state.mapping, state.mapping.encode_key(state.key))
+        found = _version_ok(state.mapping, graph.node(ref), state.version)
+        if found:
+            doomed.append(ref)
+        counts.append((int(found), 1))
+
+    for rel, links in _by_relationship(changes.links):
+        rows = edge_rows(rel, links)
+        counts.append((_link(graph, rel, rows), len(rows)))
+    for rel, relinks in _by_relationship(changes.relinks):
+        rows = edge_rows(rel, relinks)
+        counts.append((_relink(graph, rel, rows), len(rows)))
+    for rel, rules in _by_relationship(changes.rules):
+        attached = 0
+        for rule in rules:
+            holder = _ref(rel.source, rule.source)
+            if graph.node(holder) is not None:
+                attached += sum(1 for _ in graph.edges_of(holder, rel.type, rel.direction, rel.target.label))
+        counts.append((attached, sum(rule.expected for rule in rules)))
+
+    if any(found != expected for found, expected in counts):
+        raise CommitRefused("division by zero (the in-memory store's version and count guard)")
+    if taken:
+        raise CommitRefused(f"unique constraint violation on {', '.join(taken)} (in-memory store)")
+
+    for rel, unlinks in _by_relationship(changes.unlinks):
+        _unlink(graph, rel, edge_rows(rel, unlinks))
+    for ref in doomed:
+        graph.set_node(ref, None)
+
+
+def _create(graph: MemoryGraph, changes: ChangeSet) -> list[str]:
+    """Create the new nodes; the keys and unique properties already taken (not written)."""
+    taken: list[str] = []
+    for create in changes.creates:
+        mapping = create.state.mapping
+        props = dict(zip(mapping.properties, create.values, strict=True))
+        ref = _ref(mapping, create.values[mapping.key_index])
+        if graph.node(ref) is not None:
+            taken.append(f"{mapping.label}.{mapping.key_property}")
+            continue
+        clash = [
+            prop
+            for prop in mapping.unique
+            if props.get(prop) is not None
+            and any(other.get(prop) == props[prop] for other in graph.table(mapping.label).values())
+        ]
+        if clash:
+            taken.extend(f"{mapping.label}.{prop}" for prop in clash)
+            continue
+        if mapping.version_property:
+            props[mapping.version_property] = 1
+        graph.set_node(ref, stored(props))
+    return taken

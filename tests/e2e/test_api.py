@@ -1,0 +1,272 @@
+"""The web API for real: ``python -m app serve`` in its own process, driven over HTTP.
+
+One server for the module uses the test run's FalkorDB (``FALKORDB_URL``) and a
+graph of its own; the restart test lets the app start its own embedded
+FalkorDB on a temporary data directory, twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infrastructure.server import Database
+from infrastructure.server.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class App:
+    """One ``python -m app serve`` process on a free loopback port."""
+
+    def __init__(self, log: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("FALKORDB_")}
+        environment.update(env)
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+                cwd=ROOT,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the app exited at start-up:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"the app did not answer in time:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        """Stop the process started here, as Ctrl+C does (graceful shutdown)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def api(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    graph = f"e2e_api_{uuid.uuid4().hex[:8]}"
+    log = tmp_path_factory.mktemp("api") / "app.log"
+    app = App(log, FALKORDB_URL=database.url, FALKORDB_GRAPH=graph)
+    try:
+        with httpx.Client(base_url=app.url, timeout=30) as client:
+            yield client
+    finally:
+        app.stop()
+        database.graph(graph).delete()
+
+
+def person(api: httpx.Client, name: str) -> dict:
+    response = api.post("/people", json={"name": name, "email": f"{name.lower()}@example.com"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def account(api: httpx.Client, owner: dict, amount: str = "0", currency: str = "EUR") -> dict:
+    response = api.post("/accounts", json={"owner_id": owner["id"], "currency": currency})
+    assert response.status_code == 201, response.text
+    opened = response.json()
+    if amount != "0":
+        response = api.post(
+            f"/accounts/{opened['id']}/deposits", json={"amount": amount, "currency": currency}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+    return opened
+
+
+def error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def test_people(api: httpx.Client) -> None:
+    ann = api.post("/people", json={"name": "Ann", "email": "ann@example.com", "age": 34})
+    assert ann.status_code == 201
+    body = ann.json()
+    assert body == {"id": body["id"], "name": "Ann", "email": "ann@example.com", "age": 34}
+    assert api.get(f"/people/{body['id']}").json() == body
+    person(api, "Abe")
+    names = [p["name"] for p in api.get("/people", params={"limit": 500}).json()]
+    assert names == sorted(names)
+    assert {"Ann", "Abe"} <= set(names)
+    assert len(api.get("/people", params={"limit": 1, "offset": 1}).json()) == 1
+
+    missing = uuid.uuid4()
+    assert error(api.get(f"/people/{missing}"), 404)["detail"] == f"no Person with id {missing}"
+    invalid = error(api.post("/people", json={"name": "", "email": "x"}), 422)
+    assert {e["loc"][-1] for e in invalid["detail"]} == {"name", "email"}
+    assert error(api.get("/people/not-an-id"), 422)["detail"][0]["loc"] == ["path", "person_id"]
+    assert api.get("/people", params={"limit": -1}).status_code == 422
+    blank = error(api.post("/people", json={"name": "  ", "email": "a@b.c"}), 422)
+    assert blank == {"detail": "name must not be blank", "error": "InvalidPerson"}
+
+
+def test_friends_and_recommendations(api: httpx.Client) -> None:
+    p = {n: person(api, n) for n in ("Kim", "Lou", "Max", "Ned", "Ola")}
+    for a, b in (("Kim", "Lou"), ("Kim", "Max"), ("Lou", "Ned"), ("Max", "Ned"), ("Max", "Ola")):
+        made = api.post(f"/people/{p[a]['id']}/friends", json={"friend_id": p[b]["id"]})
+        assert made.status_code == 201, made.text
+        assert (made.json()["person_id"], made.json()["friend_id"]) == (p[a]["id"], p[b]["id"])
+    kim = p["Kim"]["id"]
+    assert {f["name"] for f in api.get(f"/people/{kim}/friends").json()} == {"Lou", "Max"}
+    suggested = api.get(f"/people/{kim}/recommendations").json()
+    assert [(s["person"]["name"], s["mutual_friends"]) for s in suggested] == [
+        ("Ned", 2),
+        ("Ola", 1),
+    ]
+    assert len(api.get(f"/people/{kim}/recommendations", params={"limit": 1}).json()) == 1
+
+    again = api.post(f"/people/{p['Lou']['id']}/friends", json={"friend_id": kim})
+    assert error(again, 409)["error"] == "AlreadyFriends"
+    assert error(api.post(f"/people/{kim}/friends", json={"friend_id": kim}), 422)["error"] == (
+        "InvalidFriendship"
+    )
+    nobody = uuid.uuid4()
+    assert error(api.post(f"/people/{kim}/friends", json={"friend_id": str(nobody)}), 404)[
+        "detail"
+    ] == (f"no Person with id {nobody}")
+    assert api.get(f"/people/{nobody}/friends").status_code == 404
+    assert api.get(f"/people/{nobody}/recommendations").status_code == 404
+    assert api.post(f"/people/{kim}/friends", json={}).status_code == 422
+
+
+def test_accounts_and_deposits(api: httpx.Client) -> None:
+    owner = person(api, "Pia")
+    opened = api.post("/accounts", json={"owner_id": owner["id"]})
+    assert opened.status_code == 201
+    assert opened.json()["balance"] == "0"
+    assert opened.json()["currency"] == "EUR"
+    acc = opened.json()["id"]
+    paid = api.post(f"/accounts/{acc}/deposits", json={"amount": "10.25"})
+    assert paid.status_code == 200
+    assert (paid.json()["balance"], paid.json()["version"]) == ("10.25", 2)
+    assert api.get(f"/accounts/{acc}").json() == paid.json()
+
+    nobody = uuid.uuid4()
+    assert error(api.post("/accounts", json={"owner_id": str(nobody)}), 404)["detail"] == (
+        f"no Person with id {nobody}"
+    )
+    assert api.post("/accounts", json={"owner_id": owner["id"], "currency": "eur"}).status_code == (
+        422
+    )
+    assert api.get(f"/accounts/{nobody}").status_code == 404
+    assert api.post(f"/accounts/{nobody}/deposits", json={"amount": "1"}).status_code == 404
+    assert api.post(f"/accounts/{acc}/deposits", json={"amount": "-1"}).status_code == 422
+    assert api.post(f"/accounts/{acc}/deposits", json={"amount": "0.00001"}).status_code == 422
+    mismatch = api.post(f"/accounts/{acc}/deposits", json={"amount": "1", "currency": "USD"})
+    assert error(mismatch, 422) == {
+        "detail": "cannot combine EUR with USD",
+        "error": "CurrencyMismatch",
+    }
+    assert api.get(f"/accounts/{acc}").json()["balance"] == "10.25"
+
+
+def test_transfers(api: httpx.Client) -> None:
+    source = account(api, person(api, "Quin"), "100")
+    target = account(api, person(api, "Rae"))
+    chosen = str(uuid.uuid4())
+    body = {"source_id": source["id"], "target_id": target["id"], "amount": "30.50"}
+    made = api.post("/transfers", json={**body, "transfer_id": chosen})
+    assert made.status_code == 201, made.text
+    assert (made.json()["id"], made.json()["amount"]) == (chosen, "30.50")
+    replay = api.post("/transfers", json={**body, "transfer_id": chosen})
+    assert replay.json() == made.json()
+    assert api.get(f"/transfers/{chosen}").json() == made.json()
+    assert api.get(f"/accounts/{source['id']}").json()["balance"] == "69.50"
+    assert api.get(f"/accounts/{target['id']}").json()["balance"] == "30.50"
+
+    reused = api.post("/transfers", json={**body, "amount": "1", "transfer_id": chosen})
+    assert error(reused, 409)["error"] == "TransferIdReused"
+    poor = error(api.post("/transfers", json={**body, "amount": "69.51"}), 422)
+    assert poor["error"] == "InsufficientFunds"
+    assert "cannot withdraw 69.51 EUR" in poor["detail"]
+    nobody = uuid.uuid4()
+    unknown = api.post("/transfers", json={**body, "target_id": str(nobody)})
+    assert error(unknown, 404)["detail"] == f"no Account with id {nobody}"
+    assert api.get(f"/transfers/{nobody}").status_code == 404
+    assert api.post("/transfers", json={**body, "amount": "abc"}).status_code == 422
+    assert api.get(f"/accounts/{source['id']}").json()["balance"] == "69.50"
+
+
+def test_concurrent_transfers_lose_no_money(api: httpx.Client) -> None:
+    source = account(api, person(api, "Sam"), "50")
+    target = account(api, person(api, "Tia"))
+    body = {"source_id": source["id"], "target_id": target["id"], "amount": "1"}
+
+    async def many() -> list[int]:
+        async with httpx.AsyncClient(base_url=str(api.base_url), timeout=60) as client:
+            responses = await asyncio.gather(
+                *(client.post("/transfers", json=body) for _ in range(20))
+            )
+        return [r.status_code for r in responses]
+
+    statuses = asyncio.run(many())
+    # Every transfer read and wrote the same two accounts: conflicts were retried, not lost.
+    assert statuses.count(201) + statuses.count(409) == 20
+    landed = statuses.count(201)
+    assert api.get(f"/accounts/{source['id']}").json()["balance"] == str(Decimal(50 - landed))
+    assert api.get(f"/accounts/{target['id']}").json()["balance"] == str(Decimal(landed))
+    assert landed > 0
+
+
+def test_health_and_docs(api: httpx.Client) -> None:
+    assert api.get("/health").json()["status"] == "ok"
+    assert "swagger" in api.get("/docs").text.lower()
+    schema = api.get("/openapi.json").json()
+    assert schema["info"]["title"] == "FalkorDB bank example"
+    assert "/transfers" in schema["paths"]
+
+
+def test_a_transfer_is_still_there_after_the_app_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "falkordb"
+    env = {"FALKORDB_DATA_DIR": str(data), "FALKORDB_GRAPH": "bank"}
+    first = App(tmp_path / "first.log", **env)
+    try:
+        with httpx.Client(base_url=first.url, timeout=30) as client:
+            source = account(client, person(client, "Uma"), "80")
+            target = account(client, person(client, "Vic"))
+            made = client.post(
+                "/transfers",
+                json={"source_id": source["id"], "target_id": target["id"], "amount": "12.34"},
+            )
+            assert made.status_code == 201, made.text
+    finally:
+        first.stop()
+    assert first.process.returncode == 0
+    second = App(tmp_path / "second.log", **env)
+    try:
+        with httpx.Client(base_url=second.url, timeout=30) as client:
+            assert client.get(f"/transfers/{made.json()['id']}").json() == made.json()
+            assert client.get(f"/accounts/{source['id']}").json()["balance"] == "67.66"
+            assert client.get(f"/accounts/{target['id']}").json()["balance"] == "12.34"
+    finally:
+        second.stop()

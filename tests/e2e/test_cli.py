@@ -1,0 +1,87 @@
+"""The command line, run as a user runs it: ``python -m app ...`` in its own process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infrastructure.bank import BankUnitOfWork, bank_registry
+from infrastructure.server import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FALKORDB_")}
+    environment.update(env, COLUMNS="120")
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def graph(database: Database) -> Iterator[str]:
+    name = f"e2e_cli_{uuid.uuid4().hex[:8]}"
+    yield name
+    database.graph(name).delete()
+
+
+def test_help_lists_every_command() -> None:
+    done = run("--help")
+    assert done.returncode == 0, done.stderr
+    for command in ("serve", "demo", "seed", "schema"):
+        assert command in done.stdout
+    serve = run("serve", "--help")
+    assert "127.0.0.1" in serve.stdout
+    assert "8000" in serve.stdout
+
+
+def test_seed_adds_people_with_accounts_and_friends(database: Database, graph: str) -> None:
+    done = run(
+        "seed", "--people", "5", "--friends", "2", FALKORDB_URL=database.url, FALKORDB_GRAPH=graph
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Added 5 people with one funded account each" in done.stdout
+    with BankUnitOfWork(database.graph(graph), bank_registry()) as uow:
+        people = uow.people.list()
+        accounts = uow.accounts.list()
+        friendships = uow.friendships.count()
+    assert len(people) == 5
+    assert sorted(a.owner_id for a in accounts) == sorted(p.id for p in people)
+    assert all(a.balance.amount > 0 for a in accounts)
+    # The first person has nobody to befriend, the second one person, the rest two each.
+    assert friendships == 1 + 2 + 2 + 2
+    assert f"{friendships} friendships" in done.stdout
+
+
+def test_seed_refuses_a_count_below_one() -> None:
+    done = run("seed", "--people", "0")
+    assert done.returncode == 2
+    assert "--people" in done.stderr
+
+
+def test_schema_creates_and_shows_the_constraints(database: Database, graph: str) -> None:
+    env = {"FALKORDB_URL": database.url, "FALKORDB_GRAPH": graph}
+    first = run("schema", **env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    for label in ("Person", "Account", "Transfer", "Friendship"):
+        assert any(label in line and "UNIQUE" in line and "created" in line for line in lines)
+    assert any("Friendship" in line and "person_id" in line and "RANGE" in line for line in lines)
+    assert graph in first.stdout.splitlines()[-1]
+    second = run("schema", **env)
+    assert second.returncode == 0
+    assert "created" not in second.stdout
+    assert second.stdout.count("present") == first.stdout.count("created")
