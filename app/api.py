@@ -90,6 +90,15 @@ async def recommend_friends(
     return await service.recommend_friends(person_id, limit)
 
 
+@router.get("/people/{person_id}/path/{other_id}", tags=["friends"], responses=NOT_FOUND)
+async def path_between(person_id: UUID, other_id: UUID, service: Service) -> list[PersonView]:
+    """A shortest chain of friends from one person to the other, both included.
+
+    Empty when they are not connected within six friendships.
+    """
+    return await service.path_between(person_id, other_id)
+
+
 @router.post("/accounts", status_code=201, tags=["accounts"], responses={**NOT_FOUND, **REFUSED})
 async def open_account(body: OpenAccount, service: Service) -> AccountView:
     """Open an empty account for an existing person."""
@@ -99,6 +108,12 @@ async def open_account(body: OpenAccount, service: Service) -> AccountView:
 @router.get("/accounts/{account_id}", tags=["accounts"], responses=NOT_FOUND)
 async def get_account(account_id: UUID, service: Service) -> AccountView:
     return await service.get_account(account_id)
+
+
+@router.get("/accounts/{account_id}/reachable", tags=["accounts"], responses=NOT_FOUND)
+async def reachable_accounts(account_id: UUID, service: Service) -> list[AccountView]:
+    """Accounts money from this one reached through chains of up to six transfers, by id."""
+    return await service.reachable_accounts(account_id)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from typing import Any
 from domain.model import Person
 from infrastructure.bank import AsyncBankUnitOfWork
 from infrastructure.persistence import Registry, retry_on_conflict_async
+from infrastructure.persistence.cypher import AsyncFastGraph
 
 from . import data
 from .harness import Bench, Result, Setup
@@ -145,7 +146,7 @@ async def concurrent_run(
         name, graph = bench.fresh_graph("concurrent")
         try:
             data.store_accounts(graph, bank)
-            agraph = client.select_graph(name)
+            agraph = AsyncFastGraph(client.select_graph(name))
             gc.collect()
             start = time.perf_counter()
             attempts = await concurrent_transfers(agraph, bench.registry, bank, workers)

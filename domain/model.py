@@ -1,8 +1,13 @@
-"""Entities and value objects of the example domain: people, accounts, transfers.
+"""Entities and value objects of the example domain: people, friendships, accounts, transfers.
 
 Plain dataclasses with behaviour. Persistence is mapped from the outside
 (``infrastructure.bank``); nothing here knows about it. Entities record the
 domain events of their changes in ``events``.
+
+The domain is a graph: a person holds their friendships (``Friendship``, one
+per friend, with the date it started), and a transfer holds the account it
+came from and the account it went to. Relationship fields hold plain object
+references; they take no part in ``==`` or ``repr``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from .errors import CurrencyMismatch, InsufficientFunds, InvalidAmount, InvalidPerson
+from .errors import (
+    AlreadyFriends,
+    CurrencyMismatch,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidFriendship,
+    InvalidPerson,
+)
 from .events import (
     AccountOpened,
     DomainEvent,
+    FriendshipStarted,
     MoneyDeposited,
     MoneyTransferred,
     PersonRegistered,
@@ -71,6 +84,7 @@ class Person:
     age: int | None = None
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    friendships: list[Friendship] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def register(cls, name: str, email: str, age: int | None = None) -> Person:
@@ -91,6 +105,51 @@ class Person:
         person = cls(id=uuid4(), name=name, email=email, age=age)
         person.events.append(PersonRegistered(person.id, name, email))
         return person
+
+    @property
+    def friends(self) -> list[Person]:
+        """The people this person holds as friends."""
+        return [f.friend for f in self.friendships]
+
+    def is_friend_of(self, other: Person) -> bool:
+        """Whether either of the two holds the other as a friend."""
+        return any(f.friend.id == other.id for f in self.friendships) or any(
+            f.friend.id == self.id for f in other.friendships
+        )
+
+    def befriend(self, other: Person, since: datetime | None = None) -> Friendship:
+        """Make ``other`` a friend of this person, recording ``FriendshipStarted``.
+
+        A friendship goes both ways but is held once, by the person who asked.
+
+        Raises:
+            InvalidFriendship: ``other`` is this person.
+            AlreadyFriends: one of the two holds the other already.
+        """
+        if other.id == self.id:
+            raise InvalidFriendship(f"person {self.id} cannot befriend themselves")
+        if self.is_friend_of(other):
+            raise AlreadyFriends(f"{self.id} and {other.id} are friends already")
+        friendship = Friendship(other, since or datetime.now(UTC))
+        self.friendships.append(friendship)
+        self.events.append(FriendshipStarted(self.id, other.id))
+        return friendship
+
+
+@dataclass
+class Friendship:
+    """One of a person's friendships: the friend, and since when."""
+
+    friend: Person
+    since: datetime
+
+
+@dataclass(frozen=True)
+class FriendSuggestion:
+    """Someone a person may know: a friend of ``mutual_friends`` of their friends."""
+
+    person: Person
+    mutual_friends: int
 
 
 @dataclass
@@ -125,7 +184,7 @@ class Account:
 
 @dataclass
 class Transfer:
-    """A completed movement of money between two accounts."""
+    """A completed movement of money from the ``source`` account to the ``target`` account."""
 
     id: UUID
     source_id: UUID
@@ -133,6 +192,8 @@ class Transfer:
     amount: Money
     at: datetime
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    source: Account | None = field(default=None, repr=False, compare=False)
+    target: Account | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def between(
@@ -154,6 +215,7 @@ class Transfer:
         source.withdraw(amount)
         target.balance = credited
         transfer = cls(transfer_id or uuid4(), source.id, target.id, amount, datetime.now(UTC))
+        transfer.source, transfer.target = source, target
         transfer.events.append(
             MoneyTransferred(transfer.id, source.id, target.id, amount.amount, amount.currency)
         )

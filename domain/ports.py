@@ -15,8 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 from uuid import UUID
 
-from .friendship import Friendship, FriendSuggestion
-from .model import Account, Person, Transfer
+from .model import Account, FriendSuggestion, Person, Transfer
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,13 +24,16 @@ R = TypeVar("R")
 class Repository(Protocol[T]):
     """Entities of one type, seen through one unit of work (one object per key)."""
 
-    def get(self, key: Any) -> T:
-        """The entity with ``key``; raises a ``LookupError`` naming it when there is none."""
+    def get(self, key: Any, *, load: Sequence[str] = ()) -> T:
+        """The entity with ``key``; raises a ``LookupError`` naming it when there is none.
+
+        ``load`` names relationships to fetch with it (``load=["friendships"]``).
+        """
         ...
 
-    def get_or_none(self, key: Any) -> T | None: ...
+    def get_or_none(self, key: Any, *, load: Sequence[str] = ()) -> T | None: ...
 
-    def get_many(self, keys: Sequence[Any]) -> builtins.list[T]:
+    def get_many(self, keys: Sequence[Any], *, load: Sequence[str] = ()) -> builtins.list[T]:
         """Entities in the order of ``keys``; raises a ``LookupError`` naming missing keys."""
         ...
 
@@ -72,11 +74,13 @@ class Repository(Protocol[T]):
 class AsyncRepository(Protocol[T]):
     """The async twin of ``Repository``: reads are awaited."""
 
-    async def get(self, key: Any) -> T: ...
+    async def get(self, key: Any, *, load: Sequence[str] = ()) -> T: ...
 
-    async def get_or_none(self, key: Any) -> T | None: ...
+    async def get_or_none(self, key: Any, *, load: Sequence[str] = ()) -> T | None: ...
 
-    async def get_many(self, keys: Sequence[Any]) -> builtins.list[T]: ...
+    async def get_many(
+        self, keys: Sequence[Any], *, load: Sequence[str] = ()
+    ) -> builtins.list[T]: ...
 
     async def exists(self, key: Any) -> bool: ...
 
@@ -106,27 +110,64 @@ class AsyncRepository(Protocol[T]):
     def remove(self, entity: T) -> None: ...
 
 
-class FriendshipRepository(Repository[Friendship], Protocol):
-    """Friendships, with the graph reads that answer who knows whom."""
+class PersonRepository(Repository[Person], Protocol):
+    """People, with the graph reads that answer who knows whom."""
 
-    def friends_of(self, person_id: UUID) -> builtins.list[UUID]:
-        """Ids of ``person_id``'s friends, ordered by id text."""
+    def friend_suggestions(
+        self, person_id: UUID, limit: int = 10
+    ) -> builtins.list[FriendSuggestion]:
+        """Friends of friends who are not friends yet: most mutual friends first, then by id."""
         ...
 
-    def suggestions(self, person_id: UUID, limit: int = 10) -> builtins.list[FriendSuggestion]:
-        """Friends of friends who are not friends yet (see ``suggest_friends``)."""
+    def shortest_path(
+        self, person_id: UUID, other_id: UUID, max_hops: int = 6
+    ) -> builtins.list[Person]:
+        """People on a shortest chain of friendships from one to the other, both included.
+
+        Empty when they are not connected within ``max_hops`` friendships.
+        """
         ...
 
 
-class AsyncFriendshipRepository(AsyncRepository[Friendship], Protocol):
-    async def friends_of(self, person_id: UUID) -> builtins.list[UUID]: ...
-
-    async def suggestions(
+class AsyncPersonRepository(AsyncRepository[Person], Protocol):
+    async def friend_suggestions(
         self, person_id: UUID, limit: int = 10
     ) -> builtins.list[FriendSuggestion]: ...
 
+    async def shortest_path(
+        self, person_id: UUID, other_id: UUID, max_hops: int = 6
+    ) -> builtins.list[Person]: ...
 
-class UnitOfWork(Protocol):
+
+class AccountRepository(Repository[Account], Protocol):
+    """Accounts, with the read that follows money through transfers."""
+
+    def reachable_from(self, account_id: UUID, max_transfers: int = 6) -> builtins.list[Account]:
+        """Accounts money from ``account_id`` reached in up to ``max_transfers`` transfers, by id."""
+        ...
+
+
+class AsyncAccountRepository(AsyncRepository[Account], Protocol):
+    async def reachable_from(
+        self, account_id: UUID, max_transfers: int = 6
+    ) -> builtins.list[Account]: ...
+
+
+class Tracking(Protocol):
+    """What sync and async units share: tracking entities, which sends nothing."""
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def has_pending_changes(self) -> bool: ...
+
+    def add(self, entity: object) -> None: ...
+
+    def delete(self, entity: object) -> None: ...
+
+
+class UnitOfWork(Tracking, Protocol):
     """One business transaction: ``with uow:`` commits on a clean exit, rolls back on error.
 
     Everything tracked is written atomically at commit; a commit that lost a
@@ -143,16 +184,6 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    @property
-    def is_active(self) -> bool: ...
-
-    @property
-    def has_pending_changes(self) -> bool: ...
-
-    def add(self, entity: object) -> None: ...
-
-    def delete(self, entity: object) -> None: ...
-
     def flush(self) -> None: ...
 
     def commit(self) -> None: ...
@@ -162,7 +193,7 @@ class UnitOfWork(Protocol):
     def close(self) -> None: ...
 
 
-class AsyncUnitOfWork(Protocol):
+class AsyncUnitOfWork(Tracking, Protocol):
     """The async twin of ``UnitOfWork``: ``async with uow:``."""
 
     async def __aenter__(self) -> Self: ...
@@ -173,16 +204,6 @@ class AsyncUnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-
-    @property
-    def is_active(self) -> bool: ...
-
-    @property
-    def has_pending_changes(self) -> bool: ...
-
-    def add(self, entity: object) -> None: ...
-
-    def delete(self, entity: object) -> None: ...
 
     async def flush(self) -> None: ...
 
@@ -197,32 +218,26 @@ class BankUnitOfWork(UnitOfWork, Protocol):
     """The unit of work of the example domain."""
 
     @property
-    def people(self) -> Repository[Person]: ...
+    def people(self) -> PersonRepository: ...
 
     @property
-    def accounts(self) -> Repository[Account]: ...
+    def accounts(self) -> AccountRepository: ...
 
     @property
     def transfers(self) -> Repository[Transfer]: ...
-
-    @property
-    def friendships(self) -> FriendshipRepository: ...
 
 
 class AsyncBankUnitOfWork(AsyncUnitOfWork, Protocol):
     """The async unit of work of the example domain."""
 
     @property
-    def people(self) -> AsyncRepository[Person]: ...
+    def people(self) -> AsyncPersonRepository: ...
 
     @property
-    def accounts(self) -> AsyncRepository[Account]: ...
+    def accounts(self) -> AsyncAccountRepository: ...
 
     @property
     def transfers(self) -> AsyncRepository[Transfer]: ...
-
-    @property
-    def friendships(self) -> AsyncFriendshipRepository: ...
 
 
 BankUnitOfWorkFactory = Callable[[], BankUnitOfWork]

@@ -28,9 +28,11 @@ def database() -> Iterator[Database]:
 @pytest.fixture
 def graph_name(request: pytest.FixtureRequest) -> str:
     """A graph of this test's own, so tests never see each other's data."""
-    return f"test_{request.node.name[:40]}_{uuid.uuid4().hex[:8]}".replace("[", "_").replace(
-        "]", "_"
-    ).replace("-", "_")
+    return (
+        f"test_{request.node.name[:40]}_{uuid.uuid4().hex[:8]}".replace("[", "_")
+        .replace("]", "_")
+        .replace("-", "_")
+    )
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain import ports
-from domain.errors import AlreadyFriends
-from domain.friendship import Friendship
 from domain.model import Account, Money, Person, Transfer
 
+from .base import FRIENDSHIPS, ServiceBase
 from .results import (
     AccountView,
     FriendshipView,
@@ -25,25 +24,10 @@ from .results import (
     TransferView,
     replayed,
 )
-from .retry import RunOnce
 
 
-class BankService:
-    """People, friendships, accounts and transfers.
-
-    Args:
-        uow_factory: opens the unit of work each use case runs in.
-        retry: reruns a unit that lost an optimistic-concurrency race.
-
-    Every method raises the repository's not-found error (a ``LookupError``)
-    for an unknown id and ``domain.errors.DomainError`` when a rule refuses.
-    """
-
-    def __init__(
-        self, uow_factory: ports.BankUnitOfWorkFactory, retry: ports.RetryPolicy | None = None
-    ) -> None:
-        self._uow = uow_factory
-        self._retry: ports.RetryPolicy = retry or RunOnce()
+class BankService(ServiceBase[ports.BankUnitOfWorkFactory]):
+    __doc__ = ServiceBase.__doc__
 
     # -- people -------------------------------------------------------------------
 
@@ -59,43 +43,45 @@ class BankService:
 
     def list_people(self, limit: int = 50, offset: int = 0) -> list[PersonView]:
         with self._uow() as uow:
-            people = uow.people.list(order_by="name", limit=limit, offset=offset)
-            return [PersonView.of(p) for p in people]
+            return PersonView.all(uow.people.list(order_by="name", limit=limit, offset=offset))
 
     # -- friendships --------------------------------------------------------------
 
     def befriend(self, person_id: UUID, friend_id: UUID) -> FriendshipView:
-        """Make two people friends.
+        """Make two people friends (one FRIEND edge, held by ``person_id``).
 
         Raises:
             InvalidFriendship: both ids are the same person.
-            AlreadyFriends: they are friends already (a concurrent ``befriend``
-                of the same pair fails at commit with the duplicate-key error).
+            AlreadyFriends: they are friends already, whoever asked first.
         """
-        with self._uow() as uow:
-            person, friend = uow.people.get_many([person_id, friend_id])
-            friendship = Friendship.between(person, friend)
-            if uow.friendships.exists(friendship.id):
-                raise AlreadyFriends(f"{person_id} and {friend_id} are friends already")
-            uow.friendships.add(friendship)
-        return FriendshipView.of(friendship, person_id)
+
+        def attempt() -> FriendshipView:
+            with self._uow() as uow:
+                person, friend = uow.people.get_many([person_id, friend_id], load=FRIENDSHIPS)
+                friendship = person.befriend(friend)
+            return FriendshipView.of(person, friendship)
+
+        return self._retry.run(attempt)
 
     def friends(self, person_id: UUID) -> list[PersonView]:
+        """A person's friends, by name."""
         with self._uow() as uow:
-            uow.people.get(person_id)
-            friends = uow.people.get_many(uow.friendships.friends_of(person_id))
-            return [PersonView.of(p) for p in friends]
+            return PersonView.friends_of(uow.people.get(person_id, load=FRIENDSHIPS))
 
     def recommend_friends(self, person_id: UUID, limit: int = 10) -> list[SuggestionView]:
-        """Friends of friends, most mutual friends first (see ``suggest_friends``)."""
+        """Friends of friends who are not friends yet, most mutual friends first."""
         with self._uow() as uow:
             uow.people.get(person_id)
-            suggestions = uow.friendships.suggestions(person_id, limit)
-            people = uow.people.get_many([s.person_id for s in suggestions])
-            return [
-                SuggestionView(PersonView.of(p), s.mutual_friends)
-                for p, s in zip(people, suggestions, strict=True)
-            ]
+            return SuggestionView.all(uow.people.friend_suggestions(person_id, limit))
+
+    def path_between(self, person_id: UUID, other_id: UUID) -> list[PersonView]:
+        """A shortest chain of friends from one person to the other, both included.
+
+        Empty when they are not connected within six friendships.
+        """
+        with self._uow() as uow:
+            uow.people.get_many([person_id, other_id])
+            return PersonView.all(uow.people.shortest_path(person_id, other_id))
 
     # -- accounts -----------------------------------------------------------------
 
@@ -120,6 +106,14 @@ class BankService:
             return AccountView.of(account)
 
         return self._retry.run(attempt)
+
+    def reachable_accounts(self, account_id: UUID) -> list[AccountView]:
+        """Accounts money from this one reached through chains of up to six transfers, by id."""
+        with self._uow() as uow:
+            uow.accounts.get(account_id)
+            return AccountView.all(uow.accounts.reachable_from(account_id))
+
+    # -- transfers ----------------------------------------------------------------
 
     def transfer(
         self,

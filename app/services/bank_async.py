@@ -1,10 +1,8 @@
 """The example domain's use cases as transaction scripts (async).
 
-Each method is one business transaction: it opens a unit of work from the
-factory it was given, lets the domain objects decide, and commits on leaving
-the ``with`` block. Read-modify-write use cases run through the retry
-policy, which reruns the whole unit from fresh reads when its commit lost a
-race. ``BankService`` is the same, line for line, without ``await``.
+``BankService`` with ``await`` where a unit of work talks to the server, and
+nothing else: a unit test compares the two, and the methods take their
+documentation from ``BankService``.
 """
 
 from __future__ import annotations
@@ -13,10 +11,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain import ports
-from domain.errors import AlreadyFriends
-from domain.friendship import Friendship
 from domain.model import Account, Money, Person, Transfer
 
+from .bank import BankService
+from .base import FRIENDSHIPS, ServiceBase, documented_by
 from .results import (
     AccountView,
     FriendshipView,
@@ -25,25 +23,11 @@ from .results import (
     TransferView,
     replayed,
 )
-from .retry import RunOnce
 
 
-class AsyncBankService:
-    """People, friendships, accounts and transfers.
-
-    Args:
-        uow_factory: opens the unit of work each use case runs in.
-        retry: reruns a unit that lost an optimistic-concurrency race.
-
-    Every method raises the repository's not-found error (a ``LookupError``)
-    for an unknown id and ``domain.errors.DomainError`` when a rule refuses.
-    """
-
-    def __init__(
-        self, uow_factory: ports.AsyncBankUnitOfWorkFactory, retry: ports.RetryPolicy | None = None
-    ) -> None:
-        self._uow = uow_factory
-        self._retry: ports.RetryPolicy = retry or RunOnce()
+@documented_by(BankService)
+class AsyncBankService(ServiceBase[ports.AsyncBankUnitOfWorkFactory]):
+    __doc__ = ServiceBase.__doc__
 
     # -- people -------------------------------------------------------------------
 
@@ -59,43 +43,34 @@ class AsyncBankService:
 
     async def list_people(self, limit: int = 50, offset: int = 0) -> list[PersonView]:
         async with self._uow() as uow:
-            people = await uow.people.list(order_by="name", limit=limit, offset=offset)
-            return [PersonView.of(p) for p in people]
+            return PersonView.all(
+                await uow.people.list(order_by="name", limit=limit, offset=offset)
+            )
 
     # -- friendships --------------------------------------------------------------
 
     async def befriend(self, person_id: UUID, friend_id: UUID) -> FriendshipView:
-        """Make two people friends.
+        async def attempt() -> FriendshipView:
+            async with self._uow() as uow:
+                person, friend = await uow.people.get_many([person_id, friend_id], load=FRIENDSHIPS)
+                friendship = person.befriend(friend)
+            return FriendshipView.of(person, friendship)
 
-        Raises:
-            InvalidFriendship: both ids are the same person.
-            AlreadyFriends: they are friends already (a concurrent ``befriend``
-                of the same pair fails at commit with the duplicate-key error).
-        """
-        async with self._uow() as uow:
-            person, friend = await uow.people.get_many([person_id, friend_id])
-            friendship = Friendship.between(person, friend)
-            if await uow.friendships.exists(friendship.id):
-                raise AlreadyFriends(f"{person_id} and {friend_id} are friends already")
-            uow.friendships.add(friendship)
-        return FriendshipView.of(friendship, person_id)
+        return await self._retry.run_async(attempt)
 
     async def friends(self, person_id: UUID) -> list[PersonView]:
         async with self._uow() as uow:
-            await uow.people.get(person_id)
-            friends = await uow.people.get_many(await uow.friendships.friends_of(person_id))
-            return [PersonView.of(p) for p in friends]
+            return PersonView.friends_of(await uow.people.get(person_id, load=FRIENDSHIPS))
 
     async def recommend_friends(self, person_id: UUID, limit: int = 10) -> list[SuggestionView]:
-        """Friends of friends, most mutual friends first (see ``suggest_friends``)."""
         async with self._uow() as uow:
             await uow.people.get(person_id)
-            suggestions = await uow.friendships.suggestions(person_id, limit)
-            people = await uow.people.get_many([s.person_id for s in suggestions])
-            return [
-                SuggestionView(PersonView.of(p), s.mutual_friends)
-                for p, s in zip(people, suggestions, strict=True)
-            ]
+            return SuggestionView.all(await uow.people.friend_suggestions(person_id, limit))
+
+    async def path_between(self, person_id: UUID, other_id: UUID) -> list[PersonView]:
+        async with self._uow() as uow:
+            await uow.people.get_many([person_id, other_id])
+            return PersonView.all(await uow.people.shortest_path(person_id, other_id))
 
     # -- accounts -----------------------------------------------------------------
 
@@ -123,6 +98,13 @@ class AsyncBankService:
 
         return await self._retry.run_async(attempt)
 
+    async def reachable_accounts(self, account_id: UUID) -> list[AccountView]:
+        async with self._uow() as uow:
+            await uow.accounts.get(account_id)
+            return AccountView.all(await uow.accounts.reachable_from(account_id))
+
+    # -- transfers ----------------------------------------------------------------
+
     async def transfer(
         self,
         source_id: UUID,
@@ -131,15 +113,6 @@ class AsyncBankService:
         currency: str = "EUR",
         transfer_id: UUID | None = None,
     ) -> TransferView:
-        """Move money between two accounts, atomically.
-
-        A ``transfer_id`` makes the call idempotent: asked again with the same
-        id and the same money, it returns the stored transfer and moves nothing.
-
-        Raises:
-            InsufficientFunds, CurrencyMismatch, InvalidAmount: the domain refused.
-            TransferIdReused: the id belongs to a different transfer.
-        """
         money = Money(amount, currency)
 
         async def attempt() -> TransferView:

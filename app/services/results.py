@@ -6,14 +6,14 @@ nothing stored, and it stays valid after the unit has closed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from domain.errors import TransferIdReused
-from domain.friendship import Friendship
-from domain.model import Account, Money, Person, Transfer
+from domain.model import Account, Friendship, FriendSuggestion, Money, Person, Transfer
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,15 @@ class PersonView:
     @classmethod
     def of(cls, person: Person) -> PersonView:
         return cls(person.id, person.name, person.email, person.age)
+
+    @classmethod
+    def all(cls, people: Iterable[Person]) -> list[PersonView]:
+        return [cls.of(p) for p in people]
+
+    @classmethod
+    def friends_of(cls, person: Person) -> list[PersonView]:
+        """A person's friends, by name (then id)."""
+        return sorted(cls.all(person.friends), key=lambda p: (p.name, str(p.id)))
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,10 @@ class AccountView:
             account.balance.currency,
             account.version,
         )
+
+    @classmethod
+    def all(cls, accounts: Iterable[Account]) -> list[AccountView]:
+        return [cls.of(a) for a in accounts]
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,8 @@ class FriendshipView:
     since: datetime
 
     @classmethod
-    def of(cls, friendship: Friendship, asked_by: UUID) -> FriendshipView:
-        return cls(asked_by, friendship.other(asked_by), friendship.since)
+    def of(cls, person: Person, friendship: Friendship) -> FriendshipView:
+        return cls(person.id, friendship.friend.id, friendship.since)
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,10 @@ class SuggestionView:
 
     person: PersonView
     mutual_friends: int
+
+    @classmethod
+    def all(cls, suggestions: Iterable[FriendSuggestion]) -> list[SuggestionView]:
+        return [cls(PersonView.of(s.person), s.mutual_friends) for s in suggestions]
 
 
 def replayed(existing: Transfer, source_id: UUID, target_id: UUID, amount: Money) -> TransferView:

@@ -1,31 +1,29 @@
-"""In-memory fakes of the units of work and repositories, for fast service tests.
+"""In-memory fakes of the units of work, for fast service tests.
 
 They are the real units with a ``FakeStore`` in place of FalkorDB: the same
-API, identity map, change tracking and errors (``ConcurrencyError`` for a
-stale version, ``DuplicateKeyError`` for a taken key, nothing written in
-either case). The contract suite (``tests/contract``) runs one set of tests
-against them and against FalkorDB so they cannot drift apart.
+API, repositories, identity map, change tracking, relationship loading and
+errors (``ConcurrencyError`` for a stale version, ``DuplicateKeyError`` for a
+taken key, ``DeleteRestrictedError`` for a ``restrict`` rule; nothing written
+in any of these cases). Reads are answered from their intent, custom Cypher by
+registered in-memory twins. The contract suite (``tests/contract``) runs one
+set of tests against them and against FalkorDB so they cannot drift apart.
 """
 
-from .bank import (
-    FakeAsyncBankUnitOfWork,
-    FakeAsyncFriendshipRepository,
-    FakeBankUnitOfWork,
-    FakeFriendshipRepository,
-)
-from .repository import FakeAsyncRepository, FakeRepository
-from .store import FakeStore
-from .unit_of_work import FakeAsyncUnitOfWork, FakeQueryError, FakeUnitOfWork
+from .bank import BANK_QUERIES, FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
+from .graph import FakeNode, FakePath
+from .store import FakeQueryError, FakeStore, GraphReader, MemoryQuery
+from .unit_of_work import FakeAsyncUnitOfWork, FakeUnitOfWork
 
 __all__ = [
+    "BANK_QUERIES",
     "FakeAsyncBankUnitOfWork",
-    "FakeAsyncFriendshipRepository",
-    "FakeAsyncRepository",
     "FakeAsyncUnitOfWork",
     "FakeBankUnitOfWork",
-    "FakeFriendshipRepository",
+    "FakeNode",
+    "FakePath",
     "FakeQueryError",
-    "FakeRepository",
     "FakeStore",
     "FakeUnitOfWork",
+    "GraphReader",
+    "MemoryQuery",
 ]

@@ -2,77 +2,95 @@
 
 store = FakeStore()
 service = BankService(lambda: FakeBankUnitOfWork(store, bank_registry()))
+
+The units are the real ``BankUnitOfWork`` / ``AsyncBankUnitOfWork`` on a
+``FakeStore``; the bank's custom Cypher queries are answered by the
+in-memory twins below (the contract suite checks they agree with FalkorDB).
 """
 
 from __future__ import annotations
 
-import builtins
-from typing import TYPE_CHECKING
-from uuid import UUID
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 from domain import ports
-from domain.friendship import Friendship, FriendSuggestion, suggest_friends
-from domain.model import Account, Person, Transfer
-from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork
+from infrastructure.bank import (
+    FRIEND_SUGGESTIONS,
+    NEXT_ACCOUNTS,
+    SHORTEST_PATH,
+    AsyncBankUnitOfWork,
+    BankUnitOfWork,
+)
 
-from .repository import FakeAsyncRepository, FakeRepository, MemoryReads
+from .graph import FakePath, Ref
+from .store import GraphReader, MemoryQuery, Rows
 from .unit_of_work import FakeAsyncUnitOfWork, FakeUnitOfWork
 
 
-class _FriendshipMemoryReads(MemoryReads[Friendship]):
-    # Stored friendships only, as the Cypher reads of the real repository see them.
-    def _pairs(self) -> list[tuple[UUID, UUID]]:
-        self._state.check_open()
-        return [(f.person_id, f.friend_id) for f in self._store.entities(self.mapping)]
-
-    def _memory_friends_of(self, person_id: UUID) -> builtins.list[UUID]:
-        friends = {b if a == person_id else a for a, b in self._pairs() if person_id in (a, b)}
-        return sorted(friends, key=str)
-
-    def _memory_suggestions(self, person_id: UUID, limit: int) -> builtins.list[FriendSuggestion]:
-        if type(limit) is not int or limit < 0:
-            raise ValueError(f"limit must be a non-negative int, got {limit!r}")
-        return suggest_friends(person_id, self._pairs(), limit)
+def friend_suggestions(graph: GraphReader, params: dict[str, Any]) -> Rows:
+    """``FRIEND_SUGGESTIONS``: friends of friends, most mutual friends first, then by id."""
+    me: Ref = ("Person", params["id"])
+    friends = set(graph.neighbours(me, "FRIEND", "both", "Person"))
+    mutual: dict[Ref, set[Ref]] = {}
+    for friend in friends:
+        for candidate in graph.neighbours(friend, "FRIEND", "both", "Person"):
+            if candidate != me and candidate not in friends:
+                mutual.setdefault(candidate, set()).add(friend)
+    ranked = sorted(mutual.items(), key=lambda item: (-len(item[1]), item[0][1]))
+    return [[graph.node(ref), len(via)] for ref, via in ranked[: params["limit"]]]
 
 
-class FakeFriendshipRepository(_FriendshipMemoryReads, FakeRepository[Friendship]):
-    """The fake twin of ``FriendshipRepository``."""
+def shortest_path(graph: GraphReader, params: dict[str, Any]) -> Rows:
+    """``SHORTEST_PATH``: a shortest chain of FRIEND edges, either way, of at most ``hops``."""
+    start: Ref = ("Person", params["a"])
+    goal: Ref = ("Person", params["b"])
+    if not (graph.exists(start) and graph.exists(goal)):
+        return []
+    came_from: dict[Ref, Ref | None] = {start: None}
+    queue = deque([(start, 0)])
+    while queue:
+        ref, hops = queue.popleft()
+        if ref == goal:
+            chain = []
+            step: Ref | None = ref
+            while step is not None:
+                chain.append(graph.node(step))
+                step = came_from[step]
+            return [[FakePath(chain[::-1])]]
+        if hops < params["hops"]:
+            for other in graph.neighbours(ref, "FRIEND", "both", "Person"):
+                if other not in came_from:
+                    came_from[other] = ref
+                    queue.append((other, hops + 1))
+    return []
 
-    def friends_of(self, person_id: UUID) -> builtins.list[UUID]:
-        return self._memory_friends_of(person_id)
 
-    def suggestions(self, person_id: UUID, limit: int = 10) -> builtins.list[FriendSuggestion]:
-        return self._memory_suggestions(person_id, limit)
-
-
-class FakeAsyncFriendshipRepository(_FriendshipMemoryReads, FakeAsyncRepository[Friendship]):
-    """The fake twin of ``AsyncFriendshipRepository``."""
-
-    async def friends_of(self, person_id: UUID) -> builtins.list[UUID]:
-        return self._memory_friends_of(person_id)
-
-    async def suggestions(
-        self, person_id: UUID, limit: int = 10
-    ) -> builtins.list[FriendSuggestion]:
-        return self._memory_suggestions(person_id, limit)
+def next_accounts(graph: GraphReader, params: dict[str, Any]) -> Rows:
+    """``NEXT_ACCOUNTS``: the accounts one transfer further from the frontier, each once."""
+    found: dict[Ref, None] = {}
+    for key in params["frontier"]:
+        for transfer in graph.neighbours(("Account", key), "SENT", "out", "Transfer"):
+            found.update(dict.fromkeys(graph.neighbours(transfer, "TO", "out", "Account")))
+    return [[graph.node(ref)] for ref in found]
 
 
-class FakeBankUnitOfWork(FakeUnitOfWork):
+BANK_QUERIES: dict[str, MemoryQuery] = {
+    FRIEND_SUGGESTIONS: friend_suggestions,
+    SHORTEST_PATH: shortest_path,
+    NEXT_ACCOUNTS: next_accounts,
+}
+
+
+class FakeBankUnitOfWork(FakeUnitOfWork, BankUnitOfWork):
     """The fake twin of ``BankUnitOfWork``."""
 
-    people: FakeRepository[Person]
-    accounts: FakeRepository[Account]
-    transfers: FakeRepository[Transfer]
-    friendships: FakeFriendshipRepository
+    queries = BANK_QUERIES
 
 
-class FakeAsyncBankUnitOfWork(FakeAsyncUnitOfWork):
+class FakeAsyncBankUnitOfWork(FakeAsyncUnitOfWork, AsyncBankUnitOfWork):
     """The fake twin of ``AsyncBankUnitOfWork``."""
 
-    people: FakeAsyncRepository[Person]
-    accounts: FakeAsyncRepository[Account]
-    transfers: FakeAsyncRepository[Transfer]
-    friendships: FakeAsyncFriendshipRepository
+    queries = BANK_QUERIES
 
 
 if TYPE_CHECKING:

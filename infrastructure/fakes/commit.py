@@ -60,9 +60,13 @@ def _link(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str,
         a, b = _ref(rel.source, row["a"]), _ref(rel.target, row["b"])
         if graph.node(a) is None or graph.node(b) is None:
             continue
-        found = _matches(graph, rel, a, b) or [(b, a) if rel.direction == "in" else (a, b)]
+        found = _matches(graph, rel, a, b)
+        if not found:
+            found = [(b, a) if rel.direction == "in" else (a, b)]
         for start, end in found:
-            graph.set_edge(rel.type, start, end, stored(row["p"]))
+            # Properties are replaced only where the relationship has some (``SET r = ...``).
+            kept = graph.edge(rel.type, start, end) if not rel.edge_properties else None
+            graph.set_edge(rel.type, start, end, kept or stored(row["p"]))
         merged += len(found)
     return merged
 
@@ -81,7 +85,9 @@ def _relink(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[st
 
 def _unlink(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str, Any]]) -> None:
     for row in rows:
-        for start, end in _matches(graph, rel, _ref(rel.source, row["a"]), _ref(rel.target, row["b"])):
+        for start, end in _matches(
+            graph, rel, _ref(rel.source, row["a"]), _ref(rel.target, row["b"])
+        ):
             graph.set_edge(rel.type, start, end, None)
 
 
@@ -104,7 +110,8 @@ def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
 
 def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     counts: list[tuple[int, int]] = []  # (found, expected), as the guard compares them
-    taken = _create(graph, changes)
+    written: list[tuple[EntityMapping[Any], Ref]] = []  # nodes with unique values to check
+    taken = _create(graph, changes, written)
 
     for update in changes.updates:
         state = update.state
@@ -117,6 +124,8 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
             if mapping.version_property:
                 new[mapping.version_property] = state.version + 1
             graph.set_node(ref, stored(new))
+            if any(prop in update.changed for prop in mapping.unique):
+                written.append((mapping, ref))
         counts.append((int(found), 1))
 
     doomed: list[Ref] = []
@@ -139,9 +148,13 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         for rule in rules:
             holder = _ref(rel.source, rule.source)
             if graph.node(holder) is not None:
-                attached += sum(1 for _ in graph.edges_of(holder, rel.type, rel.direction, rel.target.label))
+                attached += sum(
+                    1 for _ in graph.edges_of(holder, rel.type, rel.direction, rel.target.label)
+                )
         counts.append((attached, sum(rule.expected for rule in rules)))
 
+    # Unique values are checked once everything is written (a swap is no clash).
+    taken.extend(clash for mapping, ref in written for clash in _clashes(graph, mapping, ref))
     if any(found != expected for found, expected in counts):
         raise CommitRefused("division by zero (the in-memory store's version and count guard)")
     if taken:
@@ -153,8 +166,10 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         graph.set_node(ref, None)
 
 
-def _create(graph: MemoryGraph, changes: ChangeSet) -> list[str]:
-    """Create the new nodes; the keys and unique properties already taken (not written)."""
+def _create(
+    graph: MemoryGraph, changes: ChangeSet, written: list[tuple[EntityMapping[Any], Ref]]
+) -> list[str]:
+    """Create the new nodes; the keys already taken (those nodes are not written)."""
     taken: list[str] = []
     for create in changes.creates:
         mapping = create.state.mapping
@@ -163,16 +178,21 @@ def _create(graph: MemoryGraph, changes: ChangeSet) -> list[str]:
         if graph.node(ref) is not None:
             taken.append(f"{mapping.label}.{mapping.key_property}")
             continue
-        clash = [
-            prop
-            for prop in mapping.unique
-            if props.get(prop) is not None
-            and any(other.get(prop) == props[prop] for other in graph.table(mapping.label).values())
-        ]
-        if clash:
-            taken.extend(f"{mapping.label}.{prop}" for prop in clash)
-            continue
         if mapping.version_property:
             props[mapping.version_property] = 1
         graph.set_node(ref, stored(props))
+        if mapping.unique:
+            written.append((mapping, ref))
     return taken
+
+
+def _clashes(graph: MemoryGraph, mapping: EntityMapping[Any], ref: Ref) -> list[str]:
+    """The declared unique properties of ``ref`` whose value another node also holds."""
+    table = graph.table(mapping.label)
+    props = table.get(ref[1], {})
+    return [
+        f"{mapping.label}.{prop}"
+        for prop in mapping.unique
+        if prop in props
+        and any(other.get(prop) == props[prop] for key, other in table.items() if key != ref[1])
+    ]

@@ -146,7 +146,9 @@ class MemoryGraph:
         self, ref: Ref, edge_type: str, direction: Direction = "out", label: str | None = None
     ) -> list[Ref]:
         """The nodes linked to ``ref`` by ``edge_type`` edges (each once, in edge order)."""
-        return list(dict.fromkeys(other for other, _ in self.edges_of(ref, edge_type, direction, label)))
+        return list(
+            dict.fromkeys(other for other, _ in self.edges_of(ref, edge_type, direction, label))
+        )
 
     # -- undo ---------------------------------------------------------------------
 

@@ -1,96 +1,180 @@
 """An in-memory graph for the fake units of work: what they read and commit to.
 
-A ``FakeStore`` holds, per label, each entity's encoded property values (as
-the mapping's codec produced them, the very values FalkorDB would store) and
-its stored version. Units read copies and build their own objects, so two
-units on one store are isolated exactly as two units on one graph are. A
-commit is checked completely before anything is written: a stale version or
-a taken key writes nothing, as the one-query commit does on the server.
+A ``FakeStore`` holds nodes (each entity's encoded properties, exactly what
+FalkorDB would store, and its version) and edges (per relationship type, with
+their encoded properties). Units read copies and build their own objects, so
+two units on one store are isolated exactly as two units on one graph are.
+
+Reads are answered from each ``Read``'s intent (``persistence.reads``), never
+from its Cypher text: keys, criteria evaluated with the layer's own Python
+rules for Cypher (three-valued logic, Cypher's ordering), relationship
+targets in the column layout of ``reads.related_items``. A custom query
+is answered by the in-memory twin registered for its text, if any.
+Commits are applied by ``commit.apply``, all or nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from infrastructure.persistence import reads
 from infrastructure.persistence.changes import ChangeSet
-from infrastructure.persistence.criteria import Criterion, OrderKey, sort_key
-from infrastructure.persistence.errors import ConcurrencyError, DuplicateKeyError
-from infrastructure.persistence.mapping import EntityMapping
+from infrastructure.persistence.criteria import sort_key
+from infrastructure.persistence.mapping import EntityMapping, Registry
+from infrastructure.persistence.relationships import RelationshipMapping
 
-# A stored entity: encoded property values in ``mapping.properties`` order, and its version.
-StoredRow = tuple[tuple[Any, ...], int]
+from . import commit
+from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied
+
+Rows = list[list[Any]]
 
 
-def _copy(values: Iterable[Any]) -> tuple[Any, ...]:
-    # Encoded values are scalars or lists of scalars; lists are the only mutable part.
-    return tuple(list(v) if isinstance(v, list) else v for v in values)
+class FakeQueryError(NotImplementedError):
+    """Cypher was sent to an in-memory fake that has no twin answering it."""
+
+
+class GraphReader:
+    """What an in-memory twin of a custom query reads: nodes and edges of the store."""
+
+    def __init__(self, graph: MemoryGraph, registry: Registry) -> None:
+        self._graph = graph
+        self._registry = registry
+
+    def exists(self, ref: Ref) -> bool:
+        """Whether the node (label, encoded key) is stored."""
+        return self._graph.node(ref) is not None
+
+    def node(self, ref: Ref) -> FakeNode:
+        """The stored node as the client returns it (its version included)."""
+        mapping = self._registry.mapping_for_label(ref[0])
+        return self._graph.fake_node(ref, mapping.version_property if mapping else None)
+
+    def neighbours(
+        self, ref: Ref, edge_type: str, direction: Direction = "out", label: str | None = None
+    ) -> list[Ref]:
+        """Nodes linked to ``ref`` by ``edge_type`` edges (``label``: only those)."""
+        return self._graph.neighbours(ref, edge_type, direction, label)
+
+
+MemoryQuery = Callable[[GraphReader, dict[str, Any]], Rows]
+"""The in-memory twin of a custom Cypher query: (store, encoded parameters) -> client rows."""
+
+
+def _row(mapping: EntityMapping[Any], props: Props) -> list[Any]:
+    version = props.get(mapping.version_property, 0) if mapping.version_property else 0
+    return [*(copied(props.get(p)) for p in mapping.properties), version]
 
 
 class FakeStore:
-    """Committed entities of one in-memory graph, shared by the fake units opened on it.
+    """Committed nodes and edges of one in-memory graph, shared by the fake units opened on it.
 
     Thread-safe: a commit is checked and applied under one lock, so units on
     several threads see each other's commits whole or not at all.
     """
 
     def __init__(self) -> None:
-        self._tables: dict[str, dict[Any, StoredRow]] = {}
+        self._graph = MemoryGraph()
         self._lock = threading.Lock()
         self.commits = 0
         """How many flushes wrote something (a failed commit does not count)."""
 
     # -- reads ------------------------------------------------------------------
 
-    def rows(self, mapping: EntityMapping[Any], keys: Sequence[Any]) -> list[list[Any]]:
-        """Projection rows (values, then version) of the stored entities among ``keys`` (encoded)."""
-        with self._lock:
-            table = self._tables.get(mapping.label, {})
-            found = [table[k] for k in keys if k in table]
-        return [[*_copy(values), version] for values, version in found]
+    def answer(
+        self,
+        read: reads.Read,
+        registry: Registry,
+        queries: Mapping[str, MemoryQuery] | None = None,
+    ) -> Rows:
+        """The rows FalkorDB would return for ``read``.
 
-    def contains(self, mapping: EntityMapping[Any], key: Any) -> bool:
-        """Whether an entity with the encoded ``key`` is stored."""
+        Raises:
+            FakeQueryError: ``read`` is custom Cypher with no twin in
+                ``queries``, or a read built without an intent.
+        """
+        intent = read.intent
         with self._lock:
-            return key in self._tables.get(mapping.label, {})
+            if isinstance(intent, reads.Custom):
+                query = (queries or {}).get(intent.cypher)
+                if query is None:
+                    raise FakeQueryError(
+                        f"the in-memory fake cannot run this Cypher ({intent.cypher[:60]!r}...); "
+                        "register an in-memory twin for it in the fake unit's `queries`"
+                    )
+                return query(GraphReader(self._graph, registry), dict(intent.params))
+            if intent is None:
+                raise FakeQueryError(
+                    f"the in-memory fake answers reads by their intent; {read.query[:60]!r} has "
+                    "none (build reads with persistence.reads)"
+                )
+            return self._answer(intent)
 
-    def select(
+    def _answer(self, intent: reads.Intent) -> Rows:
+        graph = self._graph
+        match intent:
+            case reads.ByKeys(mapping, keys, load):
+                table = graph.table(mapping.label)
+                found = [(k, table[k]) for k in keys if k in table]
+                return [self._loaded(mapping, k, props, load) for k, props in found]
+            case reads.Find(mapping, where, order, limit, offset, load):
+                matched = [
+                    (k, props)
+                    for k, props in graph.table(mapping.label).items()
+                    if where.evaluate(mapping, props) is True
+                ]
+                if order:
+                    by = sort_key(order)
+                    matched.sort(key=lambda item: by(item[1]))
+                start = offset or 0
+                end = None if limit is None else start + limit
+                return [self._loaded(mapping, k, props, load) for k, props in matched[start:end]]
+            case reads.Count(mapping, where):
+                table = graph.table(mapping.label)
+                return [[sum(where.evaluate(mapping, p) is True for p in table.values())]]
+            case reads.KeyExists(mapping, key):
+                return [[key in graph.table(mapping.label)]]
+            case reads.Related(rel, keys):
+                table = graph.table(rel.source.label)
+                return [[k, self._targets(rel, (rel.source.label, k))] for k in keys if k in table]
+            case reads.Versions(mapping, keys):
+                table = graph.table(mapping.label)
+                return [
+                    [k, k in table, _row(mapping, table[k])[-1] if k in table else 0] for k in keys
+                ]
+            case reads.ExistingKeys(mapping, keys):
+                table = graph.table(mapping.label)
+                return [[k] for k in keys if k in table]
+            case reads.Attached(rel, source, limit):
+                found = graph.neighbours(
+                    (rel.source.label, source), rel.type, rel.direction, rel.target.label
+                )
+                return [[key] for _, key in found[:limit]]
+        raise FakeQueryError(f"the in-memory fake cannot answer {type(intent).__name__}")
+
+    def _loaded(
         self,
         mapping: EntityMapping[Any],
-        where: Criterion,
-        order: Sequence[OrderKey] = (),
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[list[Any]]:
-        """Projection rows of the stored entities matching ``where``, ordered, then paged.
+        key: Any,
+        props: Props,
+        load: Sequence[RelationshipMapping],
+    ) -> list[Any]:
+        row = _row(mapping, props)
+        row.extend(self._targets(rel, (mapping.label, key)) for rel in load)
+        return row
 
-        ``where`` and ``order`` evaluate on encoded values with the layer's
-        own Python rules for Cypher (three-valued logic; unset values sort
-        last, and first when descending).
-        """
-        props = mapping.properties
-        with self._lock:
-            stored = list(self._tables.get(mapping.label, {}).values())
-        named = [(dict(zip(props, values, strict=True)), values, v) for values, v in stored]
-        matched = [row for row in named if where.evaluate(mapping, row[0]) is True]
-        if order:
-            key = sort_key(order)
-            matched.sort(key=lambda row: key(row[0]))
-        start = offset or 0
-        end = None if limit is None else start + limit
-        return [[*_copy(values), version] for _, values, version in matched[start:end]]
-
-    def count(self, mapping: EntityMapping[Any], where: Criterion) -> int:
-        """How many stored entities match ``where``."""
-        return len(self.select(mapping, where))
-
-    def entities(self, mapping: EntityMapping[Any]) -> list[Any]:
-        """Fresh, untracked objects for every stored entity of ``mapping`` (for custom reads)."""
-        with self._lock:
-            stored = list(self._tables.get(mapping.label, {}).values())
-        return [mapping.decode(_copy(values)) for values, _ in stored]
+    def _targets(self, rel: RelationshipMapping, holder: Ref) -> Rows:
+        """``reads.related_items``'s items: target properties and version, edge properties."""
+        graph, target = self._graph, rel.target
+        items = []
+        for other, (start, end) in graph.edges_of(holder, rel.type, rel.direction, target.label):
+            node = graph.node(other)
+            edge = graph.edge(rel.type, start, end)
+            assert node is not None
+            assert edge is not None
+            items.append(_row(target, node) + [copied(edge.get(p)) for p in rel.edge_properties])
+        return items
 
     # -- writes -----------------------------------------------------------------
 
@@ -98,65 +182,13 @@ class FakeStore:
         """Write ``changes`` atomically, or nothing.
 
         Raises:
-            ConcurrencyError: an updated or deleted entity is gone, or (when
-                versioned) no longer at the version its unit read. Checked
-                before keys, as the server's version guard fails first.
-            DuplicateKeyError: a created entity's key is taken.
+            commit.CommitRefused: a check failed (see ``commit.apply``).
         """
         with self._lock:
-            stale = self._stale(changes)
-            if stale:
-                raise ConcurrencyError(stale)
-            taken = [
-                f"{c.state.mapping.name}[{c.state.key!r}]"
-                for c in changes.creates
-                if c.values[c.state.mapping.key_index] in self._table(c.state.mapping)
-            ]
-            if taken:
-                raise DuplicateKeyError(
-                    f"{', '.join(taken)} already exists; nothing was written "
-                    "(unique key constraint of the in-memory store)"
-                )
-            self._write(changes)
+            commit.apply(self._graph, changes)
             self.commits += 1
 
-    def _table(self, mapping: EntityMapping[Any]) -> dict[Any, StoredRow]:
-        return self._tables.setdefault(mapping.label, {})
-
-    def _stale(self, changes: ChangeSet) -> list[tuple[str, Any]]:
-        # The same order the server's guard reports: updates, then deletes, by label.
-        checked = sorted(changes.updates, key=lambda u: u.state.mapping.label) + sorted(
-            changes.deletes, key=lambda d: d.state.mapping.label
-        )
-        stale = []
-        for change in checked:
-            state = change.state
-            mapping = state.mapping
-            stored = self._table(mapping).get(mapping.encode_key(state.key))
-            if stored is None or (mapping.version_property and stored[1] != state.version):
-                stale.append((mapping.name, state.key))
-        return stale
-
-    def _write(self, changes: ChangeSet) -> None:
-        for create in changes.creates:
-            mapping = create.state.mapping
-            version = 1 if mapping.version_property else 0
-            self._table(mapping)[create.values[mapping.key_index]] = (_copy(create.values), version)
-        for update in changes.updates:
-            mapping = update.state.mapping
-            table = self._table(mapping)
-            key = update.values[mapping.key_index]
-            values, version = table[key]
-            # Only the changed properties are written, as ``SET n += changes`` does.
-            merged = list(values)
-            for prop, value in update.changed.items():
-                merged[mapping.properties.index(prop)] = value
-            table[key] = (_copy(merged), version + 1 if mapping.version_property else version)
-        for delete in changes.deletes:
-            mapping = delete.state.mapping
-            self._table(mapping).pop(mapping.encode_key(delete.state.key), None)
-
     def clear(self) -> None:
-        """Forget every stored entity."""
+        """Forget every stored node and edge."""
         with self._lock:
-            self._tables.clear()
+            self._graph.clear()

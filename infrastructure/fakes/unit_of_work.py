@@ -1,94 +1,83 @@
-"""Fake units of work: the real units, committing to a ``FakeStore`` instead of FalkorDB.
+"""Fake units of work: the real units, reading from and committing to a ``FakeStore``.
 
-They inherit ``UnitOfWork`` / ``AsyncUnitOfWork``, so the lifecycle (commit
-on a clean exit, rollback on error, ``FlushedWorkError``, ``UnitClosedError``),
-the identity map and change tracking are the real code; only ``flush``
-writes to memory. Declare repositories as on the real units, with the fake
-repository classes::
+They inherit ``UnitOfWork`` / ``AsyncUnitOfWork``: the lifecycle (commit on a
+clean exit, rollback on error, ``FlushedWorkError``, ``UnitClosedError``),
+the repositories, identity map, change tracking, relationship loading (lazy
+in the sync unit), query overlays and error explanations are the real code.
+Only the two places that talk to the server are replaced: ``read`` answers
+each read from the store by its intent, and ``flush`` applies the change set
+to the store instead of sending the commit query.
 
-    class FakeBankUnitOfWork(FakeUnitOfWork):
-        people: FakeRepository[Person]
+Mix a fake unit into your own unit class to get its repositories::
+
+    class FakeAppUnitOfWork(FakeUnitOfWork, AppUnitOfWork):
+        queries = {FRIENDS_OF_FRIENDS: friends_of_friends_in_memory}
 
     store = FakeStore()
-    with FakeBankUnitOfWork(store, registry) as uow:
+    with FakeAppUnitOfWork(store, registry) as uow:
         uow.people.add(alice)
     assert uow.committed
+
+``queries`` maps the text of each custom Cypher query the unit's
+repositories send to its in-memory twin (see ``store.MemoryQuery``); any
+other custom Cypher raises ``FakeQueryError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
-from infrastructure.persistence.aio import AsyncUnitOfWork
-from infrastructure.persistence.errors import MappingError
+from infrastructure.persistence.aio import AsyncUnitOfWork, drive_async
 from infrastructure.persistence.mapping import Registry
 from infrastructure.persistence.reads import Read
-from infrastructure.persistence.repository import drive
+from infrastructure.persistence.repository import Conversation, drive
 from infrastructure.persistence.state import FlushHook, UnitState
 from infrastructure.persistence.unit_of_work import UnitOfWork
 
-from .repository import FakeAsyncRepository, FakeRepository
-from .store import FakeStore
-
-
-class FakeQueryError(NotImplementedError):
-    """Cypher was sent to an in-memory fake, which cannot run it."""
-
-
-def _no_cypher(query: str) -> NoReturn:
-    raise FakeQueryError(
-        f"the in-memory fake cannot run Cypher ({query[:60]!r}...); give the custom "
-        "repository that sent it a fake twin answering from the FakeStore"
-    )
+from .commit import CommitRefused
+from .store import FakeQueryError, FakeStore, MemoryQuery
 
 
 class _NoGraph:
-    """Stands where the real unit holds its graph handle."""
+    """Stands where the real unit holds its graph handle; nothing may reach it."""
+
+    def _refuse(self, q: str) -> NoReturn:
+        raise FakeQueryError(f"the in-memory fake sends no query to a server ({q[:60]!r})")
 
     def query(
         self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
     ) -> Any:
-        _no_cypher(q)
+        self._refuse(q)
 
     def ro_query(
         self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
     ) -> Any:
-        _no_cypher(q)
+        self._refuse(q)
 
 
-class _NoAsyncGraph:
+class _NoAsyncGraph(_NoGraph):
     async def query(
         self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
     ) -> Any:
-        _no_cypher(q)
+        self._refuse(q)
 
     async def ro_query(
         self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
     ) -> Any:
-        _no_cypher(q)
+        self._refuse(q)
 
 
-def _refuse_read(read: Read) -> list[list[Any]]:
-    _no_cypher(read.query)
-
-
-def _flush_into(store: FakeStore, state: UnitState) -> None:
-    """Write what ``state`` has pending to ``store``: all of it, or nothing and raise."""
-    pending = drive(state.prepare_flush(), _refuse_read)
+def _flushing(state: UnitState, store: FakeStore) -> Conversation[None]:
+    """The real flush, with the store in the server's place (failures explained alike)."""
+    pending = yield from state.prepare_flush()
     if pending is None:
         return
-    store.apply(pending.changes)
+    try:
+        store.apply(pending.changes)
+    except CommitRefused as refused:
+        raise (yield from state.explain_failure(pending, str(refused))) from None
     state.flushed(pending)
-
-
-def _check_supported(registry: Registry) -> None:
-    for mapping in registry:
-        if getattr(mapping, "relationships", None):
-            raise MappingError(
-                f"{mapping.name} maps relationships, which the in-memory fakes do not model; "
-                "test it against FalkorDB (the `database` fixture)"
-            )
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -98,18 +87,17 @@ class FakeUnitOfWork(UnitOfWork):
     included), for tests that check a service committed its work.
     """
 
-    _repository_base: ClassVar[type[Any]] = FakeRepository
+    queries: ClassVar[Mapping[str, MemoryQuery]] = {}
 
     def __init__(
         self, store: FakeStore, registry: Registry, *, hooks: Sequence[FlushHook] = ()
     ) -> None:
-        _check_supported(registry)
         self.store = store
         self.committed = False
         super().__init__(_NoGraph(), registry, hooks=hooks)
 
     def flush(self) -> None:
-        _flush_into(self.store, self.state)
+        drive(_flushing(self.state, self.store), self.read)
 
     def commit(self) -> None:
         super().commit()
@@ -117,24 +105,23 @@ class FakeUnitOfWork(UnitOfWork):
 
     def read(self, read: Read) -> list[list[Any]]:
         self.state.check_open()
-        _no_cypher(read.query)
+        return self.store.answer(read, self.state.registry, self.queries)
 
 
 class FakeAsyncUnitOfWork(AsyncUnitOfWork):
     """An ``AsyncUnitOfWork`` whose graph is a ``FakeStore``."""
 
-    _repository_base: ClassVar[type[Any]] = FakeAsyncRepository
+    queries: ClassVar[Mapping[str, MemoryQuery]] = {}
 
     def __init__(
         self, store: FakeStore, registry: Registry, *, hooks: Sequence[FlushHook] = ()
     ) -> None:
-        _check_supported(registry)
         self.store = store
         self.committed = False
         super().__init__(_NoAsyncGraph(), registry, hooks=hooks)
 
     async def flush(self) -> None:
-        _flush_into(self.store, self.state)
+        await drive_async(_flushing(self.state, self.store), self.read)
 
     async def commit(self) -> None:
         await super().commit()
@@ -142,4 +129,4 @@ class FakeAsyncUnitOfWork(AsyncUnitOfWork):
 
     async def read(self, read: Read) -> list[list[Any]]:
         self.state.check_open()
-        _no_cypher(read.query)
+        return self.store.answer(read, self.state.registry, self.queries)

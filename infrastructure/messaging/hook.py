@@ -20,7 +20,7 @@ numbers). The cases that have no such version are refused with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,8 +42,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def commit_version(state: InstanceState) -> int:
+def commit_version(state: InstanceState, updated: Container[int] = ()) -> int:
     """The version of the aggregate that the pending flush writes.
+
+    ``updated`` holds ``id()`` of the states the flush updates (``UnitState.changes``):
+    an edit of a stored field or of a relationship moves the version.
 
     Raises:
         UnorderedEventError: the flush writes no version of it (see module doc).
@@ -58,7 +61,7 @@ def commit_version(state: InstanceState) -> int:
             f"so its events cannot be ordered; map {mapping.name} with version=...; "
             "nothing was written"
         )
-    if state.status is Status.PERSISTENT and mapping.encode(state.entity) == state.snapshot:
+    if state.status is Status.PERSISTENT and id(state) not in updated:
         raise UnorderedEventError(
             f"{what} recorded events but none of its stored fields changed, so this commit "
             "writes no new version to order them by; record events only with the change they "
@@ -119,6 +122,7 @@ class OutboxHook:
         staged: list[InstanceState] = []
         tracked: set[tuple[str, str]] = set()
         now: datetime | None = None
+        updated: set[int] | None = None
         for state in unit.identity:
             if state.mapping.cls is OutboxRecord:
                 if state.status is Status.NEW:
@@ -129,7 +133,9 @@ class OutboxHook:
             recorded = getattr(state.entity, self.events_attribute, None)
             if not recorded:
                 continue
-            version = commit_version(state)
+            if updated is None:
+                updated = {id(u.state) for u in unit.changes().updates}
+            version = commit_version(state, updated)
             if len(recorded) >= SEQUENCE_STRIDE:
                 raise UnorderedEventError(
                     f"{state.mapping.describe(state.entity)} recorded {len(recorded)} events in "

@@ -51,6 +51,9 @@ class ScalarCodec:
     # Whether two values of the type that are == always store the same way (not so for
     # Decimal("1.5") == Decimal("1.50"), 0.0 == -0.0, or datetimes in other time zones).
     exact_eq: bool = False
+    # A Python condition on ``{v}`` under which ``encode`` returns the value unchanged:
+    # generated encoders test it inline and call ``encode`` only when it fails.
+    passes: str | None = None
 
     @property
     def plain(self) -> bool:
@@ -144,7 +147,11 @@ _UUID_SET = object.__setattr__
 
 def decode_uuid(value: Any) -> uuid.UUID:
     """``uuid.UUID(value)`` for the canonical text this codec stores, about 3x faster."""
-    if type(value) is str and len(value) == 36 and value[8] == value[13] == value[18] == value[23] == "-":
+    if (
+        type(value) is str
+        and len(value) == 36
+        and value[8] == value[13] == value[18] == value[23] == "-"
+    ):
         try:
             number = int(value.replace("-", ""), 16)
         except ValueError:
@@ -177,10 +184,22 @@ def decode_date(value: Any) -> date:
 
 
 _SCALARS: dict[type, ScalarCodec] = {
-    str: ScalarCodec("str", encode_str, _identity, exact_eq=True),
-    int: ScalarCodec("int", encode_int, _identity, exact_eq=True),
+    str: ScalarCodec(
+        "str",
+        encode_str,
+        _identity,
+        exact_eq=True,
+        passes="type({v}) is str and {v}.isascii() and '\\x00' not in {v}",
+    ),
+    int: ScalarCodec(
+        "int",
+        encode_int,
+        _identity,
+        exact_eq=True,
+        passes=f"type({{v}}) is int and {INT64_MIN} <= {{v}} <= {INT64_MAX}",
+    ),
     float: ScalarCodec("float", encode_float, _identity),
-    bool: ScalarCodec("bool", encode_bool, _identity, exact_eq=True),
+    bool: ScalarCodec("bool", encode_bool, _identity, exact_eq=True, passes="type({v}) is bool"),
     Decimal: ScalarCodec("Decimal", encode_decimal, Decimal, orderable=False),
     uuid.UUID: ScalarCodec("UUID", encode_uuid, decode_uuid, orderable=False, exact_eq=True),
     datetime: ScalarCodec("datetime", encode_datetime, decode_datetime),
@@ -295,6 +314,7 @@ def _optional(inner: ScalarCodec) -> ScalarCodec:
         inner.orderable,
         inner.mutable,
         inner.exact_eq,
+        f"{{v}} is None or ({inner.passes})" if inner.passes else None,
     )
 
 
@@ -328,7 +348,7 @@ def unique_safe(codec: ScalarCodec) -> ScalarCodec:
             _unique_text(encoded)
         return encoded
 
-    return dataclasses.replace(codec, encode=encode)
+    return dataclasses.replace(codec, encode=encode, passes=None)
 
 
 def split_optional(annotation: Any, where: str = "") -> tuple[Any, bool]:

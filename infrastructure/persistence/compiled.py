@@ -46,7 +46,7 @@ class _Source:
     def build(self, signature: str, name: str) -> Any:
         text = f"def {name}({signature}):\n" + "\n".join(self.lines)
         scope: dict[str, Any] = dict(self.names)
-        exec(compile(text, f"<generated {name}>", "exec"), scope)  # noqa: S102
+        exec(compile(text, f"<generated {name}>", "exec"), scope)
         return scope[name]
 
 
@@ -54,7 +54,12 @@ def _encode_node(src: _Source, node: FieldNode, expr: str, out: list[str], depth
     if node.codec is not None:
         encoder = src.bind(node.codec.encode, "enc")
         var = f"v{len(out)}"
-        src.add(f"{var} = {encoder}({expr})", depth)
+        if node.codec.passes:
+            src.add(f"{var} = {expr}", depth)
+            check = node.codec.passes.format(v=var)
+            src.add(f"if not ({check}): {var} = {encoder}({var})", depth)
+        else:
+            src.add(f"{var} = {encoder}({expr})", depth)
         out.append(var)
         return
     holder = f"o{len(out)}_{depth}"
@@ -185,8 +190,7 @@ def compile_fields(nodes: Sequence[FieldNode], copies: bool) -> Fields:
     src = _Source()
     src.names["_copy"] = copy_lists
     exprs = [
-        _copy_of(node, f"entity.{node.name}") if copies else f"entity.{node.name}"
-        for node in nodes
+        _copy_of(node, f"entity.{node.name}") if copies else f"entity.{node.name}" for node in nodes
     ]
     src.add(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
     fields: Fields = src.build("entity", "snapshot" if copies else "fields")

@@ -16,6 +16,7 @@ attribute is the wrapped handle's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -48,22 +49,41 @@ def literal(value: Any) -> str:
     Raises:
         TypeError: a value of another type (encode it first).
     """
-    kind = type(value)
-    if kind is str:
-        return _string(value)
-    if kind is int or kind is float:
-        return repr(value)
-    if value is None:
-        return "null"
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is dict:
-        return "{" + ",".join([_key(k) + ":" + literal(v) for k, v in value.items()]) + "}"
-    if kind is list or kind is tuple:
-        return "[" + ",".join([literal(v) for v in value]) + "]"
+    return _LITERAL.get(type(value), _other)(value)
+
+
+def _map(value: dict[Any, Any]) -> str:
+    get, keys = _LITERAL.get, _keys
+    return (
+        "{"
+        + ",".join(
+            [(keys.get(k) or _key(k)) + ":" + get(type(v), _other)(v) for k, v in value.items()]
+        )
+        + "}"
+    )
+
+
+def _list(value: list[Any] | tuple[Any, ...]) -> str:
+    get = _LITERAL.get
+    return "[" + ",".join([get(type(v), _other)(v) for v in value]) + "]"
+
+
+def _other(value: Any) -> str:
     if isinstance(value, str):
         return _string(str.__str__(value))
-    raise TypeError(f"cannot send a {kind.__name__} as a query parameter: encode it first")
+    raise TypeError(f"cannot send a {type(value).__name__} as a query parameter: encode it first")
+
+
+_LITERAL: dict[type, Callable[[Any], str]] = {
+    str: _string,
+    int: repr,
+    float: repr,
+    bool: lambda v: "true" if v else "false",
+    type(None): lambda v: "null",
+    dict: _map,
+    list: _list,
+    tuple: _list,
+}
 
 
 def header(params: dict[str, Any] | None) -> str:
@@ -79,7 +99,9 @@ class FastGraph:
     def __init__(self, graph: Any) -> None:
         self.inner = graph
 
-    def query(self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None) -> Any:
+    def query(
+        self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
+    ) -> Any:
         return self.inner.query(header(params) + q, None, timeout=timeout)
 
     def ro_query(
@@ -109,5 +131,3 @@ class AsyncFastGraph:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
-
-

@@ -16,6 +16,10 @@ from .errors import IdentityConflictError
 from .mapping import EntityMapping
 from .relationships import Edges
 
+#: Where a tracked entity (of a class without slots) names the unit tracking it,
+#: so a second open unit refuses it.
+OWNER = "__falkordb_unit__"
+
 
 class Status(enum.Enum):
     NEW = "new"  # added in this unit, not yet written

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import reads
-from .identity import InstanceState, Status
+from .identity import OWNER, InstanceState, Status
 from .mapping import EntityMapping
 from .relationships import (
     Edges,
@@ -97,6 +97,8 @@ def _track(
     entity, fields = mapping.load(values, key, version)
     state = InstanceState(mapping, key, entity, Status.PERSISTENT, values, version, None, fields)
     unit.identity.track_loaded(state)
+    if not mapping.slots:
+        entity.__dict__[OWNER] = unit
     return state, True
 
 
@@ -118,6 +120,7 @@ def load_rows(
     by_key = unit.identity.by_key
     by_object = unit.identity.by_object
     persistent, deleted = Status.PERSISTENT, Status.DELETED
+    marks = not mapping.slots
     out: list[T] = []
     for row in rows:
         values = tuple(row[:width])
@@ -129,6 +132,8 @@ def load_rows(
             state = InstanceState(mapping, key, entity, persistent, values, version, None, fields)
             by_key[cls, key] = state
             by_object[id(entity)] = state
+            if marks:
+                entity.__dict__[OWNER] = unit
             out.append(entity)
         elif state.status is not deleted:
             out.append(state.entity)

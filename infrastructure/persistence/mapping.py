@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .codec import ScalarCodec, codec_for, is_value_object, split_optional, unique_safe
-from .errors import MappingError, ValueEncodingError
 from .compiled import Refused, compile_decode, compile_encode, compile_fields, compile_same
+from .errors import MappingError, ValueEncodingError
 from .names import safe_identifier
 from .relationships import Relationship, RelationshipAttribute, RelationshipMapping
 
@@ -129,11 +129,15 @@ def field_nodes(
     return nodes, checked
 
 
+_SAFE_UNIQUE = frozenset({"UUID", "int", "float", "bool", "Decimal", "date", "datetime"})
+
+
 def _guard(node: FieldNode, prefix: str, guarded: set[str]) -> FieldNode:
     """``node`` with the codecs of ``guarded`` properties made ``unique_safe``."""
     prop = f"{prefix}_{node.name}" if prefix else node.name
     if node.codec is not None:
-        if prop in guarded:
+        # Only text a user chose can be unsafe: UUIDs, numbers and dates never are.
+        if prop in guarded and node.codec.type_name not in _SAFE_UNIQUE:
             return dataclasses.replace(node, codec=unique_safe(node.codec))
         return node
     children = tuple(_guard(child, prop, guarded) for child in node.children)
@@ -240,6 +244,7 @@ class EntityMapping(Generic[T]):
         self.key_index = self.field_offsets[key]
         self.key_codec: ScalarCodec = key_codec
         self._slots = "__slots__" in cls.__dict__
+        self.slots = self._slots
         self.relationships: dict[str, RelationshipMapping] = {}
         if declared:
             if self._slots or registry is None:

@@ -21,11 +21,12 @@ from .errors import (
     ConcurrencyError,
     DuplicateKeyError,
     EntityNotFoundError,
+    IdentityConflictError,
     PersistenceError,
     UnitClosedError,
     ValueEncodingError,
 )
-from .identity import IdentityMap, InstanceState, Status
+from .identity import OWNER, IdentityMap, InstanceState, Status
 from .loading import Reader
 from .mapping import EntityMapping, Registry
 from .planner import (
@@ -101,7 +102,8 @@ class UnitState:
         Raises:
             MappingError: the entity's class is not mapped.
             ValueEncodingError: its key cannot be stored.
-            IdentityConflictError: another object has the same key in this unit.
+            IdentityConflictError: another object has the same key in this unit,
+                or another open unit tracks the entity.
         """
         if self.closed:
             self.check_open()
@@ -112,11 +114,19 @@ class UnitState:
                 state.status = Status.PERSISTENT
             return
         mapping = self.registry.mapping_for(type(entity))
+        owner = getattr(entity, "__dict__", {}).get(OWNER)
+        if owner is not None and owner is not self and not owner.closed:
+            raise IdentityConflictError(
+                f"{mapping.describe(entity)} is tracked by another open unit of work; "
+                "load it in this unit instead (one unit, one identity map)"
+            )
         key = mapping.key_of(entity)
-        mapping.encode_key(key)
+        mapping.encode_key(key)  # a key that cannot be stored is refused at once
         if (mapping.cls, key) in identity.by_key:
             identity.track(InstanceState(mapping, key, entity, Status.NEW, None, 0))  # raises
         identity.track_loaded(InstanceState(mapping, key, entity, Status.NEW, None, 0))
+        if not mapping.slots:
+            entity.__dict__[OWNER] = self
 
     def delete(self, entity: object) -> None:
         """Mark a tracked entity for deletion; an entity added in this unit is simply dropped.
@@ -304,8 +314,8 @@ class UnitState:
                 if batch.operation not in ("update", "delete"):
                     continue
                 query, params = stale_probe(batch)
-                keys = [k for k, _ in batch.rows]
-                rows = yield Read(query, params, Versions(batch.mapping, keys))
+                asked = [k for k, _ in batch.rows]
+                rows = yield Read(query, params, Versions(batch.mapping, asked))
                 stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
             return ConcurrencyError(stale)
         if "unique constraint" in message.lower():

@@ -92,7 +92,12 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         read_timeout_ms: int | None = None,
         write_timeout_ms: int | None = None,
     ) -> None:
-        self.graph = graph
+        if not all(callable(getattr(graph, name, None)) for name in ("query", "ro_query")):
+            raise TypeError(
+                "a unit of work works on ONE graph handle (with query and ro_query), "
+                f"such as Database.graph(name); got {type(graph).__name__}"
+            )
+        self._graph = graph
         self.state = UnitState(registry, hooks)
         self._read_timeout = read_timeout_ms
         self._write_timeout = write_timeout_ms
@@ -107,6 +112,11 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
     def _lazy_reader(self) -> Callable[[Read], list[list[Any]]] | None:
         """How relationships load on attribute access: only a sync unit can."""
         return None
+
+    @property
+    def graph(self) -> GraphT:
+        """The one graph this unit works on (atomicity ends at one graph)."""
+        return self._graph
 
     @property
     def is_active(self) -> bool:

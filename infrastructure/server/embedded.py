@@ -127,13 +127,43 @@ class EmbeddedFalkorDB:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.unix_socket and len(str(self.socket_path)) > 100:
             raise EmbeddedServerError(f"unix socket path too long: {self.socket_path}")
+        self._refuse_if_in_use()
         self.port = self._fixed_port or (None if self.unix_socket else free_port())
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                [*self._command(), "--pidfile", str(self.pid_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         self._wait_ready()
         return self
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "falkordb.pid"
+
+    def _refuse_if_in_use(self) -> None:
+        """Two servers on one data directory would corrupt its append-only file.
+
+        A server whose starter was killed outright keeps running; its pid file
+        names it. This server never stops a process it did not start: it
+        refuses, naming the one to stop.
+        """
+        try:
+            pid = int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            command = b""  # gone (or not Linux): the pid file is stale
+        if b"redis-server" in command:
+            raise EmbeddedServerError(
+                f"another FalkorDB server (pid {pid}) is still running on {self.data_dir}; "
+                f"stop it (kill {pid}) before starting a new one on the same data directory"
+            )
+        self.pid_path.unlink(missing_ok=True)
 
     def _client(self) -> redis.Redis:
         if self.unix_socket:

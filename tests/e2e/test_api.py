@@ -8,11 +8,6 @@ FalkorDB on a temporary data directory, twice.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,53 +17,7 @@ import httpx
 import pytest
 
 from infrastructure.server import Database
-from infrastructure.server.embedded import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class App:
-    """One ``python -m app serve`` process on a free loopback port."""
-
-    def __init__(self, log: Path, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("FALKORDB_")}
-        environment.update(env)
-        with open(log, "ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-                cwd=ROOT,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the app exited at start-up:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"the app did not answer in time:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        """Stop the process started here, as Ctrl+C does (graceful shutdown)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+from tests.reliability.api_process import ApiProcess as App
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +106,42 @@ def test_friends_and_recommendations(api: httpx.Client) -> None:
     assert api.get(f"/people/{nobody}/friends").status_code == 404
     assert api.get(f"/people/{nobody}/recommendations").status_code == 404
     assert api.post(f"/people/{kim}/friends", json={}).status_code == 422
+
+
+def test_the_shortest_chain_of_friends(api: httpx.Client) -> None:
+    p = {n: person(api, n) for n in ("Ida", "Jon", "Kay", "Lee", "Mo")}
+    for a, b in (("Ida", "Jon"), ("Kay", "Jon"), ("Kay", "Lee")):
+        made = api.post(f"/people/{p[a]['id']}/friends", json={"friend_id": p[b]["id"]})
+        assert made.status_code == 201, made.text
+    path = api.get(f"/people/{p['Ida']['id']}/path/{p['Lee']['id']}")
+    assert path.status_code == 200, path.text
+    assert [x["name"] for x in path.json()] == ["Ida", "Jon", "Kay", "Lee"]
+    assert path.json()[0] == p["Ida"]
+    back = api.get(f"/people/{p['Lee']['id']}/path/{p['Ida']['id']}").json()
+    assert [x["name"] for x in back] == ["Lee", "Kay", "Jon", "Ida"]
+    assert api.get(f"/people/{p['Ida']['id']}/path/{p['Mo']['id']}").json() == []
+    nobody = uuid.uuid4()
+    missing = api.get(f"/people/{p['Ida']['id']}/path/{nobody}")
+    assert error(missing, 404)["detail"] == f"no Person with id {nobody}"
+    assert api.get(f"/people/{p['Ida']['id']}/path/not-an-id").status_code == 422
+
+
+def test_accounts_reachable_through_transfers(api: httpx.Client) -> None:
+    a, b, c, d = (account(api, person(api, n), "50") for n in ("Nia", "Oto", "Pam", "Ray"))
+    for source, target in ((a, b), (b, c), (d, a)):
+        body = {"source_id": source["id"], "target_id": target["id"], "amount": "5"}
+        assert api.post("/transfers", json=body).status_code == 201
+    reached = api.get(f"/accounts/{a['id']}/reachable")
+    assert reached.status_code == 200, reached.text
+    assert [x["id"] for x in reached.json()] == sorted([b["id"], c["id"]])
+    assert {x["id"]: x["balance"] for x in reached.json()} == {b["id"]: "50", c["id"]: "55"}
+    from_d = api.get(f"/accounts/{d['id']}/reachable").json()
+    assert [x["id"] for x in from_d] == sorted([a["id"], b["id"], c["id"]])
+    assert api.get(f"/accounts/{c['id']}/reachable").json() == []
+    nobody = uuid.uuid4()
+    assert error(api.get(f"/accounts/{nobody}/reachable"), 404)["detail"] == (
+        f"no Account with id {nobody}"
+    )
 
 
 def test_accounts_and_deposits(api: httpx.Client) -> None:

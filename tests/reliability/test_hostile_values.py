@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infrastructure.persistence import (
-    CommitOutcomeUnknownError,
     EntityNotFoundError,
     MappingError,
     Registry,
@@ -279,7 +278,7 @@ def test_hostile_names_in_mappings_are_refused_or_safe(doc_graph: Any, figures: 
         figures.add("hostile", **tally)
 
 
-# -- pinned defects: these fail today and must start passing ------------------
+# -- regressions: these keys crashed FalkorDB 4.16, these strings broke the client ------
 
 CRASHING_KEYS = {
     "empty": "",
@@ -292,43 +291,41 @@ CRASHING_KEYS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CommitOutcomeUnknownError,
-    reason="FalkorDB 4.16 segfaults (EnforceUniqueEntity) on these unique-key values and the "
-    "codec does not refuse them yet: the commit kills the server",
-)
 @pytest.mark.parametrize("key", CRASHING_KEYS.values(), ids=CRASHING_KEYS.keys())
 def test_keys_that_crash_falkordb_are_refused_before_reaching_it(
     crashable_server: EmbeddedFalkorDB, key: str
 ) -> None:
+    """FalkorDB 4.16 segfaults (``EnforceUniqueEntity``) storing these under a unique key."""
     assert crashes_unique_constraint(key)
     registry = doc_registry()
     with Database(crashable_server.url) as db:
         graph = db.graph("crashing_keys")
         ensure_key_constraints(graph, registry)
-        uow = DocUnit(graph, registry)
-        uow.docs.add(Doc(id=key))
+
+        def store() -> None:
+            with DocUnit(graph, registry) as uow:
+                uow.docs.add(Doc(id=key))
+
         with pytest.raises(ValueEncodingError):
-            uow.commit()
-        assert crashable_server.process is not None
-        assert crashable_server.process.poll() is None
+            store()
+        with DocUnit(graph, registry) as uow:
+            assert uow.docs.count() == 0
+    assert crashable_server.process is not None
+    assert crashable_server.process.poll() is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="the codec passes lone surrogates on; the client's UTF-8 encoding then fails",
-)
 @pytest.mark.parametrize("where", ["value", "criterion"])
 def test_lone_surrogates_are_refused_with_value_encoding_error(doc_graph: Any, where: str) -> None:
+    """Lone surrogates cannot be sent as UTF-8: refused before the client tries."""
     before = snapshot(doc_graph)
-    uow = DocUnit(doc_graph, doc_registry())
-    if where == "value":
-        uow.docs.add(Doc(id="surrogate", text="\ud800"))
-        with pytest.raises(ValueEncodingError):
-            uow.commit()
-    else:
-        with pytest.raises(ValueEncodingError):
-            uow.docs.find_by(text="x\udfff")
+
+    def use() -> None:
+        with DocUnit(doc_graph, doc_registry()) as uow:
+            if where == "value":
+                uow.docs.add(Doc(id="surrogate", text="\ud800"))
+            else:
+                uow.docs.find_by(text="x\udfff")
+
+    with pytest.raises(ValueEncodingError):
+        use()
     assert snapshot(doc_graph) == before

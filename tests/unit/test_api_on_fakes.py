@@ -187,11 +187,33 @@ async def test_the_openapi_document_lists_every_endpoint(world):
         "/people/{person_id}",
         "/people/{person_id}/friends",
         "/people/{person_id}/recommendations",
+        "/people/{person_id}/path/{other_id}",
         "/accounts",
         "/accounts/{account_id}",
         "/accounts/{account_id}/deposits",
+        "/accounts/{account_id}/reachable",
         "/transfers",
         "/transfers/{transfer_id}",
         "/health",
     }
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_graph_reads_answer_over_http(world):
+    client, _, _ = world
+    ann, ben, cat = [await make_person(client, n) for n in ("Ann", "Ben", "Cat")]
+    for a, b in ((ann, ben), (cat, ben)):
+        made = await client.post(f"/people/{a['id']}/friends", json={"friend_id": b["id"]})
+        assert made.status_code == 201, made.text
+    path = await client.get(f"/people/{ann['id']}/path/{cat['id']}")
+    assert [p["name"] for p in path.json()] == ["Ann", "Ben", "Cat"]
+    source, target = await make_account(client, ann, "10"), await make_account(client, cat)
+    body = {"source_id": source["id"], "target_id": target["id"], "amount": "1"}
+    assert (await client.post("/transfers", json=body)).status_code == 201
+    reached = await client.get(f"/accounts/{source['id']}/reachable")
+    assert [a["id"] for a in reached.json()] == [target["id"]]
+    missing = uuid4()
+    for url in (f"/people/{missing}/path/{ann['id']}", f"/accounts/{missing}/reachable"):
+        response = await client.get(url)
+        assert response.status_code == 404
+        assert str(missing) in response.json()["detail"]

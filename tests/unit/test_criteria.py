@@ -337,12 +337,15 @@ def test_loading_an_undeclared_relationship_is_refused_naming_the_known_ones() -
 
 
 def test_each_loaded_relationship_gets_its_own_query_variables() -> None:
-    """FalkorDB answers wrongly when pattern comprehensions of one RETURN share variables."""
+    """Relationships loaded together are matched and collected under names of their own."""
     mapping = node_registry().mapping_for(Node)
     rels = list(mapping.relationships.values())
     read = with_related(by_key(mapping, "a"), rels)
-    assert "[(n)-[r0:CHILD]->(m0:Node) | [m0.id, 0]]" in read.query
-    assert "[(n)<-[r1:CHILD]-(m1:Node) | [m1.id, 0]]" in read.query
+    assert "OPTIONAL MATCH (n)-[r0:CHILD]->(m0:Node)" in read.query
+    assert "CASE WHEN m0 IS NULL THEN NULL ELSE [m0.id, 0] END) AS rel0" in read.query
+    assert "OPTIONAL MATCH (n)<-[r1:CHILD]-(m1:Node)" in read.query
+    assert "CASE WHEN m1 IS NULL THEN NULL ELSE [m1.id, 0] END) AS rel1" in read.query
+    assert read.query.endswith("RETURN n.id, 0, rel0, rel1")
     assert read.params == {"key": "a"}
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 
 from domain.errors import (
+    AlreadyFriends,
     CurrencyMismatch,
     InsufficientFunds,
     InvalidAmount,
@@ -21,8 +23,7 @@ from domain.events import (
     MoneyTransferred,
     PersonRegistered,
 )
-from domain.friendship import Friendship, FriendSuggestion, suggest_friends
-from domain.model import Account, Money, Person, Transfer
+from domain.model import Account, Friendship, Money, Person, Transfer
 
 
 def funded(amount: str, currency: str = "EUR") -> Account:
@@ -98,26 +99,46 @@ def test_a_refused_transfer_changes_neither_account():
     assert target.balance == Money.of("1", "GBP")
 
 
-def test_a_friendship_has_one_key_whichever_way_round():
+def test_a_transfer_holds_the_accounts_it_joins():
+    source, target = funded("10"), funded("1")
+    transfer = Transfer.between(source, target, Money.of("4"))
+    assert (transfer.source, transfer.target) == (source, target)
+    assert (transfer.source_id, transfer.target_id) == (source.id, target.id)
+    assert "Account(" not in repr(transfer)  # no accounts (and their events) in the repr
+
+
+def test_befriending_holds_the_friend_on_the_asking_side_and_records_it():
     ann, ben = Person.register("Ann", "a@example.com"), Person.register("Ben", "b@example.com")
-    one, other = Friendship.between(ann, ben), Friendship.between(ben, ann)
-    assert one.id == other.id == Friendship.key_for(ben.id, ann.id)
-    assert str(one.person_id) < str(one.friend_id)
-    assert (one.other(ann.id), one.other(ben.id)) == (ben.id, ann.id)
-    assert one.events == [FriendshipStarted(ann.id, ben.id)]
+    ann.events.clear()
+    since = datetime(2024, 5, 6, tzinfo=UTC)
+    made = ann.befriend(ben, since)
+    assert made == Friendship(ben, since)
+    assert ann.friendships == [made]
+    assert ann.friends == [ben]
+    assert ben.friendships == []  # one edge, held by the one who asked
+    assert ann.is_friend_of(ben)
+    assert ben.is_friend_of(ann)
+    assert ann.events == [FriendshipStarted(ann.id, ben.id)]
+    assert ann.befriend(Person.register("Cid", "c@example.com")).since.tzinfo is UTC
+
+
+def test_befriending_oneself_or_a_friend_again_is_refused_and_changes_nothing():
+    ann, ben = Person.register("Ann", "a@example.com"), Person.register("Ben", "b@example.com")
+    ann.befriend(ben)
+    before = (list(ann.friendships), list(ann.events), list(ben.friendships), list(ben.events))
+    with pytest.raises(InvalidFriendship, match="themselves"):
+        ann.befriend(ann)
+    with pytest.raises(AlreadyFriends):
+        ann.befriend(ben)
+    with pytest.raises(AlreadyFriends):
+        ben.befriend(ann)  # the edge Ann holds joins them both ways
     with pytest.raises(InvalidFriendship):
-        Friendship.between(ann, ann)
-    with pytest.raises(ValueError, match="not part"):
-        one.other(uuid4())
+        ann.befriend(Person(ann.id, "Ann again", "a2@example.com"))  # the same person, by id
+    assert (ann.friendships, ann.events, ben.friendships, ben.events) == before
 
 
-def test_suggestions_rank_friends_of_friends_by_mutual_friends_then_id():
-    me, a, b, c, d, e = (uuid4() for _ in range(6))
-    pairs = [(me, a), (b, me), (a, c), (b, c), (a, d), (d, e), (a, b)]
-    # c knows a and b; d knows a; e is two steps away; a and b are friends already.
-    assert suggest_friends(me, pairs) == [FriendSuggestion(c, 2), FriendSuggestion(d, 1)]
-    assert suggest_friends(me, pairs, limit=1) == [FriendSuggestion(c, 2)]
-    assert suggest_friends(e, pairs) == [FriendSuggestion(a, 1)]
-    assert suggest_friends(uuid4(), pairs) == []
-    x, y = sorted((uuid4(), uuid4()), key=str)
-    assert [s.person_id for s in suggest_friends(me, [(me, a), (a, y), (a, x)])] == [x, y]
+def test_relationships_take_no_part_in_equality():
+    ann = Person.register("Ann", "a@example.com")
+    twin = Person(ann.id, ann.name, ann.email)
+    ann.befriend(Person.register("Ben", "b@example.com"))
+    assert ann == twin

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
-import re
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
@@ -24,8 +24,8 @@ from domain.errors import (
     InvalidPerson,
     TransferIdReused,
 )
-from domain.friendship import Friendship
-from domain.model import Money
+from domain.events import FriendshipStarted
+from domain.model import Money, Person
 from infrastructure.bank import bank_registry
 from infrastructure.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork, FakeStore
 from infrastructure.persistence import ConcurrencyError, EntityNotFoundError
@@ -57,6 +57,11 @@ class Harness:
     def stored(self, entity_type, key):
         with FakeBankUnitOfWork(self.store, REGISTRY) as uow:
             return uow.repository(entity_type).get_or_none(key)
+
+    def friendships_held(self, person_id) -> list:
+        """(friend id, since) of the FRIEND edges ``person_id`` holds (loaded lazily)."""
+        with FakeBankUnitOfWork(self.store, REGISTRY) as uow:
+            return [(f.friend.id, f.since) for f in uow.people.get(person_id).friendships]
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -98,14 +103,20 @@ async def test_an_invalid_person_is_refused_and_nothing_stored(run):
 
 async def test_unknown_ids_raise_a_lookup_error_naming_them(run):
     missing = uuid4()
-    for method in ("get_person", "get_account", "get_transfer", "friends", "recommend_friends"):
+    methods = ("get_person", "get_account", "get_transfer", "friends", "recommend_friends")
+    for method in (*methods, "reachable_accounts"):
         with pytest.raises(EntityNotFoundError) as caught:
             await run(method, missing)
         assert isinstance(caught.value, LookupError)
         assert caught.value.keys == [missing]
     with pytest.raises(EntityNotFoundError, match="Person"):
         await run("open_account", missing)
-    assert run.store.commits == 0
+    ann = await person(run)
+    for pair in ((missing, ann.id), (ann.id, missing)):
+        with pytest.raises(EntityNotFoundError) as caught:
+            await run("path_between", *pair)
+        assert caught.value.keys == [missing]
+    assert run.store.commits == 1
 
 
 async def test_people_are_listed_by_name_a_page_at_a_time(run):
@@ -219,14 +230,56 @@ async def test_befriend_once_either_way_round(run):
     ann, ben = await person(run, "Ann"), await person(run, "Ben")
     made = await run("befriend", ann.id, ben.id)
     assert (made.person_id, made.friend_id) == (ann.id, ben.id)
-    assert run.stored(Friendship, Friendship.key_for(ann.id, ben.id)) is not None
+    assert run.friendships_held(ann.id) == [(ben.id, made.since)]
+    assert run.friendships_held(ben.id) == [(ann.id, made.since)]  # one edge, seen from both
+    commits = run.store.commits
     with pytest.raises(AlreadyFriends):
         await run("befriend", ben.id, ann.id)
+    with pytest.raises(AlreadyFriends):
+        await run("befriend", ann.id, ben.id)
     with pytest.raises(InvalidFriendship):
         await run("befriend", ann.id, ann.id)
     with pytest.raises(EntityNotFoundError):
         await run("befriend", ann.id, uuid4())
+    assert run.store.commits == commits
     assert [p.name for p in await run("friends", ben.id)] == ["Ann"]
+
+
+class EventRecorder:
+    """A flush hook that notes the events of the entities each flush writes."""
+
+    def __init__(self) -> None:
+        self.seen: list = []
+
+    def before_flush(self, unit) -> None:
+        self.seen.extend(e for entity in unit.tracked_entities() for e in entity.events)
+
+    def after_flush(self, unit, pending) -> None:
+        pass
+
+    def after_rollback(self, unit) -> None:
+        pass
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_befriending_moves_the_askers_version_and_records_the_event(flavour):
+    recorder = EventRecorder()
+    run = Harness(flavour, hooks=[recorder])
+    ann, ben = await person(run, "Ann"), await person(run, "Ben")
+    recorder.seen.clear()
+    await run("befriend", ann.id, ben.id)
+    assert recorder.seen == [FriendshipStarted(ann.id, ben.id)]
+    assert run.stored(Person, ann.id).version == 2  # the aggregate holding the edge changed
+    assert run.stored(Person, ben.id).version == 1
+
+
+async def test_friends_are_listed_by_name(run):
+    p = {n: await person(run, n) for n in ("Kim", "Zoe", "Abe", "Lou")}
+    await run("befriend", p["Kim"].id, p["Zoe"].id)
+    await run("befriend", p["Abe"].id, p["Kim"].id)  # held by Abe, still Kim's friend
+    await run("befriend", p["Kim"].id, p["Lou"].id)
+    assert [f.name for f in await run("friends", p["Kim"].id)] == ["Abe", "Lou", "Zoe"]
+    assert [f.name for f in await run("friends", p["Abe"].id)] == ["Kim"]
 
 
 async def test_recommend_friends_of_friends_with_their_names(run):
@@ -236,25 +289,70 @@ async def test_recommend_friends_of_friends_with_their_names(run):
     suggested = await run("recommend_friends", p["Ann"].id)
     assert [(s.person.name, s.mutual_friends) for s in suggested] == [("Dan", 2), ("Eve", 1)]
     assert len(await run("recommend_friends", p["Ann"].id, limit=1)) == 1
+    with pytest.raises(ValueError, match="limit"):
+        await run("recommend_friends", p["Ann"].id, limit=-1)
+
+
+async def test_path_between_follows_friendships_either_way(run):
+    p = {n: await person(run, n) for n in ("Ann", "Ben", "Cat", "Dan", "Loner")}
+    await run("befriend", p["Ann"].id, p["Ben"].id)
+    await run("befriend", p["Cat"].id, p["Ben"].id)  # held by Cat: the path goes against it
+    await run("befriend", p["Cat"].id, p["Dan"].id)
+    path = await run("path_between", p["Ann"].id, p["Dan"].id)
+    assert [v.name for v in path] == ["Ann", "Ben", "Cat", "Dan"]
+    back = await run("path_between", p["Dan"].id, p["Ann"].id)
+    assert [v.name for v in back] == ["Dan", "Cat", "Ben", "Ann"]
+    assert await run("path_between", p["Ann"].id, p["Loner"].id) == []
+    assert [v.name for v in await run("path_between", p["Ann"].id, p["Ann"].id)] == ["Ann"]
+
+
+async def test_reachable_accounts_follow_transfers_forward(run):
+    a, b, c, d, lone = [await funded_account(run, "100") for _ in range(5)]
+    for source, target in ((a, b), (b, c), (c, a), (d, a)):
+        await run("transfer", source.id, target.id, Decimal("1"))
+    reached = await run("reachable_accounts", a.id)
+    assert [r.id for r in reached] == sorted([b.id, c.id], key=str)  # not a itself, not d
+    assert [r.id for r in await run("reachable_accounts", d.id)] == sorted(
+        [a.id, b.id, c.id], key=str
+    )
+    assert await run("reachable_accounts", lone.id) == []
+    assert reached == [await run("get_account", r.id) for r in reached]
 
 
 def test_the_async_service_is_the_sync_one_with_await():
+    """The two services differ only in ``async``/``await`` (docstrings live on the sync one)."""
     here = Path(__file__).resolve().parents[2] / "app" / "services"
-    sync = (here / "bank.py").read_text()
-    async_ = (here / "bank_async.py").read_text()
 
-    def body(text: str) -> str:
-        text = text[text.index("class ") :]  # the module docstrings differ on purpose
-        text = re.sub(r"\bawait ", "", text)
-        text = re.sub(r"\basync ", "", text)
-        text = text.replace("AsyncBankService", "BankService")
-        text = text.replace("run_async(", "run(").replace(
-            "AsyncBankUnitOfWorkFactory", "BankUnitOfWorkFactory"
-        )
-        text = re.sub(r"\s+", "", text)  # formatting may wrap the two differently
-        return text.replace(",)", ")")
+    class Unasync(ast.NodeTransformer):
+        def visit_Await(self, node):
+            return self.visit(node.value)
 
-    assert body(async_) == body(sync)
+        def visit_AsyncFunctionDef(self, node):
+            return self.visit(ast.FunctionDef(**{f: getattr(node, f) for f in node._fields}))
+
+        def visit_AsyncWith(self, node):
+            return self.visit(ast.With(**{f: getattr(node, f) for f in node._fields}))
+
+        def visit_FunctionDef(self, node):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                node.body = node.body[1:]  # a docstring
+            return self.generic_visit(node)
+
+    def service(name: str) -> str:
+        tree = ast.parse((here / name).read_text())
+        [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+        cls.decorator_list = []
+        text = ast.dump(Unasync().visit(cls))
+        for a, b in (
+            ("AsyncBankService", "BankService"),
+            ("AsyncBankUnitOfWork", "BankUnitOfWork"),
+            ("run_async", "run"),
+        ):
+            text = text.replace(a, b)
+        return text
+
+    assert service("bank_async.py") == service("bank.py")
 
 
 def test_the_container_hands_services_the_fakes_it_is_given():
