@@ -108,7 +108,7 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             _delete_rules(state, changes, states)
             continue
         mapping = state.mapping
-        linked = bool(mapping.relationships) and _edge_changes(state, changes)
+        linked = bool(mapping.relationships) and _edge_changes(state, changes, states)
         if status is Status.NEW:
             changes.creates.append(Create(state, mapping.encode(state.entity)))
             continue
@@ -138,7 +138,7 @@ def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMa
     for name, rel in state.mapping.relationships.items():
         if rel.on_delete == "detach":
             continue
-        source = state.mapping.encode_key(state.key)
+        source = state.stored_key
         loaded = state.edges.get(name, {}) if state.edges else {}
         if rel.on_delete == "cascade":
             changes.rules.append(DeleteRule(rel, source, len(loaded)))
@@ -156,41 +156,44 @@ def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMa
             target = identity.state_of(rel.target_of(item))
             gone = target is not None and target.status is Status.DELETED
             if gone or id(item) not in kept:
-                removed.append(rel.target.encode_key(key))
+                removed.append(key)
         changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
 
 
-def _edge_changes(state: InstanceState, changes: ChangeSet) -> bool:
+def _edge_changes(state: InstanceState, changes: ChangeSet, identity: IdentityMap) -> bool:
     """Add the edge writes of ``state``'s loaded relationships; True if there are any."""
     entity = state.entity
-    source: Any = None
+    source = state.stored_key
     changed_any = False
+    by_object = identity.by_object
+
+    def stored_key_of(target: Any) -> Any:
+        tracked = by_object.get(id(target))
+        return None if tracked is None else tracked.stored_key
+
     for name, rel in state.mapping.relationships.items():
         if not is_loaded(entity, name):
             continue  # never touched: unchanged by definition
         stored = state.edges.get(name, {}) if state.edges else {}
+        if not stored and not entity.__dict__[name]:
+            continue  # empty, and nothing stored: the common case of a new entity
         if rel.unchanged(entity, stored):
             continue
-        current = rel.current(entity)
+        current = rel.current(entity, stored_key_of)
         if current.keys() == stored.keys() and all(current[k][1] == stored[k][1] for k in current):
             continue
         changed_any = True
-        if source is None:
-            source = state.mapping.encode_key(state.key)
-        encode_target = rel.target.encode_key
         props = rel.edge_properties
         for key, (_, values) in current.items():
             old = stored.get(key)
             if old is None:
                 changes.links.append(
-                    EdgeWrite(
-                        rel, source, encode_target(key), dict(zip(props, values, strict=True))
-                    )
+                    EdgeWrite(rel, source, key, dict(zip(props, values, strict=True)))
                 )
             elif old[1] != values:
                 changed = {p: v for p, a, v in zip(props, old[1], values, strict=True) if a != v}
-                changes.relinks.append(EdgeWrite(rel, source, encode_target(key), changed))
+                changes.relinks.append(EdgeWrite(rel, source, key, changed))
         for key in stored.keys() - current.keys():
-            changes.unlinks.append(EdgeWrite(rel, source, encode_target(key), {}))
+            changes.unlinks.append(EdgeWrite(rel, source, key, {}))
         changes.edges_after.append((state, name, current))
     return changed_any

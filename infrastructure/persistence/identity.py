@@ -39,17 +39,19 @@ class InstanceState:
     version: int  # stored version as last loaded or written (0 when unversioned/new)
     edges: dict[str, Edges] | None = None  # loaded relationships as last loaded or written
     fields: tuple[Any, ...] | None = None  # field values as last loaded or written (copied)
+    stored_key: Any = None  # the key as stored (encoded): what edges and queries name
 
 
 class IdentityMap:
     """Tracked entities by (class, key) and by object identity."""
 
-    __slots__ = ("by_key", "by_object")
+    __slots__ = ("by_key", "by_object", "by_stored")
 
     def __init__(self) -> None:
         # Public for the loading hot path only; everything else uses the methods.
         self.by_key: dict[tuple[type, Any], InstanceState] = {}
         self.by_object: dict[int, InstanceState] = {}
+        self.by_stored: dict[tuple[type, Any], InstanceState] = {}  # by encoded key
 
     def get(self, cls: type, key: Any) -> InstanceState | None:
         return self.by_key.get((cls, key))
@@ -73,24 +75,23 @@ class IdentityMap:
             )
         self.by_key[ident] = state
         self.by_object[id(state.entity)] = state
+        self.by_stored[state.mapping.cls, state.stored_key] = state
 
     def track_loaded(self, state: InstanceState) -> None:
         """Track a state whose key the map does not hold (the caller checked: no second look)."""
         self.by_key[state.mapping.cls, state.key] = state
         self.by_object[id(state.entity)] = state
+        self.by_stored[state.mapping.cls, state.stored_key] = state
 
     def forget(self, state: InstanceState) -> None:
         self.by_key.pop((state.mapping.cls, state.key), None)
         self.by_object.pop(id(state.entity), None)
-
-    def rekey(self, state: InstanceState, new_key: Any) -> None:
-        self.by_key.pop((state.mapping.cls, state.key), None)
-        state.key = new_key
-        self.track(state)
+        self.by_stored.pop((state.mapping.cls, state.stored_key), None)
 
     def clear(self) -> None:
         self.by_key.clear()
         self.by_object.clear()
+        self.by_stored.clear()
 
     def __iter__(self) -> Iterator[InstanceState]:
         return iter(list(self.by_key.values()))

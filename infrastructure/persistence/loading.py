@@ -90,12 +90,15 @@ def _track(
     unit: UnitState, mapping: EntityMapping[Any], values: tuple[Any, ...], version: int
 ) -> tuple[InstanceState | None, bool]:
     """The state for a stored row: (state or None if deleted here, whether it is new)."""
-    key = mapping.key_codec.decode(values[mapping.key_index])
-    state = unit.identity.get(mapping.cls, key)
+    stored = values[mapping.key_index]
+    state = unit.identity.by_stored.get((mapping.cls, stored))
     if state is not None:
         return (None if state.status is Status.DELETED else state), False
+    key = mapping.key_codec.decode(stored)
     entity, fields = mapping.load(values, key, version)
-    state = InstanceState(mapping, key, entity, Status.PERSISTENT, values, version, None, fields)
+    state = InstanceState(
+        mapping, key, entity, Status.PERSISTENT, values, version, None, fields, stored
+    )
     unit.identity.track_loaded(state)
     if not mapping.slots:
         entity.__dict__[OWNER] = unit
@@ -119,19 +122,24 @@ def load_rows(
     cls = mapping.cls
     by_key = unit.identity.by_key
     by_object = unit.identity.by_object
+    by_stored = unit.identity.by_stored
     persistent, deleted = Status.PERSISTENT, Status.DELETED
     marks = not mapping.slots
     out: list[T] = []
     for row in rows:
         values = tuple(row[:width])
-        key = decode_key(values[key_index])
-        state = by_key.get((cls, key))
+        stored = values[key_index]
+        state = by_stored.get((cls, stored))
         if state is None:
+            key = decode_key(stored)
             version = row[width]
             entity, fields = build(values, key, version)
-            state = InstanceState(mapping, key, entity, persistent, values, version, None, fields)
+            state = InstanceState(
+                mapping, key, entity, persistent, values, version, None, fields, stored
+            )
             by_key[cls, key] = state
             by_object[id(entity)] = state
+            by_stored[cls, stored] = state
             if marks:
                 entity.__dict__[OWNER] = unit
             out.append(entity)
@@ -196,18 +204,18 @@ def _set_edges(
     for item in items:
         target_state, fresh = _track(unit, target, tuple(item[:width]), item[width])
         if target_state is None:
-            gone = unit.identity.get(target.cls, target.key_codec.decode(item[target.key_index]))
+            gone = unit.identity.by_stored.get((target.cls, item[target.key_index]))
             if gone is not None:
                 props = tuple(item[width + 1 :])
-                deleted[gone.key] = (rel.decode_edge(gone.entity, props), props)
+                deleted[gone.stored_key] = (rel.decode_edge(gone.entity, props), props)
             continue
         if fresh and target.relationships:
             targets.states.append(target_state)
             for other in target.relationships.values():
                 set_lazy(target_state.entity, other.name, LazyRelationship(unit, targets, other))
         props = tuple(item[width + 1 :])
-        if target_state.key not in edges:
-            edges[target_state.key] = (rel.decode_edge(target_state.entity, props), props)
+        if target_state.stored_key not in edges:
+            edges[target_state.stored_key] = (rel.decode_edge(target_state.entity, props), props)
     if state.edges is None:
         state.edges = {}
     # What is stored counts every edge (a cascade expects them all; a rollback,

@@ -211,13 +211,13 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         # Each holder is matched once, then each of its new targets; MERGE keeps
         # an edge unique per pair even when another unit linked it meanwhile.
         if rel.edge_properties:
-            each, props = "t[0]", " SET r = t[1]"
+            each, set_props = "t[0]", " SET r = t[1]"
         else:
-            each, props = "t", ""
+            each, set_props = "t", ""
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
             f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.label} "
-            f"{{{target.key_property}: {each}}}) MERGE {rel.pattern('a', 'r', 'b')}{props} "
+            f"{{{target.key_property}: {each}}}) MERGE {rel.pattern('a', 'r', 'b')}{set_props} "
             f"RETURN count(r) AS {name} }}"
         )
         counted.append(name)

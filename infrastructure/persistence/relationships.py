@@ -138,7 +138,8 @@ def clear_lazy(entity: object, name: str) -> None:
             del entity.__dict__[LAZY]
 
 
-# A relationship's stored state: target key -> (item as held, encoded edge properties).
+# A relationship's stored state: the target's stored (encoded) key -> (item as held,
+# encoded edge properties).
 Edges = dict[Any, tuple[Any, tuple[Any, ...]]]
 
 
@@ -271,22 +272,28 @@ class RelationshipMapping:
                 return False
         return True
 
-    def current(self, entity: Any) -> Edges:
-        """The relationship as the entity holds it now: target key -> (item, edge props)."""
+    def current(self, entity: Any, stored_key_of: Callable[[Any], Any]) -> Edges:
+        """The relationship as the entity holds it now: stored target key -> (item, edge props).
+
+        ``stored_key_of`` gives a tracked target's key as stored (None: not tracked).
+        """
         items = self.items(entity)
-        where = f"{self.source.describe(entity)}.{self.name}"
         target_mapping = self.target
         edges: Edges = {}
         for item in items:
             target = self.target_of(item)
             if type(target) is not target_mapping.cls:
+                where = f"{self.source.describe(entity)}.{self.name}"
                 raise ValueEncodingError(
                     f"{where} holds a {type(target).__name__}; expected {target_mapping.name}"
                 )
-            key = target_mapping.key_of(target)
+            key = stored_key_of(target)
+            if key is None:  # not tracked (yet): its key as it would be stored
+                key = target_mapping.encode_key(target_mapping.key_of(target))
             if key in edges:
+                where = f"{self.source.describe(entity)}.{self.name}"
                 raise ValueEncodingError(
-                    f"{where} holds {target_mapping.name}[{key!r}] twice; an edge is unique "
+                    f"{where} holds {target_mapping.describe(target)} twice; an edge is unique "
                     "per pair of entities"
                 )
             edges[key] = (item, self.encode_edge(item))

@@ -121,10 +121,11 @@ class UnitState:
                 "load it in this unit instead (one unit, one identity map)"
             )
         key = mapping.key_of(entity)
-        mapping.encode_key(key)  # a key that cannot be stored is refused at once
+        stored = mapping.encode_key(key)  # a key that cannot be stored is refused at once
+        state = InstanceState(mapping, key, entity, Status.NEW, None, 0, stored_key=stored)
         if (mapping.cls, key) in identity.by_key:
-            identity.track(InstanceState(mapping, key, entity, Status.NEW, None, 0))  # raises
-        identity.track_loaded(InstanceState(mapping, key, entity, Status.NEW, None, 0))
+            identity.track(state)  # raises: another object holds this key
+        identity.track_loaded(state)
         if not mapping.slots:
             entity.__dict__[OWNER] = self
 
@@ -208,8 +209,8 @@ class UnitState:
         while work:
             state = work.pop()
             for name, rel in state.mapping.relationships.items():
-                if not is_loaded(state.entity, name):
-                    continue
+                if not state.entity.__dict__.get(name):
+                    continue  # not loaded, None or empty: no target to adopt
                 stored = state.edges.get(name, {}) if state.edges else {}
                 for item in rel.items(state.entity):
                     target = rel.target_of(item)
@@ -221,8 +222,9 @@ class UnitState:
                             work.append(added)
                     elif (
                         target_state.status is Status.DELETED
-                        and (key := target_state.key) not in stored
+                        and target_state.stored_key not in stored
                     ):
+                        key = target_state.key
                         raise DanglingReferenceError(
                             f"{state.mapping.describe(state.entity)}.{name} holds "
                             f"{rel.target.name}[{key!r}], which this unit deletes; remove it "
@@ -251,8 +253,8 @@ class UnitState:
                     loading.apply_related(self, rel, unloaded, rows)
                 for s in states:
                     assert s.edges is not None
-                    for key in s.edges[rel.name]:
-                        child = self.identity.get(rel.target.cls, key)
+                    for item, _ in s.edges[rel.name].values():
+                        child = self.identity.state_of(rel.target_of(item))
                         if child is not None and child.status is Status.PERSISTENT:
                             child.status = Status.DELETED
 
