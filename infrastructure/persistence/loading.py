@@ -19,12 +19,12 @@ from . import reads
 from .identity import OWNER, InstanceState, Status
 from .mapping import EntityMapping
 from .relationships import (
+    LAZY,
     Edges,
     RelationshipMapping,
     RelationshipNotLoadedError,
     clear_lazy,
     is_loaded,
-    set_lazy,
 )
 
 if TYPE_CHECKING:
@@ -38,10 +38,19 @@ Reader = Callable[[reads.Read], list[list[Any]]]
 class LoadGroup:
     """The entities one read loaded, for batched lazy loading."""
 
-    __slots__ = ("states",)
+    __slots__ = ("_loaders", "states")
 
     def __init__(self) -> None:
         self.states: list[InstanceState] = []
+        self._loaders: dict[str, LazyRelationship] | None = None
+
+    def loaders(
+        self, unit: UnitState, rels: Sequence[RelationshipMapping]
+    ) -> dict[str, LazyRelationship]:
+        """The lazy loaders every entity of the group shares (see ``relationships.LAZY``)."""
+        if self._loaders is None:
+            self._loaders = {rel.name: LazyRelationship(unit, self, rel) for rel in rels}
+        return self._loaders
 
 
 class LazyRelationship:
@@ -112,9 +121,12 @@ def load_rows(
     load: Sequence[RelationshipMapping] = (),
 ) -> list[T]:
     """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship)."""
-    if load or mapping.relationships:
+    if load:
         return _load_rows_with_relationships(unit, mapping, rows, load)
-    # The plain case is the hot path of every large read: ``_track`` inlined.
+    # The hot path of every large read: ``_track`` inlined; relationships lazy.
+    group = LoadGroup() if mapping.relationships else None
+    lazy = group.loaders(unit, list(mapping.relationships.values())) if group else None
+    states = group.states if group else None
     width = len(mapping.properties)
     key_index = mapping.key_index
     decode_key = mapping.key_codec.decode
@@ -142,9 +154,15 @@ def load_rows(
             by_stored[cls, stored] = state
             if marks:
                 entity.__dict__[OWNER] = unit
+            if lazy is not None:
+                entity.__dict__[LAZY] = lazy
             out.append(entity)
         elif state.status is not deleted:
             out.append(state.entity)
+        else:
+            continue
+        if states is not None:
+            states.append(state)
     return out
 
 
@@ -171,8 +189,7 @@ def _load_rows_with_relationships(
         if group is not None:
             group.states.append(state)
             if fresh:
-                for rel in lazy:
-                    set_lazy(entity, rel.name, LazyRelationship(unit, group, rel))
+                entity.__dict__[LAZY] = group.loaders(unit, lazy)
     return out
 
 
@@ -211,8 +228,8 @@ def _set_edges(
             continue
         if fresh and target.relationships:
             targets.states.append(target_state)
-            for other in target.relationships.values():
-                set_lazy(target_state.entity, other.name, LazyRelationship(unit, targets, other))
+            rels = list(target.relationships.values())
+            target_state.entity.__dict__[LAZY] = targets.loaders(unit, rels)
         props = tuple(item[width + 1 :])
         if target_state.stored_key not in edges:
             edges[target_state.stored_key] = (rel.decode_edge(target_state.entity, props), props)

@@ -126,15 +126,18 @@ def is_loaded(entity: object, name: str) -> bool:
     return name in entity.__dict__
 
 
-def set_lazy(entity: object, name: str, loader: Callable[[object], None]) -> None:
-    entity.__dict__.setdefault(LAZY, {})[name] = loader
-
-
 def clear_lazy(entity: object, name: str) -> None:
+    """Forget the loader of ``name`` (it has loaded).
+
+    Entities read together share one loader dictionary, so it is replaced,
+    never changed in place.
+    """
     lazy = entity.__dict__.get(LAZY)
-    if lazy is not None:
-        lazy.pop(name, None)
-        if not lazy:
+    if lazy is not None and name in lazy:
+        rest = {k: v for k, v in lazy.items() if k != name}
+        if rest:
+            entity.__dict__[LAZY] = rest
+        else:
             del entity.__dict__[LAZY]
 
 
