@@ -101,15 +101,21 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
         MappingError: a tracked entity's key was changed.
     """
     changes = ChangeSet()
+    deleted, new = Status.DELETED, Status.NEW
     for state in states:
         status = state.status
-        if status is Status.DELETED:
+        if status is deleted:
             changes.deletes.append(Delete(state))
             _delete_rules(state, changes, states)
             continue
         mapping = state.mapping
-        linked = bool(mapping.relationships) and _edge_changes(state, changes, states)
-        if status is Status.NEW:
+        # A relationship never loaded nor assigned is not in the entity's dict.
+        linked = (
+            bool(mapping.relationships)
+            and not state.entity.__dict__.keys().isdisjoint(mapping.relationships)
+            and _edge_changes(state, changes, states)
+        )
+        if status is new:
             changes.creates.append(Create(state, mapping.encode(state.entity)))
             continue
         assert state.snapshot is not None

@@ -203,8 +203,13 @@ class UnitState:
         return None if plan is None else PendingFlush(changes, plan)
 
     def _adopt_new_targets(self) -> None:
+        deleted = Status.DELETED
         work = [
-            s for s in self.identity if s.mapping.relationships and s.status is not Status.DELETED
+            s
+            for s in self.identity
+            if s.mapping.relationships
+            and s.status is not deleted
+            and not s.entity.__dict__.keys().isdisjoint(s.mapping.relationships)
         ]
         while work:
             state = work.pop()
