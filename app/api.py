@@ -6,6 +6,8 @@ responses that say what was wrong (``http_errors``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -14,6 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
 from . import http_errors
+from .background import relay_events
 from .container import Container, create_container
 from .request_scope import RequestUnit, request_unit
 from .schemas import Befriend, Deposit, MakeTransfer, OpenAccount, RegisterPerson
@@ -153,11 +156,19 @@ async def health(request: Request) -> dict[str, str]:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start (or connect to) the database before serving; close everything after."""
     container: Container = app.state.container
+    relaying: asyncio.Task[None] | None = None
     if not container.async_unit_of_work.overridden:
         container.graph()  # starts the embedded server if any, ensures the key constraints
+        interval = container.config.app_relay_interval_s()
+        if interval:
+            relaying = asyncio.create_task(relay_events(container, interval))
     try:
         yield
     finally:
+        if relaying is not None:
+            relaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relaying
         if container.database.initialized:
             await container.database().aclose()
         container.async_graph.reset()

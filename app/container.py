@@ -94,7 +94,7 @@ def prepared_graph(database: Database, name: str, registry: Registry) -> Any:
 
 def open_async_graph(database: Database, prepared: Any, name: str) -> Any:
     """The async graph handle (create it inside the event loop that will use it)."""
-    return database.async_client().select_graph(name)
+    return database.async_graph(name)
 
 
 class Container(containers.DeclarativeContainer):

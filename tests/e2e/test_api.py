@@ -8,6 +8,7 @@ FalkorDB on a temporary data directory, twice.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,7 +25,13 @@ from tests.reliability.api_process import ApiProcess as App
 def api(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     graph = f"e2e_api_{uuid.uuid4().hex[:8]}"
     log = tmp_path_factory.mktemp("api") / "app.log"
-    app = App(log, FALKORDB_URL=database.url, FALKORDB_GRAPH=graph)
+    app = App(
+        log,
+        FALKORDB_URL=database.url,
+        FALKORDB_GRAPH=graph,
+        APP_OUTBOX_STREAM=f"{graph}:events",
+        APP_RELAY_INTERVAL_S="0.1",
+    )
     try:
         with httpx.Client(base_url=app.url, timeout=30) as client:
             yield client
@@ -55,6 +62,26 @@ def account(api: httpx.Client, owner: dict, amount: str = "0", currency: str = "
 def error(response: httpx.Response, status: int) -> dict:
     assert response.status_code == status, response.text
     return response.json()
+
+
+def test_committed_events_reach_the_stream_in_order(api: httpx.Client, database: Database) -> None:
+    """The served app relays what each request committed to its Redis Stream, by itself."""
+    ann = person(api, "Streamy")
+    opened = account(api, ann, "12.50")
+    graph = api.get("/health").json()["graph"]
+    redis = database.client.connection
+    wanted = {ann["id"]: ["PersonRegistered"], opened["id"]: ["AccountOpened", "MoneyDeposited"]}
+    seen: dict[str, list[str]] = {}
+    deadline = time.monotonic() + 20  # the relay polls every 0.1 s; this bounds a hang
+    while time.monotonic() < deadline:
+        seen = {}
+        for _, fields in redis.xrange(f"{graph}:events"):
+            if fields["aggregate_id"] in wanted:
+                seen.setdefault(fields["aggregate_id"], []).append(fields["event_type"])
+        if seen == wanted:
+            break
+        time.sleep(0.1)
+    assert seen == wanted
 
 
 def test_people(api: httpx.Client) -> None:
