@@ -122,7 +122,26 @@ def raw_list_objects(graph: Any, keys: list[Any]) -> list[Person]:
     return [to_person(row) for row in graph.ro_query(data.LIST_PEOPLE).result_set]
 
 
-RAW_OBJECTS = {"get_many": raw_get_many_objects, "list": raw_list_objects}
+def raw_update_objects(graph: Any, keys: list[Any]) -> None:
+    changed = raw_get_many_objects(graph, keys)[::10]
+    for person in changed:
+        assert person.age is not None
+        person.age += 1
+    rows = [{"k": str(p.id), "age": p.age} for p in changed]
+    graph.query(data.SET_AGES, {"rows": rows})
+
+
+def raw_delete_objects(graph: Any, keys: list[Any]) -> None:
+    people = raw_get_many_objects(graph, keys)
+    graph.query(data.DELETE_PEOPLE, {"keys": [str(p.id) for p in people]})
+
+
+RAW_OBJECTS = {
+    "get_many": raw_get_many_objects,
+    "list": raw_list_objects,
+    "update 10%": raw_update_objects,
+    "delete": raw_delete_objects,
+}
 
 
 # -- transfers ------------------------------------------------------------------

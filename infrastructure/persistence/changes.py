@@ -42,6 +42,7 @@ class EdgeWrite:
     source: Any  # encoded key of the entity holding the relationship
     target: Any  # encoded key of the target
     props: dict[str, Any]
+    fresh: bool = False  # the holder is created by the same commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ def _edge_changes(state: InstanceState, changes: ChangeSet, identity: IdentityMa
     """Add the edge writes of ``state``'s loaded relationships; True if there are any."""
     entity = state.entity
     source = state.stored_key
+    fresh = state.status is Status.NEW
     changed_any = False
     by_object = identity.by_object
 
@@ -194,7 +196,7 @@ def _edge_changes(state: InstanceState, changes: ChangeSet, identity: IdentityMa
             old = stored.get(key)
             if old is None:
                 changes.links.append(
-                    EdgeWrite(rel, source, key, dict(zip(props, values, strict=True)))
+                    EdgeWrite(rel, source, key, dict(zip(props, values, strict=True)), fresh)
                 )
             elif old[1] != values:
                 changed = {p: v for p, a, v in zip(props, old[1], values, strict=True) if a != v}

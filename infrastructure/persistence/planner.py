@@ -75,18 +75,24 @@ def _by_relationship(items: Sequence[R]) -> list[tuple[RelationshipMapping, list
     return [groups[label] for label in sorted(groups)]
 
 
-def _unique_writes(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[EdgeWrite]:
-    """``writes`` with each edge once (both holders of an undirected edge may write it)."""
+def _distinct_edges(writes: Sequence[EdgeWrite]) -> list[EdgeWrite]:
+    """``writes`` with each stored edge once.
+
+    Both holders of an undirected edge, or two relationships declared over
+    the same edges (``Person.pets`` and ``Pet.owner``), may write one edge in
+    one unit: it is written once.
+    """
     out = []
-    seen: set[tuple[Any, Any]] = set()
+    seen: set[tuple[Any, ...]] = set()
     for w in writes:
-        pair = (w.source, w.target)
-        if rel.direction == "both" and rel.source is rel.target:
-            pair = (
-                (w.source, w.target) if repr(w.source) <= repr(w.target) else (w.target, w.source)
-            )
-        if pair not in seen:
-            seen.add(pair)
+        rel = w.rel
+        start, end = (rel.source.label, w.source), (rel.target.label, w.target)
+        undirected = rel.direction == "both"
+        if rel.direction == "in" or (undirected and repr(end) < repr(start)):
+            start, end = end, start
+        edge = (rel.type, undirected, start, end)
+        if edge not in seen:
+            seen.add(edge)
             out.append(w)
     return out
 
@@ -131,10 +137,10 @@ def _edge_match(rel: RelationshipMapping) -> str:
     )
 
 
-def _version_match(mapping: EntityMapping[Any]) -> str:
+def _version_match(mapping: EntityMapping[Any], expected: str = "row.v") -> str:
     if mapping.version_property is None:
         return ""
-    return f" WHERE coalesce(n.{mapping.version_property}, 0) = row.v"
+    return f" WHERE coalesce(n.{mapping.version_property}, 0) = {expected}"
 
 
 def plan_commit(changes: ChangeSet) -> CommitPlan | None:
@@ -151,18 +157,15 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
 
     for mapping, creates in _by_mapping(changes.creates):
         name = f"create_{mapping.label}"
-        props = mapping.properties
-        vprop = mapping.version_property
-        rows = []
-        for c in creates:
-            row = dict(zip(props, c.values, strict=True))
-            if vprop:
-                row[vprop] = 1
-            rows.append(row)
-        params[name] = rows
+        # Rows are the encoded values themselves, in ``properties`` order: no
+        # map per row to build or send (null values leave a property unset).
+        params[name] = [c.values for c in creates]
+        assigned = [f"{p}: row[{i}]" for i, p in enumerate(mapping.properties)]
+        if mapping.version_property:
+            assigned.append(f"{mapping.version_property}: 1")
         created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.label}) SET n = row "
+            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.label} {{{', '.join(assigned)}}}) "
             f"RETURN count(*) AS {name} }}"
         )
 
@@ -190,39 +193,44 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
     delete_groups = _by_mapping(changes.deletes)
     for mapping, deletes in delete_groups:
         name = f"delete_{mapping.label}"
-        keyed = tuple((mapping.encode_key(d.state.key), d.state.version) for d in deletes)
-        params[name] = [{"k": k, "v": v} for k, v in keyed]
+        keyed = tuple((d.state.stored_key, d.state.version) for d in deletes)
+        params[name] = [[k, v] for k, v in keyed]
         # The nodes found at the version read are collected, checked by the
         # guard and deleted at the end, with no second lookup.
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
-            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
+            f"{{{mapping.key_property}: row[0]}}){_version_match(mapping, 'row[1]')} "
             f"RETURN collect(n) AS doomed_{mapping.label} }}"
         )
         counted.append(f"doomed_{mapping.label}")
         expected.append(len(deletes))
         checked.append(CheckedBatch(mapping, "delete", keyed))
 
-    for rel, links in _by_relationship(changes.links):
-        name = f"link_{rel.label}"
-        unique = _unique_writes(rel, links)
-        params[name] = _link_rows(rel, unique)
-        target = rel.target
-        # Each holder is matched once, then each of its new targets; MERGE keeps
-        # an edge unique per pair even when another unit linked it meanwhile.
-        if rel.edge_properties:
-            each, set_props = "t[0]", " SET r = t[1]"
-        else:
-            each, set_props = "t", ""
-        blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
-            f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.label} "
-            f"{{{target.key_property}: {each}}}) MERGE {rel.pattern('a', 'r', 'b')}{set_props} "
-            f"RETURN count(r) AS {name} }}"
-        )
-        counted.append(name)
-        expected.append(len(unique))
-        checked.append(CheckedBatch(rel.source, "link", ()))
+    for rel, unique in _by_relationship(_distinct_edges(changes.links)):
+        # An edge from a node this commit creates cannot exist yet: CREATE it.
+        # Other edges MERGE, so a pair stays unique when another unit linked
+        # it meanwhile. Each holder is matched once, then each of its targets.
+        for fresh, verb in ((True, "CREATE"), (False, "MERGE")):
+            writes = [w for w in unique if w.fresh is fresh]
+            if not writes:
+                continue
+            name = f"{'attach' if fresh else 'link'}_{rel.label}"
+            params[name] = _link_rows(rel, writes)
+            target = rel.target
+            if rel.edge_properties:
+                each, set_props = "t[0]", " SET r = t[1]"
+            else:
+                each, set_props = "t", ""
+            blocks.append(
+                f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
+                f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.label} "
+                f"{{{target.key_property}: {each}}}) "
+                f"{verb} {rel.pattern('a', 'r', 'b') if not fresh else rel.create_pattern('a', 'r', 'b')}"
+                f"{set_props} RETURN count(r) AS {name} }}"
+            )
+            counted.append(name)
+            expected.append(len(writes))
+            checked.append(CheckedBatch(rel.source, "link", ()))
 
     for rel, relinks in _by_relationship(changes.relinks):
         name = f"relink_{rel.label}"

@@ -134,7 +134,11 @@ def by_key(mapping: EntityMapping[Any], key: Any) -> Read:
 
 
 def by_keys(mapping: EntityMapping[Any], keys: Sequence[Any]) -> Read:
-    encoded = [mapping.encode_key(k) for k in keys]
+    return by_stored_keys(mapping, [mapping.encode_key(k) for k in keys])
+
+
+def by_stored_keys(mapping: EntityMapping[Any], encoded: Sequence[Any]) -> Read:
+    """The entities with these keys, given as stored (already encoded)."""
     return Read(
         f"UNWIND $keys AS key MATCH (n:{mapping.label} {{{mapping.key_property}: key}}) "
         f"RETURN {projection(mapping)}",

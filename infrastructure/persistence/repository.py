@@ -14,12 +14,13 @@ async module has the awaiting twin.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import queries, reads
 from .criteria import Criterion, combine, from_equals, parse_order
 from .errors import EntityNotFoundError, MappingError
+from .identity import Status
 from .mapping import EntityMapping
 from .queries import Page, Slice
 from .reads import Read
@@ -105,15 +106,29 @@ class RepositoryBase(Generic[T]):
     def _get_many(self, keys: Sequence[Any], load: Loads) -> Conversation[list[T]]:
         self._state.check_open()
         rels = self._relationships(load)
-        known, to_read, deleted = self._split_known(keys)
-        loaded: list[T] = []
+        mapping = self.mapping
+        cls = mapping.cls
+        stored = [mapping.encode_key(k) for k in keys]
+        # Keys are compared as stored (text, hashed once), never as UUID objects.
+        by_stored = self._state.identity.by_stored
+        known = [k for k in dict.fromkeys(stored) if (cls, k) in by_stored]
+        to_read = [k for k in dict.fromkeys(stored) if (cls, k) not in by_stored]
         if to_read:
-            read = reads.with_related(reads.by_keys(self.mapping, to_read), rels)
-            loaded = self._state.load_rows(self.mapping, (yield read), rels)
-        if deleted:
-            raise EntityNotFoundError(self.mapping.name, deleted)
-        yield from self._complete(builtins.list(known.values()), rels)
-        return self._ordered(keys, loaded, known)
+            read = reads.with_related(reads.by_stored_keys(mapping, to_read), rels)
+            self._state.load_rows(mapping, (yield read), rels)
+        found: list[T] = []
+        missing = []
+        for key, encoded in zip(keys, stored, strict=True):
+            state = by_stored.get((cls, encoded))
+            if state is None or state.status is Status.DELETED:
+                missing.append(key)
+            else:
+                found.append(state.entity)
+        if missing:
+            raise EntityNotFoundError(mapping.name, missing)
+        if known:
+            yield from self._complete([by_stored[cls, k].entity for k in known], rels)
+        return found
 
     def _exists(self, key: Any) -> Conversation[bool]:
         decided, entity = self._cached(key)
@@ -215,30 +230,6 @@ class RepositoryBase(Generic[T]):
     def _cached(self, key: Any) -> tuple[bool, T | None]:
         self._state.check_open()
         return self._state.tracked(self.mapping, key)
-
-    def _ordered(self, keys: Sequence[Any], loaded: Iterable[T], known: dict[Any, T]) -> list[T]:
-        key_of = self.mapping.key_of
-        for entity in loaded:
-            known[key_of(entity)] = entity
-        missing = [k for k in keys if k not in known]
-        if missing:
-            raise EntityNotFoundError(self.mapping.name, missing)
-        return [known[k] for k in keys]
-
-    def _split_known(self, keys: Sequence[Any]) -> tuple[dict[Any, T], list[Any], list[Any]]:
-        """Keys the identity map answers, keys to read, and keys known deleted."""
-        known: dict[Any, T] = {}
-        to_read: list[Any] = []
-        deleted: list[Any] = []
-        for key in dict.fromkeys(keys):
-            decided, entity = self._cached(key)
-            if not decided:
-                to_read.append(key)
-            elif entity is None:
-                deleted.append(key)
-            else:
-                known[key] = entity
-        return known, to_read, deleted
 
 
 class Repository(RepositoryBase[T]):

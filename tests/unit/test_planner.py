@@ -45,6 +45,9 @@ def transfer() -> Transfer:
     )
 
 
+PERSON_PROPS = bank_registry().mapping_for(Person).properties
+
+
 def plan(unit: UnitState) -> CommitPlan:
     planned = plan_commit(unit.changes())
     assert planned is not None
@@ -86,9 +89,10 @@ def test_creates_are_one_block_per_label_whatever_the_row_count(unit: UnitState)
     for entity in (*people, *accounts):
         unit.add(entity)
     planned = plan(unit)
-    assert planned.query.count("CREATE (n:Person)") == 1
-    assert planned.query.count("CREATE (n:Account)") == 1
-    assert [row["id"] for row in planned.params["create_Person"]] == [str(p.id) for p in people]
+    assert planned.query.count("CREATE (n:Person {") == 1
+    assert planned.query.count("CREATE (n:Account {") == 1
+    key = PERSON_PROPS.index("id")
+    assert [row[key] for row in planned.params["create_Person"]] == [str(p.id) for p in people]
     assert len(planned.params["create_Account"]) == 2
 
 
@@ -98,15 +102,14 @@ def test_created_rows_carry_every_property_and_start_at_version_one(unit: UnitSt
     unit.add(transfer())
     planned = plan(unit)
     (row,) = planned.params["create_Person"]
-    assert row == {
-        "id": str(ann.id),
-        "name": "Ann",
-        "email": "ann@example.com",
-        "age": None,
-        "version": 1,
-    }
-    (transfer_row,) = planned.params["create_Transfer"]
-    assert "version" not in transfer_row  # Transfer is not versioned
+    stored = dict(zip(PERSON_PROPS, row, strict=True))
+    assert stored == {"id": str(ann.id), "name": "Ann", "email": "ann@example.com", "age": None}
+    create = planned.query[first(planned.query, "CREATE (n:Person {") :]
+    create = create[: create.index("})")]
+    assert create.endswith(", version: 1")  # every create starts at version one
+    assert [f"{p}: row[{i}]" in create for i, p in enumerate(PERSON_PROPS)] == [True] * 4
+    transfer_create = planned.query[first(planned.query, "CREATE (n:Transfer {") :]
+    assert "version" not in transfer_create[: transfer_create.index("})")]  # not versioned
 
 
 def test_created_keys_are_listed_to_name_duplicates_later(unit: UnitState) -> None:
@@ -154,7 +157,7 @@ def test_blocks_follow_label_order_not_insertion_order() -> None:
     other.add(person())
     assert plan(one).query == plan(other).query
     text = plan(one).query
-    assert first(text, "CREATE (n:Account)") < first(text, "CREATE (n:Person)")
+    assert first(text, "CREATE (n:Account {") < first(text, "CREATE (n:Person {")
 
 
 # -- updates ---------------------------------------------------------------------------
@@ -249,10 +252,10 @@ def test_deletes_are_checked_at_the_version_read_before_the_guard(unit: UnitStat
     gone = load(unit, person(), version=3)
     unit.delete(gone)
     planned = plan(unit)
-    assert planned.params["delete_Person"] == [{"k": str(gone.id), "v": 3}]
+    assert planned.params["delete_Person"] == [[str(gone.id), 3]]
     text = planned.query
     check = text[: first(text, "AS doomed_Person")]
-    assert "WHERE coalesce(n.version, 0) = row.v" in check[last(check, "CALL") :]
+    assert "WHERE coalesce(n.version, 0) = row[1]" in check[last(check, "CALL") :]
     assert first(text, "doomed_Person") < first(text, "1 / (CASE WHEN")
     ((batch),) = planned.checked
     assert (batch.operation, batch.rows) == ("delete", ((str(gone.id), 3),))
