@@ -97,6 +97,22 @@ def _check_page(limit: int | None, offset: int | None) -> None:
             raise ValueError(f"{name} must be a non-negative int, got {value!r}")
 
 
+def criterion(where: Any) -> Criterion:
+    """``where`` as a criterion (None: everything).
+
+    Raises:
+        TypeError: ``where`` is not built with ``F``.
+    """
+    if where is None:
+        return Always()
+    if not isinstance(where, Criterion):
+        raise TypeError(
+            f"where must be a criterion built with F (F('age') > 30), got "
+            f"{type(where).__name__} {where!r}; for equality use find_by(field=value)"
+        )
+    return where
+
+
 def find(
     unit: UnitState,
     mapping: EntityMapping[T],
@@ -109,7 +125,7 @@ def find(
     """Entities matching ``where``, as the unit sees them (pending changes included)."""
     unit.check_open()
     _check_page(limit, offset)
-    where = where or Always()
+    where = criterion(where)
     params: dict[str, Any] = {}
     clause = where.compile(mapping, params)
     pending = _pending(unit, mapping)
@@ -177,7 +193,7 @@ def count(
 ) -> Conversation[int]:
     """How many entities match ``where``, as the unit sees them."""
     unit.check_open()
-    where = where or Always()
+    where = criterion(where)
     params: dict[str, Any] = {}
     clause = where.compile(mapping, params)
     rows = yield Read(
@@ -228,7 +244,7 @@ def keyset(
     order = parse_order(mapping, order_by)
     if all(k.field != mapping.key_property for k in order):
         order.append(OrderKey(mapping.key_property, False))
-    condition = where or Always()
+    condition = criterion(where)
     if cursor is not None:
         condition = condition & after(order, decode_cursor(cursor, len(order)))
     items = yield from find(unit, mapping, condition, order, limit + 1, None, load)

@@ -376,3 +376,14 @@ def test_a_relationship_holds_each_target_once_and_only_targets_of_its_type() ->
     holder.links = Edge(a, 1)  # type: ignore[assignment]
     with pytest.raises(ValueEncodingError, match="must be a list"):
         rel.current(holder, untracked)
+
+
+@pytest.mark.parametrize("where", [1, "age > 3", {"age": 3}, True])
+def test_a_where_that_is_not_a_criterion_is_refused_naming_what_it_got(where: object) -> None:
+    from infrastructure.persistence.queries import criterion
+
+    with pytest.raises(
+        TypeError, match=rf"where must be a criterion built with F.*{type(where).__name__}"
+    ):
+        criterion(where)
+    assert criterion(None).evaluate(node_registry().mapping_for(Node), {}) is True
