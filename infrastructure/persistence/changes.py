@@ -167,6 +167,9 @@ def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMa
         changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
 
 
+_NO_PROPS: dict[str, Any] = {}  # shared by edges without properties: never changed
+
+
 def _edge_changes(state: InstanceState, changes: ChangeSet, identity: IdentityMap) -> bool:
     """Add the edge writes of ``state``'s loaded relationships; True if there are any."""
     entity = state.entity
@@ -192,12 +195,12 @@ def _edge_changes(state: InstanceState, changes: ChangeSet, identity: IdentityMa
             continue
         changed_any = True
         props = rel.edge_properties
+        links = changes.links
         for key, (_, values) in current.items():
             old = stored.get(key)
             if old is None:
-                changes.links.append(
-                    EdgeWrite(rel, source, key, dict(zip(props, values, strict=True)), fresh)
-                )
+                edge = dict(zip(props, values, strict=True)) if props else _NO_PROPS
+                links.append(EdgeWrite(rel, source, key, edge, fresh))
             elif old[1] != values:
                 changed = {p: v for p, a, v in zip(props, old[1], values, strict=True) if a != v}
                 changes.relinks.append(EdgeWrite(rel, source, key, changed))

@@ -97,12 +97,29 @@ def _distinct_edges(writes: Sequence[EdgeWrite]) -> list[EdgeWrite]:
     return out
 
 
+def _edge_values(rel: RelationshipMapping) -> str:
+    """``since: t[1], note: t[2]``: a new edge's properties from its link row."""
+    return ", ".join(f"{p}: t[{i}]" for i, p in enumerate(rel.edge_properties, start=1))
+
+
+def _merge_sets(rel: RelationshipMapping) -> str:
+    """`` SET r.since = t[1], ...``: a merged edge's properties from its link row."""
+    if not rel.edge_properties:
+        return ""
+    return " SET " + ", ".join(
+        f"r.{p} = t[{i}]" for i, p in enumerate(rel.edge_properties, start=1)
+    )
+
+
 def _link_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[dict[str, Any]]:
     """One row per holder, with its new targets (and their edge properties, if any)."""
     rows: dict[Any, list[Any]] = {}
     with_props = bool(rel.edge_properties)
     for w in writes:
-        rows.setdefault(w.source, []).append([w.target, w.props] if with_props else w.target)
+        # With properties: [target, property values in edge_properties order].
+        rows.setdefault(w.source, []).append(
+            [w.target, *w.props.values()] if with_props else w.target
+        )
     return [{"a": source, "t": targets} for source, targets in rows.items()]
 
 
@@ -210,23 +227,22 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         # An edge from a node this commit creates cannot exist yet: CREATE it.
         # Other edges MERGE, so a pair stays unique when another unit linked
         # it meanwhile. Each holder is matched once, then each of its targets.
-        for fresh, verb in ((True, "CREATE"), (False, "MERGE")):
+        for fresh in (True, False):
             writes = [w for w in unique if w.fresh is fresh]
             if not writes:
                 continue
             name = f"{'attach' if fresh else 'link'}_{rel.label}"
             params[name] = _link_rows(rel, writes)
             target = rel.target
-            if rel.edge_properties:
-                each, set_props = "t[0]", " SET r = t[1]"
+            each = "t[0]" if rel.edge_properties else "t"
+            if fresh:
+                write = f"CREATE {rel.create_pattern('a', 'r', 'b', _edge_values(rel))}"
             else:
-                each, set_props = "t", ""
+                write = f"MERGE {rel.pattern('a', 'r', 'b')}{_merge_sets(rel)}"
             blocks.append(
                 f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
                 f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.label} "
-                f"{{{target.key_property}: {each}}}) "
-                f"{verb} {rel.pattern('a', 'r', 'b') if not fresh else rel.create_pattern('a', 'r', 'b')}"
-                f"{set_props} RETURN count(r) AS {name} }}"
+                f"{{{target.key_property}: {each}}}) {write} RETURN count(r) AS {name} }}"
             )
             counted.append(name)
             expected.append(len(writes))

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .compiled import Refused, compile_encode
 from .errors import MappingError, PersistenceError, ValueEncodingError
 from .names import safe_identifier
 
@@ -191,6 +192,7 @@ class RelationshipMapping:
         self.edge_fields, self.edge_properties = field_nodes(
             stored, hints, f"{where} ({via.__name__})"
         )
+        self._encode_fast = compile_encode(self.edge_fields)
 
     @property
     def label(self) -> str:
@@ -208,10 +210,12 @@ class RelationshipMapping:
             return f"({a})<-[{r}:{self.type}]-({b})"
         return f"({a})-[{r}:{self.type}]-({b})"
 
-    def create_pattern(self, a: str, r: str, b: str) -> str:
+    def create_pattern(self, a: str, r: str, b: str, props: str = "") -> str:
+        """The pattern that creates the edge (an undirected one points holder to target)."""
+        edge = f"{r}:{self.type}" + (f" {{{props}}}" if props else "")
         if self.direction == "in":
-            return f"({a})<-[{r}:{self.type}]-({b})"
-        return f"({a})-[{r}:{self.type}]->({b})"
+            return f"({a})<-[{edge}]-({b})"
+        return f"({a})-[{edge}]->({b})"
 
     # -- values ---------------------------------------------------------------
 
@@ -219,6 +223,13 @@ class RelationshipMapping:
         return getattr(item, self.decl.target_field) if self.decl.target_field else item
 
     def encode_edge(self, item: Any) -> tuple[Any, ...]:
+        """The edge object's stored properties, encoded, in ``edge_properties`` order."""
+        if not self.edge_fields:
+            return ()
+        try:
+            return self._encode_fast(item)
+        except (Refused, ValueEncodingError, AttributeError):
+            pass  # the field walk below names what is wrong
         out: list[Any] = []
         for node in self.edge_fields:
             try:
