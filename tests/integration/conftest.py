@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import pytest
@@ -35,6 +34,8 @@ from infrastructure.persistence import (
     retry_on_conflict,
     retry_on_conflict_async,
 )
+from tests.integration.graph_support import GraphRepository as AwaitableRepository
+from tests.integration.graph_support import GraphUnit
 
 R = TypeVar("R")
 Variant = Literal["sync", "async"]
@@ -131,99 +132,14 @@ class AsyncRecordingGraph:
 # -- the sync unit behind the async API ----------------------------------------------------
 
 
-class AwaitableRepository:
-    """A sync ``Repository`` whose reads are coroutines; ``add``/``remove`` stay plain."""
-
-    def __init__(self, repository: Repository[Any]) -> None:
-        self.sync = repository
-
-    @property
-    def entity_type(self) -> type:
-        return self.sync.entity_type
-
-    def add(self, entity: Any) -> None:
-        self.sync.add(entity)
-
-    def remove(self, entity: Any) -> None:
-        self.sync.remove(entity)
-
-    async def get(self, key: Any) -> Any:
-        return self.sync.get(key)
-
-    async def get_or_none(self, key: Any) -> Any:
-        return self.sync.get_or_none(key)
-
-    async def get_many(self, keys: Sequence[Any]) -> list[Any]:
-        return self.sync.get_many(keys)
-
-    async def exists(self, key: Any) -> bool:
-        return self.sync.exists(key)
-
-    async def list(self, **paging: Any) -> list[Any]:
-        return self.sync.list(**paging)
-
-    async def find_by(self, **criteria: Any) -> list[Any]:
-        return self.sync.find_by(**criteria)
-
-    async def find_one_by(self, **criteria: Any) -> Any:
-        return self.sync.find_one_by(**criteria)
-
-    async def count(self, **criteria: Any) -> int:
-        return self.sync.count(**criteria)
-
-
-class AwaitableUnit:
-    """A sync ``UnitOfWork`` with the ``AsyncUnitOfWork`` API (``async with`` included)."""
+class AwaitableUnit(GraphUnit):
+    """``GraphUnit`` with the unit's declared repositories as attributes (``uow.people``)."""
 
     def __init__(self, unit: UnitOfWork) -> None:
-        self.sync = unit
+        super().__init__(unit)
         for name, value in vars(unit).items():
             if isinstance(value, Repository):
                 setattr(self, name, AwaitableRepository(value))
-
-    async def __aenter__(self) -> AwaitableUnit:
-        self.sync.__enter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.sync.__exit__(exc_type, exc, tb)
-
-    @property
-    def is_active(self) -> bool:
-        return self.sync.is_active
-
-    @property
-    def has_pending_changes(self) -> bool:
-        return self.sync.has_pending_changes
-
-    def repository(self, entity_type: type) -> AwaitableRepository:
-        return AwaitableRepository(self.sync.repository(entity_type))
-
-    def add(self, entity: Any) -> None:
-        self.sync.add(entity)
-
-    def delete(self, entity: Any) -> None:
-        self.sync.delete(entity)
-
-    async def get(self, entity_type: type, key: Any) -> Any:
-        return self.sync.get(entity_type, key)
-
-    async def flush(self) -> None:
-        self.sync.flush()
-
-    async def commit(self) -> None:
-        self.sync.commit()
-
-    async def rollback(self) -> None:
-        self.sync.rollback()
-
-    async def close(self) -> None:
-        self.sync.close()
 
 
 # -- the harness ----------------------------------------------------------------------------
