@@ -27,6 +27,13 @@ GET_PEOPLE = f"UNWIND $keys AS k MATCH (n:Person {{id: k}}) RETURN {PERSON_COLUM
 LIST_PEOPLE = f"MATCH (n:Person) RETURN {PERSON_COLUMNS}"
 SET_AGES = "UNWIND $rows AS row MATCH (n:Person {id: row.k}) SET n.age = row.age"
 DELETE_PEOPLE = "UNWIND $keys AS k MATCH (n:Person {id: k}) DETACH DELETE n"
+SET_AGES_VERSIONED = (
+    "UNWIND $rows AS row MATCH (n:Person {id: row.k}) WHERE n.version = row.v "
+    "SET n.age = row.age, n.version = row.v + 1"
+)
+DELETE_PEOPLE_VERSIONED = (
+    "UNWIND $rows AS row MATCH (n:Person {id: row.k}) WHERE n.version = row.v DETACH DELETE n"
+)
 
 CREATE_ACCOUNTS = (
     "UNWIND $rows AS row CREATE (:Account {id: row.id, owner_id: row.owner_id, "

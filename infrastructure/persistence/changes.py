@@ -102,9 +102,18 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
         MappingError: a tracked entity's key was changed.
     """
     changes = ChangeSet()
-    deleted, new = Status.DELETED, Status.NEW
+    deleted, new, persistent = Status.DELETED, Status.NEW, Status.PERSISTENT
     for state in states:
         status = state.status
+        if status is persistent and state.fields is not None:
+            # The common case, checked first and cheaply: a loaded entity that
+            # holds no loaded relationship and whose fields are as loaded.
+            mapping = state.mapping
+            rels = mapping.relationships
+            if (not rels or state.entity.__dict__.keys().isdisjoint(rels)) and mapping.unchanged(
+                state.entity, state.fields
+            ):
+                continue
         if status is deleted:
             changes.deletes.append(Delete(state))
             _delete_rules(state, changes, states)
@@ -124,8 +133,9 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             values = state.snapshot  # nothing was reassigned or mutated: no need to encode
         else:
             values = mapping.encode(state.entity)
+            if values == state.snapshot:  # changed and back, or equal: check cheaply next time
+                state.fields = mapping.snapshot_of(state.entity)
         if values == state.snapshot:
-            state.fields = mapping.snapshot_of(state.entity)
             if linked and mapping.version_property:
                 # Its relationships changed: the aggregate did, so its version moves
                 # (and a concurrent change to it is refused, as for properties).
