@@ -108,6 +108,27 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "after the with block, active: False",
         "a repository of a closed unit raises UnitClosedError too",
     ],
+    "21_async_unit": [
+        "committed on exit, Hana's version: 1",
+        "loaded: Hana, 34 | same object twice: True",
+        "after await uow.commit(), pending changes: False",
+        "unit active after the block: False",
+        "stored balance: 75.00 EUR (version 2)",
+    ],
+    "22_async_concurrent_loads": [
+        "gather, one unit each: ['Ines', 'Jonas', 'Kemal', 'Lea', 'Mateo']",
+        "same key, two units: same object False, equal True",
+        "get_many, reversed keys: ['Mateo', 'Lea', 'Kemal', 'Jonas', 'Ines']",
+        "get after get_many, same object: True",
+        "200 concurrent units on a pool of 64 connections: all loaded",
+    ],
+    "23_async_commit_rollback": [
+        "balances after the failed unit: 100.00 EUR | 0 EUR",
+        "after the refused commit: 101.00 EUR | 0 EUR",
+        "retried: 2 attempts, balances: 92.00 EUR | 10.00 EUR",
+        "after rollback: 10.00 EUR | pending: False",
+        "balances at the end: 92.00 EUR | 10.00 EUR",
+    ],
 }
 
 
