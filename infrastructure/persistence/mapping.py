@@ -243,11 +243,10 @@ class EntityMapping(Generic[T]):
         self.key_property = key
         self.key_index = self.field_offsets[key]
         self.key_codec: ScalarCodec = key_codec
-        self._slots = "__slots__" in cls.__dict__
-        self.slots = self._slots
+        self.slots = "__slots__" in cls.__dict__
         self.relationships: dict[str, RelationshipMapping] = {}
         if declared:
-            if self._slots or registry is None:
+            if self.slots or registry is None:
                 raise MappingError(
                     f"{self.name}: relationships need a dataclass without slots, mapped "
                     "through a Registry"
@@ -272,7 +271,7 @@ class EntityMapping(Generic[T]):
 
         self._encode = compile_encode(self.fields)
         self._decode = compile_decode(
-            cls, self.fields, key, self.version_field, self._defaults, self._slots
+            cls, self.fields, key, self.version_field, self._defaults, self.slots
         )
         #: The stored field values copied for a snapshot, and the check against one.
         self.snapshot_of = compile_fields(self.fields, copies=True)

@@ -124,20 +124,8 @@ def _link_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[di
 
 
 def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[dict[str, Any]]:
-    rows = []
-    seen: set[tuple[Any, Any]] = set()
-    for w in writes:
-        pair = (w.source, w.target)
-        if rel.direction == "both" and rel.source is rel.target:
-            # both holders of an undirected edge may change it in one unit: once is enough
-            pair = (
-                (w.source, w.target) if repr(w.source) <= repr(w.target) else (w.target, w.source)
-            )
-        if pair in seen:
-            continue
-        seen.add(pair)
-        rows.append({"a": w.source, "b": w.target, "p": w.props})
-    return rows
+    """One row per distinct edge: holder key, target key, properties."""
+    return [{"a": w.source, "b": w.target, "p": w.props} for w in _distinct_edges(writes)]
 
 
 #: The rows of one relationship's edge writes, each edge once: public for the

