@@ -25,8 +25,9 @@ Direction = Literal["out", "in", "both"]
 
 
 def copied(value: Any) -> Any:
-    # Stored values are scalars or lists of scalars; lists are the only mutable part.
-    return list(value) if isinstance(value, list) else value
+    # Stored values are scalars or lists of scalars; lists are the only mutable part
+    # (a vector stays a vector).
+    return type(value)(value) if isinstance(value, list) else value
 
 
 def stored(props: Mapping[str, Any]) -> Props:

@@ -26,7 +26,7 @@ from infrastructure.persistence.mapping import EntityMapping, Registry
 from infrastructure.persistence.relationships import RelationshipMapping
 
 from . import commit
-from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied
+from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied, stored
 
 Rows = list[list[Any]]
 
@@ -187,6 +187,16 @@ class FakeStore:
         with self._lock:
             commit.apply(self._graph, changes)
             self.commits += 1
+
+    def put(self, label: str, key: Any, properties: Mapping[str, Any]) -> None:
+        """Store a node as another client would write it, bypassing every mapping.
+
+        ``properties`` hold values as FalkorDB returns them: text, numbers, lists,
+        ``date``/``time``/``datetime``/``timedelta`` for native temporal values,
+        ``codec.Vector`` for ``vecf32`` ones; None leaves a property unset.
+        """
+        with self._lock:
+            self._graph.set_node((label, key), stored(properties))
 
     def clear(self) -> None:
         """Forget every stored node and edge."""

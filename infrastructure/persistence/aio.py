@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from .criteria import Criterion, combine, from_equals
+from .errors import StoredValueError
 from .mapping import EntityMapping
 from .queries import Page, Slice
 from .reads import Read
@@ -178,6 +179,14 @@ class AsyncRepository(RepositoryBase[T]):
     async def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
         await drive_async(self._load_related(entities, names), self._unit.read)
+
+    async def undecodable(self) -> builtins.list[StoredValueError]:
+        """What stored nodes of this type cannot load, one ``StoredValueError`` per value.
+
+        Reads every node of the label once and tracks none of them; an empty
+        list means every node loads.
+        """
+        return await drive_async(self._undecodable(), self._unit.read)
 
 
 class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):

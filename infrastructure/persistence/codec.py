@@ -12,8 +12,16 @@ Facts this is built on (measured on FalkorDB 4.16):
   needs 16 or 17 digits (``0.1 + 0.2``) cannot round-trip;
 - NaN, infinities and strings holding NUL cannot be sent as parameters;
 - a list property cannot hold null; maps cannot be properties at all;
-- temporal values lose microseconds and time zones, so ``datetime`` and
-  ``date`` are stored as ISO-8601 text (naive ones sort correctly as text).
+- temporal values lose microseconds and time zones, so ``datetime``,
+  ``date`` and ``time`` are stored as ISO-8601 text (naive ones sort
+  correctly as text) and ``timedelta`` as whole microseconds.
+
+Values other clients wrote natively (``date()``, ``localtime()``,
+``localdatetime()``, ``duration()``, ``vecf32()``) hold whole seconds or
+float32 items, which these types represent exactly: each codec's ``read``
+accepts them (``decode`` only takes the layer's own stored form, checked
+inline by ``check``; everything else goes through ``read``, which raises on
+a value that fits nothing).
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import struct
 import types
 import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +63,17 @@ class ScalarCodec:
     # A Python condition on ``{v}`` under which ``encode`` returns the value unchanged:
     # generated encoders test it inline and call ``encode`` only when it fails.
     passes: str | None = None
+    # A Python condition on a stored ``{v}`` under which ``decode`` applies: the layer's own
+    # stored form. Generated decoders test it inline; a value failing it goes to ``read``.
+    check: str | None = None
+    # Decodes any stored form a value of the type may have (written natively by another
+    # client, say); raises TypeError or ValueError for a value that fits none.
+    read: Decoder | None = None
+
+    @property
+    def reader(self) -> Decoder:
+        """``read``, or ``decode`` where the type has one stored form only."""
+        return self.read or self.decode
 
     @property
     def plain(self) -> bool:
@@ -183,6 +203,151 @@ def decode_date(value: Any) -> date:
     return date.fromisoformat(value)
 
 
+class Vector(list[float]):
+    """A ``vecf32`` value as read from the server: its items are float32 values."""
+
+
+_F32 = struct.Struct("<f")
+
+
+def float32_shortest(value: float) -> float:
+    """The float with the fewest digits that is the same float32 as ``value``."""
+    packed = _F32.pack(value)
+    for digits in range(1, 10):
+        shorter = float(f"{value:.{digits}g}")
+        if _F32.pack(shorter) == packed:
+            return shorter
+    return value
+
+
+def _not(value: Any, expected: str) -> TypeError:
+    return TypeError(f"a {type(value).__name__} is not a stored {expected}")
+
+
+def read_str(value: Any) -> str:
+    if type(value) is not str:
+        raise _not(value, "str")
+    return value
+
+
+def read_int(value: Any) -> int:
+    if type(value) is not int:
+        raise _not(value, "int")
+    return value
+
+
+def read_float(value: Any) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int and float(value) == value:  # 3 written where 3.0 was meant
+        return float(value)
+    raise _not(value, "float")
+
+
+def read_bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise _not(value, "bool")
+    return value
+
+
+def read_decimal(value: Any) -> Decimal:
+    if type(value) is str:
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            raise ValueError("it is not a decimal number") from None
+        if not number.is_finite():
+            raise ValueError("NaN and infinities are not stored amounts")
+        return number
+    if type(value) is int:
+        return Decimal(value)
+    if type(value) is float and math.isfinite(value):
+        return Decimal(repr(value))  # the double another client meant, as written
+    raise _not(value, "Decimal")
+
+
+def read_uuid(value: Any) -> uuid.UUID:
+    if type(value) is not str:
+        raise _not(value, "UUID")
+    return decode_uuid(value)
+
+
+def read_datetime(value: Any) -> datetime:
+    if type(value) is str:
+        return datetime.fromisoformat(value)
+    if type(value) is datetime:  # localdatetime(): whole seconds, no time zone
+        # (the falkordb client's own parser reads them as UTC datetimes)
+        return value.replace(tzinfo=None) if value.tzinfo is UTC else value
+    raise _not(value, "datetime")
+
+
+def read_date(value: Any) -> date:
+    if type(value) is str:
+        return date.fromisoformat(value)
+    if type(value) is date:
+        return value
+    raise _not(value, "date")
+
+
+def encode_time(value: Any) -> str:
+    if not isinstance(value, time):
+        raise _refuse(value, "time")
+    return value.isoformat(timespec="microseconds")
+
+
+def decode_time(value: Any) -> time:
+    return time.fromisoformat(value)
+
+
+def read_time(value: Any) -> time:
+    if type(value) is str:
+        return time.fromisoformat(value)
+    if type(value) is time:  # localtime(): whole seconds
+        return value
+    raise _not(value, "time")
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def encode_timedelta(value: Any) -> int:
+    if not isinstance(value, timedelta):
+        raise _refuse(value, "timedelta")
+    micros = value // _MICROSECOND
+    if not INT64_MIN <= micros <= INT64_MAX:
+        raise _refuse(value, "timedelta", "outside the 64-bit microseconds the server stores")
+    return micros
+
+
+def decode_timedelta(value: Any) -> timedelta:
+    return timedelta(microseconds=value)
+
+
+def read_timedelta(value: Any) -> timedelta:
+    if type(value) is int:
+        return timedelta(microseconds=value)
+    if type(value) is timedelta:  # duration(): whole seconds
+        return value
+    if type(value).__name__ == "relativedelta":  # duration() as the falkordb client parses it
+        return from_client(value)  # type: ignore[no-any-return]
+    raise _not(value, "timedelta")
+
+
+def from_client(value: Any) -> Any:
+    """A property value the falkordb client parsed, as this layer's reads parse it.
+
+    The client reads ``localdatetime`` values as UTC datetimes (FalkorDB
+    temporal values have no time zone) and durations as ``relativedelta``.
+    """
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value.replace(tzinfo=None)
+    if type(value).__name__ == "relativedelta":
+        return timedelta(
+            days=value.days, hours=value.hours, minutes=value.minutes, seconds=value.seconds
+        )
+    return value
+
+
 _SCALARS: dict[type, ScalarCodec] = {
     str: ScalarCodec(
         "str",
@@ -190,6 +355,8 @@ _SCALARS: dict[type, ScalarCodec] = {
         _identity,
         exact_eq=True,
         passes="type({v}) is str and {v}.isascii() and '\\x00' not in {v}",
+        check="type({v}) is str",
+        read=read_str,
     ),
     int: ScalarCodec(
         "int",
@@ -197,13 +364,58 @@ _SCALARS: dict[type, ScalarCodec] = {
         _identity,
         exact_eq=True,
         passes=f"type({{v}}) is int and {INT64_MIN} <= {{v}} <= {INT64_MAX}",
+        check="type({v}) is int",
+        read=read_int,
     ),
-    float: ScalarCodec("float", encode_float, _identity),
-    bool: ScalarCodec("bool", encode_bool, _identity, exact_eq=True, passes="type({v}) is bool"),
-    Decimal: ScalarCodec("Decimal", encode_decimal, Decimal, orderable=False),
-    uuid.UUID: ScalarCodec("UUID", encode_uuid, decode_uuid, orderable=False, exact_eq=True),
-    datetime: ScalarCodec("datetime", encode_datetime, decode_datetime),
-    date: ScalarCodec("date", encode_date, decode_date, exact_eq=True),
+    float: ScalarCodec(
+        "float", encode_float, _identity, check="type({v}) is float", read=read_float
+    ),
+    bool: ScalarCodec(
+        "bool",
+        encode_bool,
+        _identity,
+        exact_eq=True,
+        passes="type({v}) is bool",
+        check="type({v}) is bool",
+        read=read_bool,
+    ),
+    Decimal: ScalarCodec(
+        "Decimal",
+        encode_decimal,
+        Decimal,
+        orderable=False,
+        check="type({v}) is str",
+        read=read_decimal,
+    ),
+    uuid.UUID: ScalarCodec(
+        "UUID",
+        encode_uuid,
+        decode_uuid,
+        orderable=False,
+        exact_eq=True,
+        check="type({v}) is str",
+        read=read_uuid,
+    ),
+    datetime: ScalarCodec(
+        "datetime", encode_datetime, decode_datetime, check="type({v}) is str", read=read_datetime
+    ),
+    date: ScalarCodec(
+        "date",
+        encode_date,
+        decode_date,
+        exact_eq=True,
+        check="type({v}) is str",
+        read=read_date,
+    ),
+    time: ScalarCodec("time", encode_time, decode_time, check="type({v}) is str", read=read_time),
+    timedelta: ScalarCodec(
+        "timedelta",
+        encode_timedelta,
+        decode_timedelta,
+        exact_eq=True,
+        check="type({v}) is int",
+        read=read_timedelta,
+    ),
 }
 
 
@@ -232,11 +444,13 @@ def encode_value(value: Any) -> Any:
         return encode_any(value)
     if isinstance(value, enum.Enum):
         return encode_value(value.value)
-    for kind in (datetime, date, Decimal, uuid.UUID):
+    for kind in (datetime, date, time, timedelta, Decimal, uuid.UUID):
         if isinstance(value, kind):
             return _SCALARS[kind].encode(value)
     raise _refuse(
-        value, "a storable value (str, int, float, bool, None, Decimal, UUID, date, datetime, Enum)"
+        value,
+        "a storable value (str, int, float, bool, None, Decimal, UUID, date, datetime, time, "
+        "timedelta, Enum)",
     )
 
 
@@ -263,8 +477,10 @@ def _enum_codec(cls: type[enum.Enum]) -> ScalarCodec:
     def decode(value: Any) -> Any:
         try:
             return by_value[value]
-        except KeyError:
-            raise ValueEncodingError(f"stored value {value!r} is not a {cls.__name__}") from None
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"it is not a value of {cls.__name__} ({', '.join(repr(v) for v in by_value)})"
+            ) from None
 
     return ScalarCodec(cls.__name__, encode, decode, exact_eq=True)
 
@@ -281,6 +497,20 @@ def _list_codec(item: ScalarCodec, as_tuple: bool) -> ScalarCodec:
     def decode(value: Any) -> Any:
         return kind(item_decode(v) for v in value)
 
+    item_read = item.reader
+    vector_items = item.type_name == "float"
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, list):
+            raise _not(value, f"{kind.__name__}[{item.type_name}]")
+        if vector_items and type(value) is Vector:
+            # float32 items read as the shortest floats naming them: 0.1, not
+            # 0.10000000149011612 (which no float property could store back).
+            return kind(float32_shortest(v) for v in value)
+        if any(v is None for v in value):
+            raise ValueError("a list item is null")
+        return kind(item_read(v) for v in value)
+
     # A list of plain items only needs copying (nested lists included).
     decoder = copy_lists if item.plain and not as_tuple else decode
     return ScalarCodec(
@@ -290,6 +520,40 @@ def _list_codec(item: ScalarCodec, as_tuple: bool) -> ScalarCodec:
         orderable=False,
         mutable=not as_tuple or item.mutable,
         exact_eq=item.exact_eq,
+        check="type({v}) is list",
+        read=read,
+    )
+
+
+def _fixed_tuple_codec(items: tuple[ScalarCodec, ...]) -> ScalarCodec:
+    """``tuple[int, str]`` and the like: a list property of exactly that shape."""
+    name = f"tuple[{', '.join(i.type_name for i in items)}]"
+    size = len(items)
+
+    def encode(value: Any) -> list[Any]:
+        if not isinstance(value, tuple | list) or len(value) != size:
+            raise _refuse(value, name)
+        return [_list_item(i.encode, v) for i, v in zip(items, value, strict=True)]
+
+    def decode(value: Any) -> Any:
+        if len(value) != size:
+            raise ValueError(f"it holds {len(value)} items, not {size}")
+        return tuple(i.decode(v) for i, v in zip(items, value, strict=True))
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, list) or len(value) != size:
+            raise TypeError(f"it is not a list of {size} items")
+        return tuple(i.reader(v) for i, v in zip(items, value, strict=True))
+
+    return ScalarCodec(
+        name,
+        encode,
+        decode,
+        orderable=False,
+        mutable=any(i.mutable for i in items),
+        exact_eq=all(i.exact_eq for i in items),
+        check="type({v}) is list",
+        read=read,
     )
 
 
@@ -307,6 +571,11 @@ def _optional(inner: ScalarCodec) -> ScalarCodec:
     def decode(value: Any) -> Any:
         return None if value is None else inner_decode(value)
 
+    inner_read = inner.reader
+
+    def read(value: Any) -> Any:
+        return None if value is None else inner_read(value)
+
     return ScalarCodec(
         f"{inner.type_name} | None",
         encode,
@@ -315,6 +584,8 @@ def _optional(inner: ScalarCodec) -> ScalarCodec:
         inner.mutable,
         inner.exact_eq,
         f"{{v}} is None or ({inner.passes})" if inner.passes else None,
+        f"{{v}} is None or ({inner.check})" if inner.check else None,
+        read,
     )
 
 
@@ -379,7 +650,17 @@ def _bare_codec(annotation: Any, where: str) -> ScalarCodec:
     if origin in (list, tuple):
         args = typing.get_args(annotation)
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-            raise MappingError(f"{where}: only tuple[T, ...] can be stored, not {annotation!r}")
+            if not args or args == ((),):
+                raise MappingError(f"{where}: an empty tuple type cannot be stored")
+            items = []
+            for arg in args:
+                item, optional = split_optional(arg, where)
+                if optional:
+                    raise MappingError(
+                        f"{where}: a list property cannot hold None ({annotation!r})"
+                    )
+                items.append(_bare_codec(item, where))
+            return _fixed_tuple_codec(tuple(items))
         item_type = args[0] if args else Any
         item_type, optional = split_optional(item_type, where)
         if optional:
@@ -387,8 +668,8 @@ def _bare_codec(annotation: Any, where: str) -> ScalarCodec:
         return _list_codec(_bare_codec(item_type, where), as_tuple=origin is tuple)
     raise MappingError(
         f"{where}: type {annotation!r} cannot be stored; supported: str, int, float, bool, "
-        "Decimal, UUID, date, datetime, Enum, list/tuple of those, frozen dataclasses of those, "
-        "and T | None"
+        "Decimal, UUID, date, datetime, time, timedelta, Enum, list/tuple of those, tuple[T, U] "
+        "of those, frozen dataclasses of those, and T | None"
     )
 
 

@@ -11,7 +11,12 @@ Three functions are built per mapping:
 - ``encode(entity) -> tuple``: stored values in ``mapping.properties`` order;
 - ``decode(row, key, version) -> (entity, fields)``: an entity built without
   ``__init__``, and the tuple of its stored field values as loaded, with
-  mutable values copied (the snapshot the clean check compares against);
+  mutable values copied (the snapshot the clean check compares against).
+  Values are decoded inline only when each is in the layer's own stored form
+  (``ScalarCodec.check``); a row with any other value (a missing property, a
+  value another client wrote natively, one that does not decode) is handed
+  whole to the mapping's careful decoder, which fills defaults, reads native
+  forms and names what does not fit;
 - ``fields(entity) -> tuple``: the current stored field values (same order).
 """
 
@@ -111,6 +116,27 @@ def _decode_node(src: _Source, node: FieldNode, at: int) -> str:
     return f"(None if {nulls} else {built})"
 
 
+def _check_node(node: FieldNode, at: int) -> str | None:
+    """A condition on ``row[at:]`` under which ``node`` decodes inline, exactly."""
+    if node.codec is not None:
+        check = node.codec.check
+        return check.format(v=f"row[{at}]") if check else None
+    parts = []
+    offset = at
+    for child in node.children:
+        part = _check_node(child, offset)
+        if part:
+            parts.append(part)
+        offset += child.width
+    if not parts:
+        return None
+    checks = " and ".join(parts)
+    if not node.optional:
+        return checks
+    nulls = " and ".join(f"row[{i}] is None" for i in range(at, at + node.width))
+    return f"(({nulls}) or ({checks}))"
+
+
 def _copy_of(node: FieldNode, expr: str) -> str:
     mutable = node.codec.mutable if node.codec is not None else False
     return f"_copy({expr})" if mutable else expr
@@ -123,18 +149,34 @@ def compile_decode(
     version_field: str | None,
     defaults: Sequence[tuple[str, Any, bool]],
     slots: bool,
+    careful: Decode,
 ) -> Decode:
     src = _Source()
-    src.names.update(_new=object.__new__, _set=object.__setattr__, _copy=copy_lists)
+    src.names.update(
+        _new=object.__new__, _set=object.__setattr__, _copy=copy_lists, _careful=careful
+    )
     klass = src.bind(cls, "cls")
-    src.add(f"entity = _new({klass})")
+    checks = []
+    at = 0
+    for node in nodes:
+        check = _check_node(node, at)
+        if check:
+            checks.append(check)
+        at += node.width
+    if checks:
+        src.add(f"if not ({' and '.join(checks)}):")
+        src.add("return _careful(row, key, version)", 2)
     values: list[tuple[str, str]] = []
     at = 0
+    src.add("try:")
     for i, node in enumerate(nodes):
         expr = "key" if node.name == key_field else _decode_node(src, node, at)
-        src.add(f"f{i} = {expr}")
+        src.add(f"f{i} = {expr}", 2)
         values.append((node.name, f"f{i}"))
         at += node.width
+    src.add("except Exception:")
+    src.add("return _careful(row, key, version)", 2)
+    src.add(f"entity = _new({klass})")
     extra: list[tuple[str, str]] = []
     for name, default, is_factory in defaults:
         if name == version_field:

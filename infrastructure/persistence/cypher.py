@@ -19,11 +19,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
 from falkordb.query_result import QueryResult
 from redis.exceptions import ResponseError
+
+from .codec import Vector
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _keys: dict[str, str] = {}
@@ -123,10 +126,50 @@ def _complex(value: Any) -> Any:
     raise _NotScalar
 
 
+_EPOCH = datetime(1970, 1, 1)
+_DAY = 86_400
+
+
+def _vector(value: Any) -> Vector:
+    return Vector(float(v) for v in value)
+
+
+def _localdatetime(value: Any) -> datetime:
+    # FalkorDB temporal values are whole seconds since the epoch, with no time zone.
+    return _EPOCH + timedelta(seconds=int(value))
+
+
+def _date(value: Any) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(value) // _DAY)
+
+
+def _localtime(value: Any) -> time:
+    seconds = int(value) % _DAY
+    return time(seconds // 3600, seconds // 60 % 60, seconds % 60)
+
+
+def _duration(value: Any) -> timedelta:
+    return timedelta(seconds=int(value))
+
+
 # The compact reply's scalar types, as the client numbers them: null, string,
-# integer, boolean, double, array; everything else needs the client's schema.
+# integer, boolean, double, array, vecf32, localdatetime, date, localtime,
+# duration; nodes, edges, paths, maps and points need the client's schema.
 _CELL: dict[int, Callable[[Any], Any]] = defaultdict(
-    lambda: _complex, {1: _null, 2: _same, 3: int, 4: _true, 5: float, 6: _array}
+    lambda: _complex,
+    {
+        1: _null,
+        2: _same,
+        3: int,
+        4: _true,
+        5: float,
+        6: _array,
+        12: _vector,
+        13: _localdatetime,
+        14: _date,
+        15: _localtime,
+        16: _duration,
+    },
 )
 
 

@@ -27,6 +27,31 @@ class ValueEncodingError(PersistenceError):
     """A value cannot be stored exactly; nothing was written."""
 
 
+class StoredValueError(PersistenceError, ValueError):
+    """A stored node holds a value its mapped field cannot take; nothing was loaded.
+
+    ``label``, ``key``, ``property`` and ``value`` name the node and what it
+    holds; ``why`` says what does not fit. List such nodes with
+    ``repository.undecodable()`` (or ``python -m app check``), then fix them
+    with a Cypher ``SET`` or give the field a default or a wider type.
+    """
+
+    def __init__(self, label: str, key: Any, prop: str, value: Any, why: str) -> None:
+        self.label = label
+        self.key = key
+        self.property = prop
+        self.value = value
+        self.why = why
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(
+            f"stored {label} node {key!r}: property {prop!r} holds {shown}: {why}. "
+            f"Fix the stored value (MATCH (n:{label}) WHERE ... SET n.{prop} = ...; "
+            "repository.undecodable() lists such nodes) or the mapping (a default, a wider type)"
+        )
+
+
 class EntityNotFoundError(PersistenceError, LookupError):
     """No entity of the requested type has the requested key."""
 

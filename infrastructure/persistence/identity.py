@@ -40,6 +40,9 @@ class InstanceState:
     edges: dict[str, Edges] | None = None  # loaded relationships as last loaded or written
     fields: tuple[Any, ...] | None = None  # field values as last loaded or written (copied)
     stored_key: Any = None  # the key as stored (encoded): what edges and queries name
+    # The values as stored, where they differ from ``snapshot`` (read from another form,
+    # such as a native value another client wrote): what a concurrency guard compares.
+    raw: tuple[Any, ...] | None = None
 
 
 class IdentityMap:

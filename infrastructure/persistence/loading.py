@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import reads
+from .errors import StoredValueError
 from .identity import OWNER, InstanceState, Status
 from .mapping import EntityMapping
 from .relationships import (
@@ -103,11 +104,16 @@ def _track(
     state = unit.identity.by_stored.get((mapping.cls, stored))
     if state is not None:
         return (None if state.status is Status.DELETED else state), False
-    key = mapping.key_codec.decode(stored)
+    try:
+        key = mapping.key_codec.decode(stored)
+    except (TypeError, ValueError, ArithmeticError):
+        raise undecodable(mapping, values) from None
     entity, fields = mapping.load(values, key, version)
     state = InstanceState(
         mapping, key, entity, Status.PERSISTENT, values, version, None, fields, stored
     )
+    if type(fields) is not tuple:
+        state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
     unit.identity.track_loaded(state)
     if not mapping.slots:
         entity.__dict__[OWNER] = unit
@@ -137,33 +143,49 @@ def load_rows(
     by_stored = unit.identity.by_stored
     persistent, deleted = Status.PERSISTENT, Status.DELETED
     marks = not mapping.slots
+    plain = tuple
     out: list[T] = []
-    for row in rows:
-        values = tuple(row[:width])
-        stored = values[key_index]
-        state = by_stored.get((cls, stored))
-        if state is None:
-            key = decode_key(stored)
-            version = row[width]
-            entity, fields = build(values, key, version)
-            state = InstanceState(
-                mapping, key, entity, persistent, values, version, None, fields, stored
-            )
-            by_key[cls, key] = state
-            by_object[id(entity)] = state
-            by_stored[cls, stored] = state
-            if marks:
-                entity.__dict__[OWNER] = unit
-            if lazy is not None:
-                entity.__dict__[LAZY] = lazy
-            out.append(entity)
-        elif state.status is not deleted:
-            out.append(state.entity)
-        else:
-            continue
-        if states is not None:
-            states.append(state)
+    values: tuple[Any, ...] = ()
+    try:
+        for row in rows:
+            values = tuple(row[:width])
+            stored = values[key_index]
+            state = by_stored.get((cls, stored))
+            if state is None:
+                key = decode_key(stored)
+                version = row[width]
+                entity, fields = build(values, key, version)
+                state = InstanceState(
+                    mapping, key, entity, persistent, values, version, None, fields, stored
+                )
+                if type(fields) is not plain:  # decoded carefully: see mapping.Loaded
+                    state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
+                by_key[cls, key] = state
+                by_object[id(entity)] = state
+                by_stored[cls, stored] = state
+                if marks:
+                    entity.__dict__[OWNER] = unit
+                if lazy is not None:
+                    entity.__dict__[LAZY] = lazy
+                out.append(entity)
+            elif state.status is not deleted:
+                out.append(state.entity)
+            else:
+                continue
+            if states is not None:
+                states.append(state)
+    except (TypeError, ValueError, ArithmeticError):  # a key that does not decode
+        raise undecodable(mapping, values) from None
     return out
+
+
+def undecodable(mapping: EntityMapping[Any], values: Sequence[Any]) -> StoredValueError:
+    """The error naming what in a stored row does not load."""
+    problems = mapping.problems(values)
+    if problems:
+        return problems[0]
+    key = values[mapping.key_index]
+    return StoredValueError(mapping.label, key, mapping.key_property, key, "it does not decode")
 
 
 def _load_rows_with_relationships(

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .criteria import Criterion, OrderKey
+from .criteria import Always, Criterion, OrderKey
 from .mapping import EntityMapping
 from .relationships import RelationshipMapping
 
@@ -144,6 +144,13 @@ def by_stored_keys(mapping: EntityMapping[Any], encoded: Sequence[Any]) -> Read:
         f"RETURN {projection(mapping)}",
         {"keys": encoded},
         ByKeys(mapping, encoded),
+    )
+
+
+def every(mapping: EntityMapping[Any]) -> Read:
+    """Every node of ``mapping``'s label, as stored."""
+    return Read(
+        f"MATCH (n:{mapping.label}) RETURN {projection(mapping)}", {}, Find(mapping, Always())
     )
 
 

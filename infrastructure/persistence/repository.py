@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import queries, reads
 from .criteria import Criterion, combine, from_equals, parse_order
-from .errors import EntityNotFoundError, MappingError
+from .errors import EntityNotFoundError, MappingError, StoredValueError
 from .identity import Status
 from .mapping import EntityMapping
 from .queries import Page, Slice
@@ -205,6 +205,12 @@ class RepositoryBase(Generic[T]):
             out.append(row[0])
         return out
 
+    def _undecodable(self) -> Conversation[list[StoredValueError]]:
+        self._state.check_open()
+        rows = yield reads.every(self.mapping)
+        width = len(self.mapping.properties)
+        return [problem for row in rows for problem in self.mapping.problems(row[:width])]
+
     def _load_related(self, entities: Sequence[T], names: Sequence[str]) -> Conversation[None]:
         self._state.check_open()
         yield from self._complete(entities, self._relationships(names))
@@ -362,3 +368,11 @@ class Repository(RepositoryBase[T]):
     def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
         drive(self._load_related(entities, names), self._unit.read)
+
+    def undecodable(self) -> builtins.list[StoredValueError]:
+        """What stored nodes of this type cannot load, one ``StoredValueError`` per value.
+
+        Reads every node of the label once and tracks none of them; an empty
+        list means every node loads.
+        """
+        return drive(self._undecodable(), self._unit.read)

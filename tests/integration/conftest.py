@@ -34,6 +34,7 @@ from infrastructure.persistence import (
     retry_on_conflict,
     retry_on_conflict_async,
 )
+from infrastructure.persistence.cypher import AsyncFastGraph
 from tests.integration.graph_support import GraphRepository as AwaitableRepository
 from tests.integration.graph_support import GraphUnit
 
@@ -266,5 +267,8 @@ def harness(
         registry=registry,
         log=log,
         _sync_graph=RecordingGraph(bank_graph, log),
-        _async_graph=AsyncRecordingGraph(async_client.select_graph(graph_name), log),
+        # As ``Database.async_graph`` hands them out: parameters and plain reads the fast way.
+        _async_graph=AsyncRecordingGraph(
+            AsyncFastGraph(async_client.select_graph(graph_name)), log
+        ),
     )

@@ -1,0 +1,157 @@
+"""Nodes the layer did not write (older nodes, other clients), on the fakes and on FalkorDB.
+
+The same node is written with the raw falkordb client on the server and with
+``FakeStore.put`` (values as the client returns them) on the fakes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
+from infrastructure.persistence import (
+    AsyncUnitOfWork,
+    Registry,
+    StoredValueError,
+    UnitOfWork,
+    ensure_key_constraints,
+)
+from infrastructure.persistence.codec import Vector
+from infrastructure.persistence.cypher import AsyncFastGraph
+
+
+@dataclass
+class Gadget:
+    id: str
+    name: str
+    price: Decimal = Decimal("9.99")
+    made: date = date(2000, 1, 1)
+    at: datetime | None = None
+    span: timedelta = timedelta(0)
+    weights: list[float] = field(default_factory=list)
+    version: int = 0
+
+
+@dataclass
+class RawBackend:
+    name: str
+    is_async: bool
+    new_unit: Callable[[], Any]
+    write: Callable[[str, str, dict[str, Any]], None]  # (key, cypher properties, fake values)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Any]:
+        uow = self.new_unit()
+        if self.is_async:
+            async with uow:
+                yield uow
+        else:
+            with uow:
+                yield uow
+
+    async def io(self, value: Any) -> Any:
+        return await value if inspect.isawaitable(value) else value
+
+
+@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
+def rbe(request: pytest.FixtureRequest) -> RawBackend:
+    registry = Registry()
+    registry.map(Gadget, key="id", version="version")
+    kind, flavour = request.param.split("-")
+    is_async = flavour == "async"
+    if kind == "fake":
+        store = FakeStore()
+        unit = FakeAsyncUnitOfWork if is_async else FakeUnitOfWork
+
+        def put(key: str, cypher: str, values: dict[str, Any]) -> None:
+            store.put("Gadget", key, {"id": key, **values})
+
+        return RawBackend(request.param, is_async, lambda: unit(store, registry), put)
+    graph = request.getfixturevalue("graph")
+    ensure_key_constraints(graph, registry)
+
+    def create(key: str, cypher: str, values: dict[str, Any]) -> None:
+        graph.query(f"CREATE (:Gadget {{id: $id{', ' + cypher if cypher else ''}}})", {"id": key})
+
+    if is_async:
+        handle = AsyncFastGraph(
+            request.getfixturevalue("async_client").select_graph(
+                request.getfixturevalue("graph_name")
+            )
+        )
+        return RawBackend(request.param, True, lambda: AsyncUnitOfWork(handle, registry), create)
+    return RawBackend(request.param, False, lambda: UnitOfWork(graph, registry), create)
+
+
+async def test_an_older_node_loads_with_defaults_and_stays_clean(rbe: RawBackend) -> None:
+    rbe.write("g1", "name: 'Old'", {"name": "Old"})
+    async with rbe.unit() as uow:
+        gadget = await rbe.io(uow.repository(Gadget).get("g1"))
+        assert (gadget.price, gadget.made, gadget.span) == (
+            Decimal("9.99"),
+            date(2000, 1, 1),
+            timedelta(0),
+        )
+        assert gadget.weights == []
+        assert gadget.at is None
+        assert not uow.has_pending_changes
+
+
+async def test_a_missing_required_property_raises_the_typed_error(rbe: RawBackend) -> None:
+    rbe.write("g1", "price: '1'", {"price": "1"})
+    async with rbe.unit() as uow:
+        with pytest.raises(StoredValueError) as caught:
+            await rbe.io(uow.repository(Gadget).get("g1"))
+    assert (caught.value.key, caught.value.property, caught.value.value) == ("g1", "name", None)
+
+
+async def test_an_undecodable_value_is_named_and_listed(rbe: RawBackend) -> None:
+    rbe.write("ok", "name: 'Fine'", {"name": "Fine"})
+    rbe.write("bad", "name: 'Bad', price: 'cheap'", {"name": "Bad", "price": "cheap"})
+    async with rbe.unit() as uow:
+        repo = uow.repository(Gadget)
+        with pytest.raises(StoredValueError, match="property 'price' holds 'cheap'"):
+            await rbe.io(repo.find_by(name="Bad"))
+        problems = await rbe.io(repo.undecodable())
+    assert [(p.label, p.key, p.property, p.value) for p in problems] == [
+        ("Gadget", "bad", "price", "cheap")
+    ]
+
+
+async def test_native_values_read_exactly_and_a_read_only_unit_writes_nothing(
+    rbe: RawBackend,
+) -> None:
+    rbe.write(
+        "n",
+        "name: 'N', made: date('2025-06-29'), at: localdatetime('2025-06-29T13:45:00'), "
+        "span: duration('PT90S'), weights: vecf32([0.1, 0.5])",
+        {
+            "name": "N",
+            "made": date(2025, 6, 29),
+            "at": datetime(2025, 6, 29, 13, 45),
+            "span": timedelta(seconds=90),
+            "weights": Vector([0.10000000149011612, 0.5]),
+        },
+    )
+    async with rbe.unit() as uow:
+        gadget = await rbe.io(uow.repository(Gadget).get("n"))
+        assert gadget.made == date(2025, 6, 29)
+        assert gadget.at == datetime(2025, 6, 29, 13, 45)
+        assert gadget.span == timedelta(seconds=90)
+        assert gadget.weights == [0.1, 0.5]
+        assert not uow.has_pending_changes
+    async with rbe.unit() as uow:
+        again = await rbe.io(uow.repository(Gadget).get("n"))
+        assert again.version == 0  # nothing was written: the version never moved
+        again.name = "Edited"
+    async with rbe.unit() as uow:
+        edited = await rbe.io(uow.repository(Gadget).get("n"))
+    assert (edited.name, edited.version, edited.weights) == ("Edited", 1, [0.1, 0.5])
