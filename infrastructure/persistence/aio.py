@@ -9,7 +9,9 @@ difference).
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
@@ -199,6 +201,14 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
 
     _repository_base = AsyncRepository
 
+    @staticmethod
+    def _caller() -> object:
+        """The calling task: two tasks sharing one async unit are refused."""
+        try:
+            return asyncio.current_task() or threading.get_ident()
+        except RuntimeError:  # no running event loop
+            return threading.get_ident()
+
     async def __aenter__(self) -> Self:
         self.state.check_open()
         return self
@@ -227,6 +237,27 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         """The entity of ``entity_type`` with ``key`` (raises ``EntityNotFoundError``)."""
         return await self.repository(entity_type).get(key)
 
+    async def merge(self, entity: T) -> T:
+        """The tracked entity with ``entity``'s key, given ``entity``'s stored fields.
+
+        For objects from a closed unit, a cache or a request body: the unit loads
+        the stored entity (or uses the one it tracks), copies the fields of
+        ``entity`` onto it and returns it; ``entity`` stays untracked. A key
+        stored nowhere is added as a new entity (a copy). A versioned
+        ``entity`` that went stale fails the commit with ``ConcurrencyError``.
+        Relationships are not copied.
+        """
+        return await drive_async(self.state.merge(entity), self.read)
+
+    async def refresh(self, entity: object) -> None:
+        """Reload a tracked entity from the server, discarding its pending edits.
+
+        Raises:
+            NotTrackedError: this unit does not track it.
+            EntityNotFoundError: it is no longer stored.
+        """
+        await drive_async(self.state.refresh(entity), self.read)
+
     async def flush(self) -> None:
         """Write all pending changes in one atomic query and keep the unit open.
 
@@ -239,16 +270,20 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
             ValueEncodingError: a value cannot be stored (nothing was sent).
         """
-        pending = await drive_async(self.state.prepare_flush(), self.read)
-        if pending is None:
-            return
+        previous = self.state.enter()
         try:
-            await self.graph.query(
-                pending.plan.query, pending.plan.params, timeout=self._write_timeout
-            )
-        except WRITE_ERRORS as exc:
-            raise await drive_async(self._write_failure(pending, exc), self.read) from exc
-        self.state.flushed(pending)
+            pending = await drive_async(self.state.prepare_flush(), self.read)
+            if pending is None:
+                return
+            try:
+                await self.graph.query(
+                    pending.plan.query, pending.plan.params, timeout=self._write_timeout
+                )
+            except WRITE_ERRORS as exc:
+                raise await drive_async(self._write_failure(pending, exc), self.read) from exc
+            self.state.flushed(pending)
+        finally:
+            self.state.leave(previous)
 
     async def commit(self) -> None:
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
@@ -276,8 +311,14 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             DatabaseUnavailableError: the server could not be reached.
         """
         self.state.check_open()
-        with read_errors_translated():
-            result = await self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+        previous = self.state.enter()
+        try:
+            with read_errors_translated():
+                result = await self.graph.ro_query(
+                    read.query, read.params, timeout=self._read_timeout
+                )
+        finally:
+            self.state.leave(previous)
         rows: list[list[Any]] = result.result_set
         return rows
 

@@ -67,6 +67,18 @@ class IdentityConflictError(PersistenceError):
     """A second, different object was added under a key the unit already tracks."""
 
 
+class NotTrackedError(PersistenceError, LookupError):
+    """The entity given is not tracked by this unit (loaded elsewhere, or its unit closed)."""
+
+
+class ReadOnlyQueryError(PersistenceError):
+    """Cypher that writes was sent where only reads run (``repository.query``); nothing ran."""
+
+
+class ConcurrentUseError(PersistenceError):
+    """One unit of work was used from two threads or two tasks at the same time."""
+
+
 class UnitClosedError(PersistenceError):
     """The unit of work was used after ``close()``."""
 

@@ -14,11 +14,35 @@ from typing import Any
 
 from .errors import IdentityConflictError
 from .mapping import EntityMapping
-from .relationships import Edges
+from .relationships import LAZY, Edges
 
 #: Where a tracked entity (of a class without slots) names the unit tracking it,
-#: so a second open unit refuses it.
+#: so a second open unit refuses it. Removed when the unit closes or lets it go.
 OWNER = "__falkordb_unit__"
+
+
+def _no_mark() -> None:
+    return None
+
+
+class UnitMark:
+    """What ``OWNER`` holds: the tracking unit, left behind by copies and pickles.
+
+    A copy or an unpickled object is not tracked by anyone, so a pickled or
+    deep-copied mark becomes None (a shallow copy shares it: ``add`` asks the
+    unit whether it tracks that very object).
+    """
+
+    __slots__ = ("unit",)
+
+    def __init__(self, unit: Any) -> None:
+        self.unit = unit
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_no_mark, ())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> None:
+        return None
 
 
 class Status(enum.Enum):
@@ -43,6 +67,14 @@ class InstanceState:
     # The values as stored, where they differ from ``snapshot`` (read from another form,
     # such as a native value another client wrote): what a concurrency guard compares.
     raw: tuple[Any, ...] | None = None
+
+
+def detach(state: InstanceState) -> None:
+    """Leave ``state``'s entity a plain object: no tracking marks in its ``__dict__``."""
+    if not state.mapping.slots:
+        values = state.entity.__dict__
+        values.pop(OWNER, None)
+        values.pop(LAZY, None)
 
 
 class IdentityMap:
@@ -72,9 +104,17 @@ class IdentityMap:
         ident = (state.mapping.cls, state.key)
         existing = self.by_key.get(ident)
         if existing is not None and existing.entity is not state.entity:
+            name = f"{state.mapping.name}[{state.key!r}]"
+            if existing.status is Status.DELETED:
+                raise IdentityConflictError(
+                    f"{name} is marked for deletion in this unit, so a new object cannot take "
+                    "its key in the same unit: commit the delete first, or keep the existing "
+                    "object (add() it again to undo the delete) and change its fields"
+                )
             raise IdentityConflictError(
-                f"{state.mapping.name}[{state.key!r}] is already tracked in this unit as another "
-                "object; change the existing object instead of adding a second one"
+                f"{name} is already tracked in this unit as another object; change the "
+                "existing object instead of adding a second one, or copy this one's state "
+                "onto it with uow.merge(obj)"
             )
         self.by_key[ident] = state
         self.by_object[id(state.entity)] = state
@@ -90,6 +130,7 @@ class IdentityMap:
         self.by_key.pop((state.mapping.cls, state.key), None)
         self.by_object.pop(id(state.entity), None)
         self.by_stored.pop((state.mapping.cls, state.stored_key), None)
+        detach(state)
 
     def clear(self) -> None:
         self.by_key.clear()

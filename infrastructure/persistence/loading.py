@@ -54,10 +54,24 @@ class LoadGroup:
         return self._loaders
 
 
+def _no_loader() -> None:
+    return None
+
+
 class LazyRelationship:
-    """Loads one relationship, for the whole load group, on first access."""
+    """Loads one relationship, for the whole load group, on first access.
+
+    A copy or a pickle of an entity is not tracked: its loaders become None
+    (the relationship then reads as not loaded).
+    """
 
     __slots__ = ("group", "rel", "unit")
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_no_loader, ())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> None:
+        return None
 
     def __init__(self, unit: UnitState, group: LoadGroup, rel: RelationshipMapping) -> None:
         self.unit = unit
@@ -116,7 +130,7 @@ def _track(
         state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
     unit.identity.track_loaded(state)
     if not mapping.slots:
-        entity.__dict__[OWNER] = unit
+        entity.__dict__[OWNER] = unit.mark
     return state, True
 
 
@@ -164,7 +178,7 @@ def load_rows(
                 by_object[id(entity)] = state
                 by_stored[cls, stored] = state
                 if marks:
-                    entity.__dict__[OWNER] = unit
+                    entity.__dict__[OWNER] = unit.mark
                 if lazy is not None:
                     entity.__dict__[LAZY] = lazy
                 out.append(entity)

@@ -281,7 +281,7 @@ class EntityMapping(Generic[T]):
                 )
             for name, decl in declared.items():
                 self.relationships[name] = RelationshipMapping(self, name, decl, registry)
-                setattr(cls, name, RelationshipAttribute(name))
+                setattr(cls, name, RelationshipAttribute(name, key))
         # Declared schema: range indexes and unique constraints besides the key's.
         self.indexes = tuple(dict.fromkeys(indexes))
         self.unique = tuple(dict.fromkeys(unique))

@@ -98,8 +98,9 @@ def to_one(
 class RelationshipAttribute:
     """The class-level descriptor that loads a relationship on first access."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, key: str = "") -> None:
         self.name = name
+        self.key = key  # the key field, to name the entity in errors
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -111,7 +112,12 @@ class RelationshipAttribute:
             pass
         loader = values.get(LAZY, {}).get(self.name)
         if loader is None:
-            raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
+            key = values.get(self.key, "?")
+            raise RelationshipNotLoadedError(
+                f"{type(obj).__name__}[{key!r}].{self.name} was not loaded before its unit of work "
+                "closed (or the object was built without it); load it inside the unit, or "
+                f"eagerly with load=[{self.name!r}]"
+            )
         loader(obj)
         return values[self.name]
 

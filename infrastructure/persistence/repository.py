@@ -79,7 +79,8 @@ class RepositoryBase(Generic[T]):
         """Mark a tracked entity for deletion at commit.
 
         Raises:
-            EntityNotFoundError: the entity is not tracked by this unit.
+            NotTrackedError: the entity is not tracked by this unit (load it
+                here first, or ``uow.merge`` it).
         """
         self._check_type(entity)
         self._state.delete(entity)

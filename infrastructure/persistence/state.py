@@ -10,23 +10,27 @@ drives them with its own kind of I/O.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+import copy
+import threading
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from . import loading
+from . import loading, reads
 from .changes import ChangeSet, collect_changes
 from .errors import (
     CommitError,
     ConcurrencyError,
+    ConcurrentUseError,
     DuplicateKeyError,
     EntityNotFoundError,
     IdentityConflictError,
+    NotTrackedError,
     PersistenceError,
     UnitClosedError,
     ValueEncodingError,
 )
-from .identity import OWNER, IdentityMap, InstanceState, Status
+from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
 from .loading import Reader
 from .mapping import EntityMapping, Registry
 from .planner import (
@@ -39,6 +43,7 @@ from .planner import (
 )
 from .reads import Attached, ExistingKeys, Read, Versions
 from .relationships import (
+    LAZY,
     DanglingReferenceError,
     DeleteRestrictedError,
     RelationshipMapping,
@@ -77,7 +82,18 @@ class FlushHook(Protocol):
 class UnitState:
     """Identity map, change tracking and lifecycle of one unit of work."""
 
-    __slots__ = ("closed", "flushed_since_commit", "hooks", "identity", "lazy_reader", "registry")
+    __slots__ = (
+        "_entering",
+        "busy",
+        "closed",
+        "flushed_since_commit",
+        "hooks",
+        "identity",
+        "lazy_reader",
+        "mark",
+        "registry",
+        "who",
+    )
 
     def __init__(self, registry: Registry, hooks: Sequence[FlushHook] = ()) -> None:
         self.registry = registry
@@ -87,6 +103,44 @@ class UnitState:
         self.identity = IdentityMap()
         self.closed = False
         self.flushed_since_commit = False
+        self.mark = UnitMark(self)
+        # Who is inside a read or a flush (a thread or a task), and how to tell who asks.
+        self.busy: object | None = None
+        self.who: Callable[[], object] = threading.get_ident
+        self._entering = threading.Lock()
+
+    # -- one user at a time -----------------------------------------------------
+
+    def enter(self) -> object | None:
+        """Mark the caller as inside a read or flush; returns what ``leave`` restores.
+
+        A unit is one conversation with one identity map: it is not shared
+        between threads or tasks. Two at once would interleave a commit with
+        the loads and edits of another, so the second is refused.
+
+        Raises:
+            ConcurrentUseError: another thread or task is inside this unit.
+        """
+        me = self.who()
+        with self._entering:
+            holder = self.busy
+            if holder is not None and holder != me:
+                raise ConcurrentUseError(
+                    "this unit of work is in use by another thread or task: a unit is one "
+                    "conversation with one identity map, not shared; open one unit per "
+                    "thread, task or request"
+                )
+            self.busy = me
+        return holder
+
+    def leave(self, previous: object | None) -> None:
+        self.busy = previous
+
+    def check_alone(self) -> None:
+        """Raise ``ConcurrentUseError`` when another thread or task is inside the unit."""
+        holder = self.busy
+        if holder is not None and holder != self.who():
+            self.enter()  # raises
 
     def check_open(self) -> None:
         if self.closed:
@@ -107,6 +161,8 @@ class UnitState:
         """
         if self.closed:
             self.check_open()
+        if self.busy is not None:
+            self.check_alone()
         identity = self.identity
         state = identity.by_object.get(id(entity))
         if state is not None:
@@ -114,11 +170,13 @@ class UnitState:
                 state.status = Status.PERSISTENT
             return
         mapping = self.registry.mapping_for(type(entity))
-        owner = getattr(entity, "__dict__", {}).get(OWNER)
-        if owner is not None and owner is not self and not owner.closed:
+        mark = getattr(entity, "__dict__", {}).get(OWNER)
+        owner = mark.unit if isinstance(mark, UnitMark) else None
+        if owner is not None and owner is not self and owner.tracks(entity):
             raise IdentityConflictError(
                 f"{mapping.describe(entity)} is tracked by another open unit of work; "
-                "load it in this unit instead (one unit, one identity map)"
+                "load it in this unit instead (one unit, one identity map), or take a "
+                "copy of its state with uow.merge(obj)"
             )
         key = mapping.key_of(entity)
         stored = mapping.encode_key(key)  # a key that cannot be stored is refused at once
@@ -127,19 +185,40 @@ class UnitState:
             identity.track(state)  # raises: another object holds this key
         identity.track_loaded(state)
         if not mapping.slots:
-            entity.__dict__[OWNER] = self
+            entity.__dict__[OWNER] = self.mark
+
+    def tracks(self, entity: object) -> bool:
+        """Whether this unit is open and tracks this very object."""
+        state = self.identity.by_object.get(id(entity))
+        return not self.closed and state is not None and state.entity is entity
+
+    def state_or_refuse(self, entity: object, doing: str) -> InstanceState:
+        """The state of a tracked ``entity``.
+
+        Raises:
+            NotTrackedError: the unit does not track this object.
+        """
+        state = self.identity.state_of(entity)
+        if state is None or state.entity is not entity:
+            mapping = self.registry.mapping_for(type(entity))
+            name = f"{mapping.describe(entity)}"
+            raise NotTrackedError(
+                f"cannot {doing} {name}: this unit does not track that object (it was loaded by "
+                "another unit, or its unit closed). Load it in this unit first "
+                f"(repository.get(key)) and {doing} that, or copy its state into this unit "
+                "with uow.merge(obj)"
+            )
+        return state
 
     def delete(self, entity: object) -> None:
         """Mark a tracked entity for deletion; an entity added in this unit is simply dropped.
 
         Raises:
-            EntityNotFoundError: the entity is not tracked by this unit.
+            NotTrackedError: the entity is not tracked by this unit.
         """
         self.check_open()
-        state = self.identity.state_of(entity)
-        if state is None:
-            mapping = self.registry.mapping_for(type(entity))
-            raise EntityNotFoundError(mapping.name, [mapping.key_of(entity)]) from None
+        self.check_alone()
+        state = self.state_or_refuse(entity, "remove")
         if state.status is Status.NEW:
             self.identity.forget(state)
         else:
@@ -333,7 +412,11 @@ class UnitState:
                 decode = mapping.key_codec.decode
                 taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
             shown = ", ".join(taken) or "an entity"
-            return DuplicateKeyError(f"{shown} already exists; nothing was written ({message})")
+            return DuplicateKeyError(
+                f"{shown} already exists; nothing was written ({message}). An object from "
+                "another unit (detached, cached, rebuilt from a request) that stands for a "
+                "stored entity is saved with uow.merge(obj), not add"
+            )
         return CommitError(f"commit failed, nothing was written: {message}")
 
     # -- ending -----------------------------------------------------------------
@@ -362,8 +445,115 @@ class UnitState:
         return had_flushed
 
     def close(self) -> None:
+        """End the unit; its entities become plain objects (no tracking marks left)."""
+        if not self.closed:
+            for state in self.identity.by_object.values():
+                if not state.mapping.slots:
+                    values = state.entity.__dict__
+                    values.pop(OWNER, None)
+                    values.pop(LAZY, None)
         self.identity.clear()
         self.closed = True
+
+    # -- detached entities ------------------------------------------------------
+
+    def expunge(self, entity: object) -> None:
+        """Stop tracking ``entity``: it becomes a plain object, its edits are not committed.
+
+        Raises:
+            NotTrackedError: the unit does not track it.
+        """
+        self.check_open()
+        self.identity.forget(self.state_or_refuse(entity, "expunge"))
+
+    def merge(self, entity: T) -> Exchange[T]:
+        """The tracked entity for ``entity``'s key, given ``entity``'s stored fields.
+
+        Loads it when the unit does not hold it yet; a key stored nowhere adds a
+        copy of ``entity`` as new. ``entity`` itself stays untracked. Its
+        version, when the mapping has one, becomes the version the commit
+        expects: a stale copy fails the commit with ``ConcurrencyError``.
+        Relationships are not copied (load and edit them in the unit).
+
+        Raises:
+            IdentityConflictError: the unit deletes the entity with that key.
+        """
+        self.check_open()
+        mapping: EntityMapping[T] = self.registry.mapping_for(type(entity))
+        key = mapping.key_of(entity)
+        state = self.identity.get(mapping.cls, key)
+        if state is None:
+            rows = yield reads.by_key(mapping, key)
+            loaded = self.load_rows(mapping, rows)
+            if not loaded:
+                fresh = copy.copy(entity)
+                if not mapping.slots:
+                    fresh.__dict__.pop(OWNER, None)
+                    fresh.__dict__.pop(LAZY, None)
+                _copy_fields(mapping, entity, fresh)
+                self.add(fresh)
+                return fresh
+            state = self.identity.get(mapping.cls, key)
+            assert state is not None
+        if state.entity is entity:
+            return entity
+        if state.status is Status.DELETED:
+            raise IdentityConflictError(
+                f"{mapping.describe(entity)} is marked for deletion in this unit; it cannot "
+                "be merged"
+            )
+        target: T = state.entity
+        _copy_fields(mapping, entity, target)
+        if mapping.version_field is not None and state.status is Status.PERSISTENT:
+            state.version = getattr(entity, mapping.version_field)
+            mapping.set_version(target, state.version)
+        return target
+
+    def refresh(self, entity: object) -> Exchange[None]:
+        """Reload a tracked entity's stored fields and version, discarding its edits.
+
+        Its relationships load again on next access (sync units) or with
+        ``load_related``.
+
+        Raises:
+            NotTrackedError: the unit does not track it.
+            EntityNotFoundError: it is no longer stored (the unit stops tracking it).
+        """
+        self.check_open()
+        state = self.state_or_refuse(entity, "refresh")
+        mapping = state.mapping
+        if state.status is Status.NEW:
+            return
+        rows = yield reads.by_key(mapping, state.key)
+        if not rows:
+            self.identity.forget(state)
+            raise EntityNotFoundError(mapping.name, [state.key])
+        width = len(mapping.properties)
+        values = tuple(rows[0][:width])
+        fresh, fields = mapping.load(values, state.key, rows[0][width])
+        for name in mapping.field_names:
+            object.__setattr__(entity, name, getattr(fresh, name))
+        state.status = Status.PERSISTENT
+        state.version = rows[0][width]
+        mapping.set_version(entity, state.version)
+        state.fields = mapping.snapshot_of(entity)
+        baseline = getattr(fields, "baseline", None)
+        state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+        if mapping.relationships:
+            values_of = entity.__dict__
+            for name in mapping.relationships:
+                values_of.pop(name, None)
+            if state.edges:
+                state.edges.clear()
+            group = loading.LoadGroup()
+            group.states.append(state)
+            values_of[LAZY] = group.loaders(self, list(mapping.relationships.values()))
+
+
+def _copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
+    """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
+    for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
+        object.__setattr__(target, name, value)
 
 
 def _restore(state: InstanceState) -> None:

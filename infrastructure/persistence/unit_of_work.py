@@ -8,6 +8,7 @@ apart from ``await``; every other decision lives in ``UnitState``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -16,7 +17,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 from redis import exceptions as redis_errors
 
 from .declared import declared_repositories
-from .errors import FlushedWorkError, PersistenceError
+from .errors import FlushedWorkError, PersistenceError, ReadOnlyQueryError
 from .mapping import EntityMapping, Registry
 from .reads import Read
 from .repository import Conversation, Repository, RepositoryBase, drive
@@ -60,6 +61,12 @@ def read_errors_translated() -> Iterator[None]:
     except redis_errors.ResponseError as exc:
         if is_timeout(exc):
             raise read_failure(exc) from exc
+        if "only on read-only queries" in str(exc):
+            raise ReadOnlyQueryError(
+                "this Cypher writes, and repository.query() runs reads only (nothing ran): "
+                "change entities through the unit (add, remove, edit fields) so the commit "
+                "writes them, or send writing Cypher on a graph handle outside the unit"
+            ) from exc
         raise
     except CONNECTION_ERRORS as exc:
         raise read_failure(exc) from exc
@@ -102,6 +109,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self._read_timeout = read_timeout_ms
         self._write_timeout = write_timeout_ms
         self.state.lazy_reader = self._lazy_reader()
+        self.state.who = self._caller
         self._repositories: dict[type, RepositoryT] = {}
         declared = declared_repositories(type(self), self._repository_base)
         for name, (repo_class, entity_type) in declared.items():
@@ -112,6 +120,11 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
     def _lazy_reader(self) -> Callable[[Read], list[list[Any]]] | None:
         """How relationships load on attribute access: only a sync unit can."""
         return None
+
+    @staticmethod
+    def _caller() -> object:
+        """Who is calling, to refuse a second thread (or task) inside the unit."""
+        return threading.get_ident()
 
     @property
     def graph(self) -> GraphT:
@@ -136,6 +149,14 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
     def delete(self, entity: object) -> None:
         """Mark a tracked entity for deletion at commit."""
         self.state.delete(entity)
+
+    def expunge(self, entity: object) -> None:
+        """Stop tracking ``entity``: its pending edits are dropped, it becomes a plain object.
+
+        Raises:
+            NotTrackedError: this unit does not track it.
+        """
+        self.state.expunge(entity)
 
     def _repository_of(self, entity_type: type) -> RepositoryT:
         self.state.check_open()
@@ -215,6 +236,27 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         """The entity of ``entity_type`` with ``key`` (raises ``EntityNotFoundError``)."""
         return self.repository(entity_type).get(key)
 
+    def merge(self, entity: T) -> T:
+        """The tracked entity with ``entity``'s key, given ``entity``'s stored fields.
+
+        For objects from a closed unit, a cache or a request body: the unit loads
+        the stored entity (or uses the one it tracks), copies the fields of
+        ``entity`` onto it and returns it; ``entity`` stays untracked. A key
+        stored nowhere is added as a new entity (a copy). A versioned
+        ``entity`` that went stale fails the commit with ``ConcurrencyError``.
+        Relationships are not copied.
+        """
+        return drive(self.state.merge(entity), self.read)
+
+    def refresh(self, entity: object) -> None:
+        """Reload a tracked entity from the server, discarding its pending edits.
+
+        Raises:
+            NotTrackedError: this unit does not track it.
+            EntityNotFoundError: it is no longer stored.
+        """
+        drive(self.state.refresh(entity), self.read)
+
     def flush(self) -> None:
         """Write all pending changes in one atomic query and keep the unit open.
 
@@ -227,14 +269,20 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
             ValueEncodingError: a value cannot be stored (nothing was sent).
         """
-        pending = drive(self.state.prepare_flush(), self.read)
-        if pending is None:
-            return
+        previous = self.state.enter()
         try:
-            self.graph.query(pending.plan.query, pending.plan.params, timeout=self._write_timeout)
-        except WRITE_ERRORS as exc:
-            raise drive(self._write_failure(pending, exc), self.read) from exc
-        self.state.flushed(pending)
+            pending = drive(self.state.prepare_flush(), self.read)
+            if pending is None:
+                return
+            try:
+                self.graph.query(
+                    pending.plan.query, pending.plan.params, timeout=self._write_timeout
+                )
+            except WRITE_ERRORS as exc:
+                raise drive(self._write_failure(pending, exc), self.read) from exc
+            self.state.flushed(pending)
+        finally:
+            self.state.leave(previous)
 
     def commit(self) -> None:
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
@@ -262,8 +310,12 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             DatabaseUnavailableError: the server could not be reached.
         """
         self.state.check_open()
-        with read_errors_translated():
-            result = self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+        previous = self.state.enter()
+        try:
+            with read_errors_translated():
+                result = self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+        finally:
+            self.state.leave(previous)
         rows: list[list[Any]] = result.result_set
         return rows
 

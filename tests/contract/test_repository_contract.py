@@ -13,6 +13,7 @@ from infrastructure.persistence import (
     F,
     IdentityConflictError,
     MappingError,
+    NotTrackedError,
     UnitClosedError,
     ValueEncodingError,
 )
@@ -247,7 +248,7 @@ async def test_remove_deletes_at_commit_and_needs_a_tracked_entity(be):
     alice = Person.register("Alice", "alice@example.com")
     await stored(be, alice)
     async with be.unit() as uow:
-        with pytest.raises(EntityNotFoundError):
+        with pytest.raises(NotTrackedError, match="does not track"):
             uow.people.remove(Person.register("Stranger", "s@example.com"))
         uow.people.remove(await be.io(uow.people.get(alice.id)))
     async with be.unit() as uow:

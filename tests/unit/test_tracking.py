@@ -18,9 +18,9 @@ import pytest
 from domain.model import Account, Money, Person
 from infrastructure.bank import bank_registry
 from infrastructure.persistence import (
-    EntityNotFoundError,
     IdentityConflictError,
     MappingError,
+    NotTrackedError,
     UnitClosedError,
     ValueEncodingError,
 )
@@ -321,9 +321,10 @@ def test_unhashable_plain_dataclass_is_tracked(unit: UnitState) -> None:
 
 def test_deleting_an_untracked_entity_names_it(unit: UnitState) -> None:
     stranger = person()
-    with pytest.raises(EntityNotFoundError) as caught:
+    with pytest.raises(NotTrackedError) as caught:
         unit.delete(stranger)
-    assert str(caught.value) == f"no Person with key {stranger.id!r}"
+    assert f"cannot remove Person[{stranger.id!r}]: this unit does not track" in str(caught.value)
+    assert "merge" in str(caught.value)
 
 
 def test_adding_an_unmapped_object_names_its_class(unit: UnitState) -> None:
