@@ -16,7 +16,7 @@ from typing import Any
 
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.mapping import EntityMapping
-from infrastructure.persistence.planner import edge_rows
+from infrastructure.persistence.planner import edge_rows, stored_olds
 from infrastructure.persistence.relationships import RelationshipMapping
 
 from .graph import MemoryGraph, Ref, stored
@@ -44,6 +44,11 @@ def _version_ok(mapping: EntityMapping[Any], props: dict[str, Any] | None, versi
     if props is None:
         return False
     return mapping.version_property is None or props.get(mapping.version_property, 0) == version
+
+
+def holds(props: dict[str, Any], olds: dict[str, Any]) -> bool:
+    """Whether a node still holds the values a unit read (absent stands for None)."""
+    return all(props.get(p) == v for p, v in olds.items())
 
 
 def _by_relationship(writes: Iterable[Any]) -> list[tuple[RelationshipMapping, list[Any]]]:
@@ -119,6 +124,8 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         ref = _ref(mapping, update.values[mapping.key_index])
         props = graph.node(ref)
         found = _version_ok(mapping, props, state.version)
+        if found and props is not None and mapping.guards_values:
+            found = holds(props, stored_olds(update))
         if found and props is not None:
             new = {**props, **update.changed}
             if mapping.version_property:

@@ -138,6 +138,12 @@ class FakeStore:
             case reads.Related(rel, keys):
                 table = graph.table(rel.source.label)
                 return [[k, self._targets(rel, (rel.source.label, k))] for k in keys if k in table]
+            case reads.Versions(mapping, keys, olds) if olds is not None:
+                table = graph.table(mapping.label)
+                return [
+                    [k, k in table and commit.holds(table[k], o), 0]
+                    for k, o in zip(keys, olds, strict=True)
+                ]
             case reads.Versions(mapping, keys):
                 table = graph.table(mapping.label)
                 return [

@@ -203,6 +203,7 @@ class EntityMapping(Generic[T]):
         registry: Registry | None = None,
         indexes: Iterable[str] = (),
         unique: Iterable[str] = (),
+        concurrency: str | None = "dirty",
     ) -> None:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
@@ -229,6 +230,14 @@ class EntityMapping(Generic[T]):
             safe_identifier(version, f"version property of {self.name}") if version else None
         )
         self.version_field = version if version in all_fields else None
+        if concurrency not in ("dirty", None):
+            raise MappingError(
+                f"{self.name}: concurrency must be 'dirty' (guard updates on the values read) "
+                f"or None (no guard: the last writer wins), not {concurrency!r}"
+            )
+        #: Whether updates are guarded on the stored values of what they change
+        #: (unversioned mappings, unless mapped with ``concurrency=None``).
+        self.guards_values = self.version_property is None and concurrency == "dirty"
         if self.version_field is not None and hints[self.version_field] not in (int, int | None):
             raise MappingError(f"{self.name}.{version}: a version field must be annotated int")
 
@@ -258,6 +267,7 @@ class EntityMapping(Generic[T]):
             self.field_offsets[node.name] = len(leaves)
             leaves.extend(_leaf_properties(node, ""))
         self.property_codecs: dict[str, ScalarCodec] = dict(leaves)
+        self.property_index = {p: i for i, p in enumerate(self.properties)}
         if self.version_property in self.properties:
             raise MappingError(
                 f"{self.name}: version property {self.version_property!r} collides with a field"
@@ -550,6 +560,7 @@ class Registry:
         relationships: Mapping[str, Relationship] | None = None,
         indexes: Iterable[str] = (),
         unique: Iterable[str] = (),
+        concurrency: str | None = "dirty",
     ) -> EntityMapping[T]:
         """Map ``cls`` to nodes labelled ``label`` (default: the class name).
 
@@ -561,6 +572,12 @@ class Registry:
         fields to ``to_many``/``to_one`` declarations (see ``relationships``);
         ``indexes`` and ``unique`` name stored properties to give a range
         index or a unique constraint (``ensure_schema`` creates them).
+
+        Without ``version``, ``concurrency="dirty"`` (the default) guards each
+        update on the stored values, as this unit read them, of the properties
+        it changes: a concurrent change of one of them fails the commit with
+        ``ConcurrencyError``, a change of another property does not.
+        ``concurrency=None`` turns the guard off (the last writer wins).
 
         Raises:
             MappingError: the class is already mapped, the label is taken, or
@@ -578,6 +595,7 @@ class Registry:
             registry=self,
             indexes=indexes,
             unique=unique,
+            concurrency=concurrency,
         )
         if mapping.label in self._by_label:
             raise MappingError(

@@ -7,8 +7,9 @@ order:
 
 1. node creates, by label;
 2. node updates, by label, each matching on the key and, for versioned
-   entities, on the version read by this unit; each block counts what it
-   matched;
+   entities, on the version read by this unit, for unversioned ones (unless
+   mapped with ``concurrency=None``) on the stored values, as read, of the
+   properties the unit changes; each block counts what it matched;
 3. edge creates (MERGE: an edge is unique per pair, even when two units
    link the same pair) and edge property updates, by relationship, counting the
    pairs whose endpoints were found;
@@ -43,6 +44,8 @@ class CheckedBatch:
     mapping: EntityMapping[Any]
     operation: str  # "update", "delete", "link" or "relink"
     rows: tuple[tuple[Any, int], ...]  # (encoded key, expected version)
+    # Unversioned updates guarded on stored values: per row, property -> value read.
+    olds: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,39 @@ def _edge_match(rel: RelationshipMapping) -> str:
     )
 
 
+#: Properties of ``row.o`` whose stored value is no longer the one the unit read.
+_MOVED = "[k IN keys(row.o) WHERE NOT coalesce(n[k] = row.o[k], n[k] IS NULL AND row.o[k] IS NULL)]"
+
+
+def _values_match(mapping: EntityMapping[Any]) -> str:
+    # FalkorDB 4.16 answers ``WHERE all(k IN keys(row.o) WHERE n[k] = ...)`` right after
+    # a MATCH with no rows even when it holds; the list, then its size, is right.
+    if not mapping.guards_values:
+        return ""
+    return f" WITH n, row, {_MOVED} AS moved WHERE size(moved) = 0"
+
+
+def _sendable(value: Any) -> bool:
+    kind = type(value)
+    if kind is list:
+        return all(_sendable(v) for v in value)
+    return kind in (str, int, float, bool) or value is None
+
+
+def stored_olds(update: Update) -> dict[str, Any]:
+    """The stored values, as read, of the properties ``update`` changes (the dirty guard).
+
+    Values another client wrote natively (temporal, vectors) cannot travel as
+    parameters; those properties are not guarded.
+    """
+    state = update.state
+    base = state.raw if state.raw is not None else state.snapshot
+    assert base is not None
+    at = state.mapping.property_index
+    olds = {p: base[at[p]] for p in update.changed}
+    return {p: v for p, v in olds.items() if _sendable(v)}
+
+
 def _version_match(mapping: EntityMapping[Any], expected: str = "row.v") -> str:
     if mapping.version_property is None:
         return ""
@@ -178,20 +214,30 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         name = f"update_{mapping.label}"
         vprop = mapping.version_property
         key_index = mapping.key_index
-        params[name] = [
-            {"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates
-        ]
+        olds = tuple(stored_olds(u) for u in updates) if mapping.guards_values else ()
+        if olds:
+            params[name] = [
+                {"k": u.values[key_index], "p": u.changed, "o": o}
+                for u, o in zip(updates, olds, strict=True)
+            ]
+        else:
+            params[name] = [
+                {"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates
+            ]
         bump = f", n.{vprop} = row.v + 1" if vprop else ""
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
-            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
+            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)}{_values_match(mapping)} "
             f"SET n += row.p{bump} RETURN count(n) AS {name} }}"
         )
         counted.append(name)
         expected.append(len(updates))
         checked.append(
             CheckedBatch(
-                mapping, "update", tuple((u.values[key_index], u.state.version) for u in updates)
+                mapping,
+                "update",
+                tuple((u.values[key_index], u.state.version) for u in updates),
+                olds,
             )
         )
 
@@ -309,11 +355,18 @@ def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:
 def stale_probe(batch: CheckedBatch) -> tuple[str, dict[str, Any]]:
     """A read that returns, for each checked row, its key and stored version (if any)."""
     mapping = batch.mapping
-    version = f"coalesce(n.{mapping.version_property}, 0)" if mapping.version_property else "0"
-    query = (
-        f"UNWIND $rows AS row OPTIONAL MATCH (n:{mapping.label} {{{mapping.key_property}: row.k}}) "
-        f"RETURN row.k, n IS NOT NULL, {version}"
+    match = (
+        f"UNWIND $rows AS row OPTIONAL MATCH (n:{mapping.label} {{{mapping.key_property}: row.k}})"
     )
+    if batch.olds:  # found means: still holding the values read
+        query = (
+            f"{match} WITH row, n, CASE WHEN n IS NULL THEN [] ELSE {_MOVED} END AS moved "
+            "RETURN row.k, n IS NOT NULL AND size(moved) = 0, 0"
+        )
+        rows = [{"k": k, "o": o} for (k, _), o in zip(batch.rows, batch.olds, strict=True)]
+        return query, {"rows": rows}
+    version = f"coalesce(n.{mapping.version_property}, 0)" if mapping.version_property else "0"
+    query = f"{match} RETURN row.k, n IS NOT NULL, {version}"
     return query, {"rows": [{"k": k} for k, _ in batch.rows]}
 
 

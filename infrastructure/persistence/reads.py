@@ -73,10 +73,15 @@ class Related:
 
 @dataclass(frozen=True, slots=True)
 class Versions:
-    """For each of ``keys``: (key, whether it exists, its stored version)."""
+    """For each of ``keys``: (key, whether it exists, its stored version).
+
+    With ``olds`` (one ``{property: value}`` per key): whether it exists and
+    still holds those values, and 0.
+    """
 
     mapping: EntityMapping[Any]
     keys: Sequence[Any]
+    olds: Sequence[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

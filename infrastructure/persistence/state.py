@@ -401,7 +401,7 @@ class UnitState:
                     continue
                 query, params = stale_probe(batch)
                 asked = [k for k, _ in batch.rows]
-                rows = yield Read(query, params, Versions(batch.mapping, asked))
+                rows = yield Read(query, params, Versions(batch.mapping, asked, batch.olds or None))
                 stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
             return ConcurrencyError(stale)
         if "unique constraint" in message.lower():

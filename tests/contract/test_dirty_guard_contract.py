@@ -1,0 +1,154 @@
+"""Unversioned mappings lose no update: updates are guarded on the values the unit read.
+On the fakes and on FalkorDB, sync and async."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
+from infrastructure.persistence import (
+    AsyncUnitOfWork,
+    ConcurrencyError,
+    MappingError,
+    Registry,
+    UnitOfWork,
+    ensure_key_constraints,
+)
+
+
+@dataclass
+class Counter:
+    id: str
+    hits: int = 0
+    label: str = ""
+    note: str | None = None
+
+
+@dataclass
+class Loose:
+    id: str
+    hits: int = 0
+
+
+@dataclass
+class Units:
+    is_async: bool
+    new_unit: Callable[[], Any]
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Any]:
+        uow = self.new_unit()
+        if self.is_async:
+            async with uow:
+                yield uow
+        else:
+            with uow:
+                yield uow
+
+    async def io(self, value: Any) -> Any:
+        return await value if inspect.isawaitable(value) else value
+
+
+@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
+def units(request: pytest.FixtureRequest) -> Units:
+    registry = Registry()
+    registry.map(Counter, key="id")
+    registry.map(Loose, key="id", concurrency=None)
+    kind, flavour = request.param.split("-")
+    is_async = flavour == "async"
+    if kind == "fake":
+        store = FakeStore()
+        unit = FakeAsyncUnitOfWork if is_async else FakeUnitOfWork
+        return Units(is_async, lambda: unit(store, registry))
+    graph = request.getfixturevalue("graph")
+    ensure_key_constraints(graph, registry)
+    if is_async:
+        handle = request.getfixturevalue("async_client").select_graph(
+            request.getfixturevalue("graph_name")
+        )
+        return Units(True, lambda: AsyncUnitOfWork(handle, registry))
+    return Units(False, lambda: UnitOfWork(graph, registry))
+
+
+async def current(units: Units, cls: type, key: str) -> Any:
+    async with units.unit() as uow:
+        return await units.io(uow.repository(cls).get(key))
+
+
+async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units: Units) -> None:
+    async with units.unit() as uow:
+        uow.add(Counter("c"))
+    first, second = units.new_unit(), units.new_unit()
+    mine = await units.io(first.repository(Counter).get("c"))
+    theirs = await units.io(second.repository(Counter).get("c"))
+    theirs.hits += 1
+    await units.io(second.commit())
+    mine.hits += 1
+    with pytest.raises(ConcurrencyError) as caught:
+        await units.io(first.commit())
+    assert caught.value.stale == [("Counter", "c")]
+    await units.io(first.close())
+    await units.io(second.close())
+    assert (await current(units, Counter, "c")).hits == 1
+    async with units.unit() as uow:  # rerun from fresh reads: 2
+        (await units.io(uow.repository(Counter).get("c"))).hits += 1
+    assert (await current(units, Counter, "c")).hits == 2
+
+
+async def test_a_concurrent_change_of_another_property_is_no_conflict(units: Units) -> None:
+    async with units.unit() as uow:
+        uow.add(Counter("c", note="n"))
+    first, second = units.new_unit(), units.new_unit()
+    mine = await units.io(first.repository(Counter).get("c"))
+    theirs = await units.io(second.repository(Counter).get("c"))
+    theirs.label = "theirs"
+    theirs.note = None
+    await units.io(second.commit())
+    mine.hits = 5
+    await units.io(first.commit())
+    await units.io(first.close())
+    await units.io(second.close())
+    stored = await current(units, Counter, "c")
+    assert (stored.hits, stored.label, stored.note) == (5, "theirs", None)
+
+
+async def test_a_property_set_and_removed_concurrently_is_caught(units: Units) -> None:
+    async with units.unit() as uow:
+        uow.add(Counter("c"))
+    first, second = units.new_unit(), units.new_unit()
+    mine = await units.io(first.repository(Counter).get("c"))
+    theirs = await units.io(second.repository(Counter).get("c"))
+    theirs.note = "set"  # was absent
+    await units.io(second.commit())
+    mine.note = "mine"
+    with pytest.raises(ConcurrencyError):
+        await units.io(first.commit())
+    await units.io(first.close())
+    await units.io(second.close())
+    assert (await current(units, Counter, "c")).note == "set"
+
+
+async def test_concurrency_none_lets_the_last_writer_win(units: Units) -> None:
+    async with units.unit() as uow:
+        uow.add(Loose("l"))
+    first, second = units.new_unit(), units.new_unit()
+    mine = await units.io(first.repository(Loose).get("l"))
+    theirs = await units.io(second.repository(Loose).get("l"))
+    theirs.hits += 1
+    await units.io(second.commit())
+    mine.hits += 1
+    await units.io(first.commit())  # no guard, by choice: one increment is lost
+    await units.io(first.close())
+    await units.io(second.close())
+    assert (await current(units, Loose, "l")).hits == 1
+
+
+def test_an_unknown_concurrency_mode_is_refused() -> None:
+    with pytest.raises(MappingError, match="concurrency must be"):
+        Registry().map(Counter, key="id", concurrency="optimistic")
