@@ -5,7 +5,9 @@ runtime error anywhere in it undoes every write it made. The query is a chain
 of ``CALL { UNWIND $rows ... }`` blocks, one per (label, operation), in this
 order:
 
-1. node creates, by label;
+1. node creates, by label, each after counting the keys it creates that are
+   already stored (the guard wants none: keys stay unique without the key
+   constraint too);
 2. node updates, by label, each matching on the key and, for versioned
    entities, on the version read by this unit, for unversioned ones (unless
    mapped with ``concurrency=None``) on the stored values, as read, of the
@@ -205,6 +207,16 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         if mapping.version_property:
             assigned.append(f"{mapping.version_property}: 1")
         created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
+        # Keys already stored are counted first (and must number 0), so a key stays
+        # unique whether or not the graph has the key constraint. (A MATCH counted
+        # costs next to nothing with the key index; OPTIONAL MATCH doubled the create.)
+        taken = f"taken_{mapping.label}"
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (e:{mapping.label} "
+            f"{{{mapping.key_property}: row[{mapping.key_index}]}}) RETURN count(e) AS {taken} }}"
+        )
+        counted.append(taken)
+        expected.append(0)
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.label} {{{', '.join(assigned)}}}) "
             f"RETURN count(*) AS {name} }}"

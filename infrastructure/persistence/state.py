@@ -403,21 +403,26 @@ class UnitState:
                 asked = [k for k, _ in batch.rows]
                 rows = yield Read(query, params, Versions(batch.mapping, asked, batch.olds or None))
                 stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
+            if not stale and plan.created:
+                # The guard also refuses creates of stored keys (on graphs without the
+                # key constraint).
+                taken = yield from self._taken_keys(plan)
+                if taken:
+                    return _duplicate(taken, message)
             return ConcurrencyError(stale)
         if "unique constraint" in message.lower():
-            taken: list[str] = []
-            for mapping, keys in plan.created:
-                query, params = existing_keys_probe(mapping, keys)
-                rows = yield Read(query, params, ExistingKeys(mapping, keys))
-                decode = mapping.key_codec.decode
-                taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
-            shown = ", ".join(taken) or "an entity"
-            return DuplicateKeyError(
-                f"{shown} already exists; nothing was written ({message}). An object from "
-                "another unit (detached, cached, rebuilt from a request) that stands for a "
-                "stored entity is saved with uow.merge(obj), not add"
-            )
+            return _duplicate((yield from self._taken_keys(plan)), message)
         return CommitError(f"commit failed, nothing was written: {message}")
+
+    def _taken_keys(self, plan: CommitPlan) -> Exchange[list[str]]:
+        """``Person['k']`` for each key the plan creates that is stored already."""
+        taken: list[str] = []
+        for mapping, keys in plan.created:
+            query, params = existing_keys_probe(mapping, keys)
+            rows = yield Read(query, params, ExistingKeys(mapping, keys))
+            decode = mapping.key_codec.decode
+            taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
+        return taken
 
     # -- ending -----------------------------------------------------------------
 
@@ -548,6 +553,15 @@ class UnitState:
             group = loading.LoadGroup()
             group.states.append(state)
             values_of[LAZY] = group.loaders(self, list(mapping.relationships.values()))
+
+
+def _duplicate(taken: Sequence[str], message: str) -> DuplicateKeyError:
+    shown = ", ".join(taken) or "an entity"
+    return DuplicateKeyError(
+        f"{shown} already exists; nothing was written ({message}). An object from "
+        "another unit (detached, cached, rebuilt from a request) that stands for a "
+        "stored entity is saved with uow.merge(obj), not add"
+    )
 
 
 def _copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:

@@ -223,11 +223,15 @@ def test_unversioned_update_has_no_version_match_but_is_still_counted(unit: Unit
     assert planned.params["expected"] == [1]
 
 
-def test_creates_alone_need_no_guard(unit: UnitState) -> None:
+def test_creates_are_guarded_against_keys_already_stored(unit: UnitState) -> None:
     unit.add(person())
     planned = plan(unit)
-    assert "CASE WHEN" not in planned.query
-    assert "expected" not in planned.params
+    text = planned.query
+    # Counted before the create, wanted 0: no duplicate even without the key constraint.
+    assert "MATCH (e:Person {id: row[0]}) RETURN count(e) AS taken_Person" in text
+    assert text.index("taken_Person }") < text.index("CREATE (n:Person")
+    assert "taken_Person = $expected[0]" in text
+    assert planned.params["expected"] == [0]
 
 
 # -- deletes -----------------------------------------------------------------------
