@@ -1,4 +1,4 @@
-"""The command line: ``python -m app serve | demo | seed | schema``.
+"""The command line: ``python -m app serve | demo | seed | schema | check | relay``.
 
 Every command reads the same settings as the web API (``app.settings``):
 with no ``FALKORDB_URL`` an embedded FalkorDB keeps its data in
@@ -176,6 +176,40 @@ def schema(data_dir: DataDir = None, graph: Graph = None) -> None:
         console.print(table)
         graphs = container.database().list_graphs()
         console.print(f"Graphs stored: {', '.join(graphs) if graphs else '(none)'}")
+    finally:
+        container.shutdown_resources()
+
+
+@cli.command()
+def check(data_dir: DataDir = None, graph: Graph = None) -> None:
+    """List stored values that do not load into their mapped fields (exit 1 if any)."""
+    from infrastructure.persistence import UnitOfWork
+
+    settings = _settings(data_dir, graph)
+    container = create_container(settings)
+    name = settings.falkordb_graph
+    try:
+        registry = container.registry()
+        handle = container.database().graph(name)
+        problems = []
+        with console.status("Reading every mapped node..."):
+            for mapping in registry:
+                with UnitOfWork(handle, registry) as uow:
+                    problems.extend(uow.repository(mapping.cls).undecodable())
+        if not problems:
+            console.print(f"Every mapped node of graph {name!r} loads.")
+            return
+        table = Table(title=f"Stored values of graph {name!r} that do not load")
+        for column in ("label", "key", "property", "stored value", "why"):
+            table.add_column(column, overflow="fold")
+        for p in problems:
+            table.add_row(p.label, repr(p.key), p.property, repr(p.value), p.why)
+        console.print(table)
+        console.print(
+            f"{len(problems)} value(s). Fix each with Cypher (MATCH (n:Label {{key: ...}}) SET "
+            "n.property = ...), or give the field a default or a wider type."
+        )
+        raise typer.Exit(1)
     finally:
         container.shutdown_resources()
 

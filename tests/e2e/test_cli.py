@@ -41,7 +41,7 @@ def graph(database: Database) -> Iterator[str]:
 def test_help_lists_every_command() -> None:
     done = run("--help")
     assert done.returncode == 0, done.stderr
-    for command in ("serve", "demo", "seed", "schema"):
+    for command in ("serve", "demo", "seed", "schema", "check"):
         assert command in done.stdout
     serve = run("serve", "--help")
     assert "127.0.0.1" in serve.stdout
@@ -86,3 +86,16 @@ def test_schema_creates_and_shows_the_constraints(database: Database, graph: str
     assert second.returncode == 0
     assert "created" not in second.stdout
     assert second.stdout.count("present") == first.stdout.count("created")
+
+
+def test_check_lists_stored_values_that_do_not_load(database: Database, graph: str) -> None:
+    env = {"FALKORDB_URL": database.url, "FALKORDB_GRAPH": graph}
+    database.graph(graph).query("CREATE (:Person {id: 'not-a-uuid', name: 'X', email: 'x@y'})")
+    found = run("check", **env)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "Person" in found.stdout
+    assert "'not-a-uuid'" in found.stdout
+    database.graph(graph).query("MATCH (n:Person) DELETE n")
+    clean = run("check", **env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "loads" in clean.stdout
