@@ -33,6 +33,7 @@ import struct
 import types
 import typing
 import uuid
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -218,6 +219,43 @@ def float32_shortest(value: float) -> float:
         if _F32.pack(shorter) == packed:
             return shorter
     return value
+
+
+def encode_vector(value: Any) -> list[float]:
+    if not isinstance(value, list | tuple):
+        raise _refuse(value, "a vector (list[float])")
+    try:
+        items = array("f", value).tolist()  # each item as the float32 the server keeps
+    except (TypeError, OverflowError):
+        raise _refuse(value, "a vector (list[float])", "items must be float32 numbers") from None
+    if not all(math.isfinite(v) for v in items):
+        raise _refuse(value, "a vector (list[float])", "NaN and infinities cannot be stored")
+    return items
+
+
+def read_vector(value: Any) -> list[float]:
+    if not isinstance(value, list) or not all(
+        type(v) in (int, float) and math.isfinite(v) for v in value
+    ):
+        raise _not(value, "vector")
+    return [float(v) for v in value]
+
+
+#: ``list[float]`` fields mapped with ``vectors=``: written as ``vecf32`` values,
+#: compared as float32 (an item reads and compares as the float32 it is stored as).
+VECTOR = ScalarCodec(
+    "vector",
+    encode_vector,
+    list,
+    orderable=False,
+    mutable=True,
+    check="(type({v}) is Vector or type({v}) is list)",
+    read=read_vector,
+)
+
+
+def vector_codec(optional: bool) -> ScalarCodec:
+    return _optional(VECTOR) if optional else VECTOR
 
 
 def _not(value: Any, expected: str) -> TypeError:

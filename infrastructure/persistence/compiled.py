@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .codec import copy_lists
+from .codec import Vector, copy_lists
 
 if TYPE_CHECKING:
     from .mapping import FieldNode
@@ -153,7 +153,11 @@ def compile_decode(
 ) -> Decode:
     src = _Source()
     src.names.update(
-        _new=object.__new__, _set=object.__setattr__, _copy=copy_lists, _careful=careful
+        _new=object.__new__,
+        _set=object.__setattr__,
+        _copy=copy_lists,
+        _careful=careful,
+        Vector=Vector,  # named by the vector codec's check
     )
     klass = src.bind(cls, "cls")
     checks = []

@@ -20,7 +20,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .codec import ScalarCodec, codec_for, is_value_object, split_optional, unique_safe
+from .codec import (
+    ScalarCodec,
+    codec_for,
+    is_value_object,
+    split_optional,
+    unique_safe,
+    vector_codec,
+)
 from .compiled import Refused, compile_decode, compile_encode, compile_fields, compile_same
 from .errors import MappingError, StoredValueError, ValueEncodingError
 from .names import safe_identifier
@@ -204,6 +211,7 @@ class EntityMapping(Generic[T]):
         indexes: Iterable[str] = (),
         unique: Iterable[str] = (),
         concurrency: str | None = "dirty",
+        vectors: Iterable[str] = (),
     ) -> None:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
@@ -260,6 +268,19 @@ class EntityMapping(Generic[T]):
             if n not in excluded and n != self.version_field and n not in declared
         ]
         self.fields, self.properties = field_nodes(stored, hints, self.name)
+        self.vector_properties = frozenset(vectors)
+        for name in self.vector_properties:
+            kind, _ = split_optional(hints.get(name), f"{self.name}.{name}")
+            if name not in stored or kind != list[float]:
+                raise MappingError(
+                    f"{self.name}: vectors names {name!r}, which is not a stored list[float] field"
+                )
+        self.fields = tuple(
+            dataclasses.replace(n, codec=vector_codec(n.codec.type_name.endswith("None")))
+            if n.name in self.vector_properties and n.codec is not None
+            else n
+            for n in self.fields
+        )
         self.field_names = tuple(stored)
         leaves: list[tuple[str, ScalarCodec]] = []
         self.field_offsets: dict[str, int] = {}
@@ -561,6 +582,7 @@ class Registry:
         indexes: Iterable[str] = (),
         unique: Iterable[str] = (),
         concurrency: str | None = "dirty",
+        vectors: Iterable[str] = (),
     ) -> EntityMapping[T]:
         """Map ``cls`` to nodes labelled ``label`` (default: the class name).
 
@@ -579,6 +601,9 @@ class Registry:
         ``ConcurrencyError``, a change of another property does not.
         ``concurrency=None`` turns the guard off (the last writer wins).
 
+        ``vectors`` names ``list[float]`` fields stored as ``vecf32`` vectors
+        (what a vector index reads): written and compared as float32.
+
         Raises:
             MappingError: the class is already mapped, the label is taken, or
                 a field cannot be stored.
@@ -596,6 +621,7 @@ class Registry:
             indexes=indexes,
             unique=unique,
             concurrency=concurrency,
+            vectors=vectors,
         )
         if mapping.label in self._by_label:
             raise MappingError(

@@ -180,6 +180,14 @@ def stored_olds(update: Update) -> dict[str, Any]:
     return {p: v for p, v in olds.items() if _sendable(v)}
 
 
+def _vector_set(prop: str) -> str:
+    """Turns the list ``row.p`` set for ``prop`` into a vecf32 (kept when not changed)."""
+    return (
+        f", n.{prop} = CASE WHEN NOT '{prop}' IN keys(row.p) THEN n.{prop} "
+        f"WHEN row.p.{prop} IS NULL THEN null ELSE vecf32(row.p.{prop}) END"
+    )
+
+
 def _version_match(mapping: EntityMapping[Any], expected: str = "row.v") -> str:
     if mapping.version_property is None:
         return ""
@@ -203,7 +211,11 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         # Rows are the encoded values themselves, in ``properties`` order: no
         # map per row to build or send (null values leave a property unset).
         params[name] = [c.values for c in creates]
-        assigned = [f"{p}: row[{i}]" for i, p in enumerate(mapping.properties)]
+        vectors = mapping.vector_properties
+        assigned = [
+            f"{p}: vecf32(row[{i}])" if p in vectors else f"{p}: row[{i}]"
+            for i, p in enumerate(mapping.properties)
+        ]
         if mapping.version_property:
             assigned.append(f"{mapping.version_property}: 1")
         created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
@@ -237,6 +249,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
                 {"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates
             ]
         bump = f", n.{vprop} = row.v + 1" if vprop else ""
+        bump += "".join(_vector_set(p) for p in sorted(mapping.vector_properties))
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)}{_values_match(mapping)} "
