@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from . import detached
 from .criteria import Criterion, combine, from_equals
 from .errors import StoredValueError
 from .mapping import EntityMapping
@@ -252,7 +253,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         ``entity`` that went stale fails the commit with ``ConcurrencyError``.
         Relationships are not copied.
         """
-        return await drive_async(self.state.merge(entity), self.read)
+        return await drive_async(detached.merge(self.state, entity), self.read)
 
     async def refresh(self, entity: object) -> None:
         """Reload a tracked entity from the server, discarding its pending edits.
@@ -261,7 +262,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             NotTrackedError: this unit does not track it.
             EntityNotFoundError: it is no longer stored.
         """
-        await drive_async(self.state.refresh(entity), self.read)
+        await drive_async(detached.refresh(self.state, entity), self.read)
 
     async def flush(self) -> None:
         """Write all pending changes in one atomic query and keep the unit open.

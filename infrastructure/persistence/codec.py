@@ -29,18 +29,33 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-import struct
 import types
 import typing
 import uuid
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from .errors import MappingError, ValueEncodingError
+from .readers import (
+    Vector,
+    float32_shortest,
+    read_bool,
+    read_date,
+    read_datetime,
+    read_decimal,
+    read_float,
+    read_int,
+    read_str,
+    read_time,
+    read_timedelta,
+    read_uuid,
+    read_vector,
+)
+from .readers import not_stored as _not
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -204,23 +219,6 @@ def decode_date(value: Any) -> date:
     return date.fromisoformat(value)
 
 
-class Vector(list[float]):
-    """A ``vecf32`` value as read from the server: its items are float32 values."""
-
-
-_F32 = struct.Struct("<f")
-
-
-def float32_shortest(value: float) -> float:
-    """The float with the fewest digits that is the same float32 as ``value``."""
-    packed = _F32.pack(value)
-    for digits in range(1, 10):
-        shorter = float(f"{value:.{digits}g}")
-        if _F32.pack(shorter) == packed:
-            return shorter
-    return value
-
-
 def encode_vector(value: Any) -> list[float]:
     if not isinstance(value, list | tuple):
         raise _refuse(value, "a vector (list[float])")
@@ -231,14 +229,6 @@ def encode_vector(value: Any) -> list[float]:
     if not all(math.isfinite(v) for v in items):
         raise _refuse(value, "a vector (list[float])", "NaN and infinities cannot be stored")
     return items
-
-
-def read_vector(value: Any) -> list[float]:
-    if not isinstance(value, list) or not all(
-        type(v) in (int, float) and math.isfinite(v) for v in value
-    ):
-        raise _not(value, "vector")
-    return [float(v) for v in value]
 
 
 #: ``list[float]`` fields mapped with ``vectors=``: written as ``vecf32`` values,
@@ -258,75 +248,6 @@ def vector_codec(optional: bool) -> ScalarCodec:
     return _optional(VECTOR) if optional else VECTOR
 
 
-def _not(value: Any, expected: str) -> TypeError:
-    return TypeError(f"a {type(value).__name__} is not a stored {expected}")
-
-
-def read_str(value: Any) -> str:
-    if type(value) is not str:
-        raise _not(value, "str")
-    return value
-
-
-def read_int(value: Any) -> int:
-    if type(value) is not int:
-        raise _not(value, "int")
-    return value
-
-
-def read_float(value: Any) -> float:
-    if type(value) is float:
-        return value
-    if type(value) is int and float(value) == value:  # 3 written where 3.0 was meant
-        return float(value)
-    raise _not(value, "float")
-
-
-def read_bool(value: Any) -> bool:
-    if type(value) is not bool:
-        raise _not(value, "bool")
-    return value
-
-
-def read_decimal(value: Any) -> Decimal:
-    if type(value) is str:
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            raise ValueError("it is not a decimal number") from None
-        if not number.is_finite():
-            raise ValueError("NaN and infinities are not stored amounts")
-        return number
-    if type(value) is int:
-        return Decimal(value)
-    if type(value) is float and math.isfinite(value):
-        return Decimal(repr(value))  # the double another client meant, as written
-    raise _not(value, "Decimal")
-
-
-def read_uuid(value: Any) -> uuid.UUID:
-    if type(value) is not str:
-        raise _not(value, "UUID")
-    return decode_uuid(value)
-
-
-def read_datetime(value: Any) -> datetime:
-    if type(value) is str:
-        return datetime.fromisoformat(value)
-    if type(value) is datetime:  # localdatetime(): whole seconds, no time zone
-        # (the falkordb client's own parser reads them as UTC datetimes)
-        return value.replace(tzinfo=None) if value.tzinfo is UTC else value
-    raise _not(value, "datetime")
-
-
-def read_date(value: Any) -> date:
-    if type(value) is str:
-        return date.fromisoformat(value)
-    if type(value) is date:
-        return value
-    raise _not(value, "date")
-
-
 def encode_time(value: Any) -> str:
     if not isinstance(value, time):
         raise _refuse(value, "time")
@@ -335,14 +256,6 @@ def encode_time(value: Any) -> str:
 
 def decode_time(value: Any) -> time:
     return time.fromisoformat(value)
-
-
-def read_time(value: Any) -> time:
-    if type(value) is str:
-        return time.fromisoformat(value)
-    if type(value) is time:  # localtime(): whole seconds
-        return value
-    raise _not(value, "time")
 
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -359,31 +272,6 @@ def encode_timedelta(value: Any) -> int:
 
 def decode_timedelta(value: Any) -> timedelta:
     return timedelta(microseconds=value)
-
-
-def read_timedelta(value: Any) -> timedelta:
-    if type(value) is int:
-        return timedelta(microseconds=value)
-    if type(value) is timedelta:  # duration(): whole seconds
-        return value
-    if type(value).__name__ == "relativedelta":  # duration() as the falkordb client parses it
-        return from_client(value)  # type: ignore[no-any-return]
-    raise _not(value, "timedelta")
-
-
-def from_client(value: Any) -> Any:
-    """A property value the falkordb client parsed, as this layer's reads parse it.
-
-    The client reads ``localdatetime`` values as UTC datetimes (FalkorDB
-    temporal values have no time zone) and durations as ``relativedelta``.
-    """
-    if type(value) is datetime and value.tzinfo is UTC:
-        return value.replace(tzinfo=None)
-    if type(value).__name__ == "relativedelta":
-        return timedelta(
-            days=value.days, hours=value.hours, minutes=value.minutes, seconds=value.seconds
-        )
-    return value
 
 
 _SCALARS: dict[type, ScalarCodec] = {

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .codec import Vector, copy_lists
+from .codec import copy_lists
+from .readers import Vector
 
 if TYPE_CHECKING:
     from .mapping import FieldNode

@@ -26,7 +26,7 @@ from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
 from falkordb.query_result import QueryResult
 from redis.exceptions import ResponseError
 
-from .codec import Vector
+from .readers import Vector
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _keys: dict[str, str] = {}

@@ -172,7 +172,7 @@ def load_rows(
                 state = InstanceState(
                     mapping, key, entity, persistent, values, version, None, fields, stored
                 )
-                if type(fields) is not plain:  # decoded carefully: see mapping.Loaded
+                if type(fields) is not plain:  # decoded carefully: see careful.Loaded
                     state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
                 by_key[cls, key] = state
                 by_object[id(entity)] = state

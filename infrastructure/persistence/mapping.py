@@ -12,14 +12,13 @@ stored flattened, one property per leaf field: ``balance_amount``,
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import typing
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from .careful import CarefulDecoder, may_be_all_none
 from .codec import (
     ScalarCodec,
     codec_for,
@@ -81,32 +80,6 @@ class FieldNode:
         return self.vo_class.__name__ if self.vo_class else "value"
 
 
-class Loaded(tuple[Any, ...]):
-    """Field values of an entity decoded carefully, with the stored values to diff against."""
-
-    baseline: tuple[Any, ...]
-
-
-def _default_of(f: dataclasses.Field[Any]) -> tuple[Any, bool] | tuple[()]:
-    """``(default, is a factory)`` of a dataclass field, or ``()`` when it has none."""
-    if f.default is not _MISSING:
-        return (f.default, False)
-    if f.default_factory is not _MISSING:
-        return (f.default_factory, True)
-    return ()
-
-
-def _default_value(default: tuple[Any, bool] | tuple[()]) -> Any:
-    value, is_factory = default  # type: ignore[misc]
-    return value() if is_factory else value
-
-
-def _key_types(codec: ScalarCodec) -> tuple[type, ...]:
-    names = {"str": str, "int": int, "UUID": uuid.UUID}
-    kind = names.get(codec.type_name)
-    return (kind,) if kind else (object,)
-
-
 def type_hints(cls: type, where: str) -> dict[str, Any]:
     """The resolved annotations of ``cls``, or a ``MappingError`` naming the unresolvable one."""
     try:
@@ -118,12 +91,6 @@ def type_hints(cls: type, where: str) -> dict[str, Any]:
         ) from None
 
 
-def _may_be_all_none(node: FieldNode) -> bool:
-    if node.codec is not None:
-        return node.codec.type_name == "Any" or node.codec.type_name.endswith("| None")
-    return node.optional or all(_may_be_all_none(c) for c in node.children)
-
-
 def _field_node(name: str, annotation: Any, where: str) -> FieldNode:
     if is_value_object(annotation, where):
         inner, optional = split_optional(annotation)
@@ -132,7 +99,7 @@ def _field_node(name: str, annotation: Any, where: str) -> FieldNode:
             _field_node(f.name, hints[f.name], f"{where}.{f.name}")
             for f in dataclasses.fields(inner)
         )
-        if optional and all(_may_be_all_none(c) for c in children):
+        if optional and all(may_be_all_none(c) for c in children):
             # Such a value with every field None is stored exactly like None.
             raise MappingError(
                 f"{where}: an optional value object needs a field that cannot be None, or "
@@ -329,9 +296,7 @@ class EntityMapping(Generic[T]):
                     self.key_codec = codec
 
         # What a stored node lacking a field's property loads with: () for no default.
-        self._field_defaults: dict[str, tuple[Any, bool] | tuple[()]] = {
-            f.name: _default_of(f) for f in dataclasses.fields(cls)
-        }
+        self._careful = CarefulDecoder(self)
         self._encode = compile_encode(self.fields)
         self._decode = compile_decode(
             cls,
@@ -340,7 +305,7 @@ class EntityMapping(Generic[T]):
             self.version_field,
             self._defaults,
             self.slots,
-            self._decode_carefully,
+            self._careful.decode,
         )
         #: The stored field values copied for a snapshot, and the check against one.
         self.snapshot_of = compile_fields(self.fields, copies=True)
@@ -395,149 +360,9 @@ class EntityMapping(Generic[T]):
         entity, fields = self._decode(row, key, version)
         return entity, fields
 
-    def _decode_carefully(
-        self, row: Sequence[Any], key: Any, version: int
-    ) -> tuple[T, tuple[Any, ...]]:
-        """``load`` for a row the inline decoder does not take (see ``compiled``).
-
-        Missing properties take their field's default; values written in
-        another form (natively by another client) are read exactly. The
-        returned field tuple is a ``Loaded`` carrying the stored values to
-        compare edits with: a value read from another form, or a default,
-        counts as its encoding, so only an edit of that field writes it.
-
-        Raises:
-            StoredValueError: a value fits nothing, or a property without
-                a default is missing.
-        """
-        problems: list[StoredValueError] = []
-        entity, baseline = self._build(row, key, version, problems)
-        if problems:
-            raise problems[0]
-        fields = Loaded(self.snapshot_of(entity))
-        fields.baseline = tuple(baseline)
-        return entity, fields
-
     def problems(self, row: Sequence[Any]) -> list[StoredValueError]:
         """What in a stored row (``properties`` order) cannot load; empty when it can."""
-        problems: list[StoredValueError] = []
-        key = self._stored_key(row, problems)
-        if not problems:
-            self._build(row, key, 0, problems)
-        return problems
-
-    def _stored_key(self, row: Sequence[Any], problems: list[StoredValueError]) -> Any:
-        raw = row[self.key_index]
-        try:
-            if raw is None:
-                raise ValueError("the node has no key property")
-            return self.key_codec.reader(raw)
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            problems.append(StoredValueError(self.label, raw, self.key_property, raw, str(exc)))
-            return raw
-
-    def _build(
-        self, row: Sequence[Any], key: Any, version: int, problems: list[StoredValueError]
-    ) -> tuple[T, list[Any]]:
-        baseline = list(row)
-        values: dict[str, Any] = {}
-        for node in self.fields:
-            at = self.field_offsets[node.name]
-            if node.name == self.key_field:
-                if row[at] is None or not isinstance(key, _key_types(self.key_codec)):
-                    self._stored_key(row, problems)
-                values[node.name] = key
-                continue
-            default = self._field_defaults.get(node.name, ())
-            values[node.name] = self._read(
-                node, row, at, node.name, default, key, baseline, problems
-            )
-        entity: T = object.__new__(self.cls)
-        for name, value in values.items():
-            object.__setattr__(entity, name, value)
-        for name, default, is_factory in self._defaults:
-            if name != self.version_field:
-                object.__setattr__(entity, name, default() if is_factory else default)
-        self.set_version(entity, version)
-        return entity, baseline
-
-    def _read(
-        self,
-        node: FieldNode,
-        row: Sequence[Any],
-        at: int,
-        prop: str,
-        default: tuple[Any, bool] | tuple[()],
-        key: Any,
-        baseline: list[Any],
-        problems: list[StoredValueError],
-    ) -> Any:
-        codec = node.codec
-        if codec is not None:
-            raw = row[at]
-            if raw is None and not _may_be_all_none(node):
-                if default:
-                    value = _default_value(default)
-                    with contextlib.suppress(ValueEncodingError):
-                        baseline[at] = codec.encode(value)  # written once the field changes
-                    return value
-                problems.append(
-                    StoredValueError(
-                        self.label,
-                        key,
-                        prop,
-                        None,
-                        "the property is missing and the field "
-                        f"{self.name}.{prop} has no default; give it one, or set the property",
-                    )
-                )
-                return None
-            try:
-                value = codec.reader(raw)
-            except (TypeError, ValueError, ArithmeticError) as exc:
-                why = f"it is not a {codec.type_name} ({exc})"
-                problems.append(StoredValueError(self.label, key, prop, raw, why))
-                return None
-            with contextlib.suppress(ValueEncodingError):
-                baseline[at] = codec.encode(value)
-            return value
-        stored = row[at : at + node.width]
-        if all(v is None for v in stored):
-            if node.optional:
-                return None
-            if default:
-                value = _default_value(default)
-                encoded: list[Any] = []
-                try:
-                    node.encode_into(value, encoded)
-                    baseline[at : at + node.width] = encoded
-                except ValueEncodingError:
-                    pass
-                return value
-        assert node.vo_class is not None
-        defaults = {f.name: _default_of(f) for f in dataclasses.fields(node.vo_class)}
-        parts: dict[str, Any] = {}
-        offset = at
-        for child in node.children:
-            parts[child.name] = self._read(
-                child,
-                row,
-                offset,
-                f"{prop}_{child.name}",
-                defaults[child.name],
-                key,
-                baseline,
-                problems,
-            )
-            offset += child.width
-        if problems:
-            return None
-        try:
-            return node.vo_class(**parts)
-        except Exception as exc:  # the value object's own validation
-            why = f"{node.vo_class.__name__}({parts}) is refused: {exc}"
-            problems.append(StoredValueError(self.label, key, prop, stored, why))
-            return None
+        return self._careful.problems(row)
 
     def set_version(self, entity: T, version: int) -> None:
         if self.version_field is not None:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from redis import exceptions as redis_errors
 
+from . import detached
 from .declared import declared_repositories
 from .errors import FlushedWorkError, PersistenceError, ReadOnlyQueryError
 from .mapping import EntityMapping, Registry
@@ -156,7 +157,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         Raises:
             NotTrackedError: this unit does not track it.
         """
-        self.state.expunge(entity)
+        detached.expunge(self.state, entity)
 
     def _repository_of(self, entity_type: type) -> RepositoryT:
         self.state.check_open()
@@ -246,7 +247,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         ``entity`` that went stale fails the commit with ``ConcurrencyError``.
         Relationships are not copied.
         """
-        return drive(self.state.merge(entity), self.read)
+        return drive(detached.merge(self.state, entity), self.read)
 
     def refresh(self, entity: object) -> None:
         """Reload a tracked entity from the server, discarding its pending edits.
@@ -255,7 +256,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             NotTrackedError: this unit does not track it.
             EntityNotFoundError: it is no longer stored.
         """
-        drive(self.state.refresh(entity), self.read)
+        drive(detached.refresh(self.state, entity), self.read)
 
     def flush(self) -> None:
         """Write all pending changes in one atomic query and keep the unit open.

@@ -24,8 +24,8 @@ from infrastructure.persistence import (
     UnitOfWork,
     ensure_key_constraints,
 )
-from infrastructure.persistence.codec import Vector
 from infrastructure.persistence.cypher import AsyncFastGraph
+from infrastructure.persistence.readers import Vector
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""Entities and units parting and meeting again: ``merge``, ``refresh``, ``expunge``.
+
+``merge`` takes an object from outside the unit (a closed unit, a cache, a
+request body) back through the tracked entity with its key; ``refresh``
+rereads a tracked entity; ``expunge`` lets one go. The first two are
+I/O-free conversations that the sync and async units drive like any read.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, TypeVar
+
+from . import reads
+from .errors import EntityNotFoundError, IdentityConflictError
+from .identity import OWNER, Status
+from .loading import LoadGroup
+from .mapping import EntityMapping
+from .relationships import LAZY
+from .state import Exchange, UnitState
+
+T = TypeVar("T")
+
+
+def expunge(unit: UnitState, entity: object) -> None:
+    """Stop tracking ``entity``: it becomes a plain object, its edits are not committed.
+
+    Raises:
+        NotTrackedError: the unit does not track it.
+    """
+    unit.check_open()
+    unit.identity.forget(unit.state_or_refuse(entity, "expunge"))
+
+
+def merge(unit: UnitState, entity: T) -> Exchange[T]:
+    """The tracked entity for ``entity``'s key, given ``entity``'s stored fields.
+
+    Loads it when the unit does not hold it yet; a key stored nowhere adds a
+    copy of ``entity`` as new. ``entity`` itself stays untracked. Its
+    version, when the mapping has one, becomes the version the commit
+    expects: a stale copy fails the commit with ``ConcurrencyError``.
+    Relationships are not copied (load and edit them in the unit).
+
+    Raises:
+        IdentityConflictError: the unit deletes the entity with that key.
+    """
+    unit.check_open()
+    mapping: EntityMapping[T] = unit.registry.mapping_for(type(entity))
+    key = mapping.key_of(entity)
+    state = unit.identity.get(mapping.cls, key)
+    if state is None:
+        rows = yield reads.by_key(mapping, key)
+        loaded = unit.load_rows(mapping, rows)
+        if not loaded:
+            fresh = copy.copy(entity)
+            if not mapping.slots:
+                fresh.__dict__.pop(OWNER, None)
+                fresh.__dict__.pop(LAZY, None)
+            _copy_fields(mapping, entity, fresh)
+            unit.add(fresh)
+            return fresh
+        state = unit.identity.get(mapping.cls, key)
+        assert state is not None
+    if state.entity is entity:
+        return entity
+    if state.status is Status.DELETED:
+        raise IdentityConflictError(
+            f"{mapping.describe(entity)} is marked for deletion in this unit; it cannot be merged"
+        )
+    target: T = state.entity
+    _copy_fields(mapping, entity, target)
+    if mapping.version_field is not None and state.status is Status.PERSISTENT:
+        state.version = getattr(entity, mapping.version_field)
+        mapping.set_version(target, state.version)
+    return target
+
+
+def refresh(unit: UnitState, entity: object) -> Exchange[None]:
+    """Reload a tracked entity's stored fields and version, discarding its edits.
+
+    Its relationships load again on next access (sync units) or with
+    ``load_related``.
+
+    Raises:
+        NotTrackedError: the unit does not track it.
+        EntityNotFoundError: it is no longer stored (the unit stops tracking it).
+    """
+    unit.check_open()
+    state = unit.state_or_refuse(entity, "refresh")
+    mapping = state.mapping
+    if state.status is Status.NEW:
+        return
+    rows = yield reads.by_key(mapping, state.key)
+    if not rows:
+        unit.identity.forget(state)
+        raise EntityNotFoundError(mapping.name, [state.key])
+    width = len(mapping.properties)
+    values = tuple(rows[0][:width])
+    fresh, fields = mapping.load(values, state.key, rows[0][width])
+    for name in mapping.field_names:
+        object.__setattr__(entity, name, getattr(fresh, name))
+    state.status = Status.PERSISTENT
+    state.version = rows[0][width]
+    mapping.set_version(entity, state.version)
+    state.fields = mapping.snapshot_of(entity)
+    baseline = getattr(fields, "baseline", None)
+    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+    if mapping.relationships:
+        values_of = entity.__dict__
+        for name in mapping.relationships:
+            values_of.pop(name, None)
+        if state.edges:
+            state.edges.clear()
+        group = LoadGroup()
+        group.states.append(state)
+        values_of[LAZY] = group.loaders(unit, list(mapping.relationships.values()))
+
+
+def _copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
+    """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
+    for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
+        object.__setattr__(target, name, value)
