@@ -451,10 +451,12 @@ class UnitState:
         """End the unit; its entities become plain objects (no tracking marks left)."""
         if not self.closed:
             for state in self.identity.by_object.values():
-                if not state.mapping.slots:
+                mapping = state.mapping
+                if not mapping.slots:
                     values = state.entity.__dict__
                     values.pop(OWNER, None)
-                    values.pop(LAZY, None)
+                    if mapping.relationships:  # only they get lazy loaders
+                        values.pop(LAZY, None)
         self.identity.clear()
         self.closed = True
 
