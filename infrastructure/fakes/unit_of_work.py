@@ -97,7 +97,11 @@ class FakeUnitOfWork(UnitOfWork):
         super().__init__(_NoGraph(), registry, hooks=hooks)
 
     def flush(self) -> None:
-        drive(_flushing(self.state, self.store), self.read)
+        previous = self.state.enter()
+        try:
+            drive(_flushing(self.state, self.store), self.read)
+        finally:
+            self.state.leave(previous)
 
     def commit(self) -> None:
         super().commit()
@@ -105,7 +109,11 @@ class FakeUnitOfWork(UnitOfWork):
 
     def read(self, read: Read) -> list[list[Any]]:
         self.state.check_open()
-        return self.store.answer(read, self.state.registry, self.queries)
+        previous = self.state.enter()  # one thread at a time, as the real unit
+        try:
+            return self.store.answer(read, self.state.registry, self.queries)
+        finally:
+            self.state.leave(previous)
 
 
 class FakeAsyncUnitOfWork(AsyncUnitOfWork):
@@ -121,7 +129,11 @@ class FakeAsyncUnitOfWork(AsyncUnitOfWork):
         super().__init__(_NoAsyncGraph(), registry, hooks=hooks)
 
     async def flush(self) -> None:
-        await drive_async(_flushing(self.state, self.store), self.read)
+        previous = self.state.enter()
+        try:
+            await drive_async(_flushing(self.state, self.store), self.read)
+        finally:
+            self.state.leave(previous)
 
     async def commit(self) -> None:
         await super().commit()
