@@ -130,9 +130,15 @@ class FakeStore:
                 start = offset or 0
                 end = None if limit is None else start + limit
                 return [self._loaded(mapping, k, props, load) for k, props in matched[start:end]]
-            case reads.Count(mapping, where):
+            case reads.Count(mapping, where, keys):
                 table = graph.table(mapping.label)
-                return [[sum(where.evaluate(mapping, p) is True for p in table.values())]]
+                total = sum(where.evaluate(mapping, p) is True for p in table.values())
+                if not keys:
+                    return [[total]]
+                held = (table.get(k) for k in dict.fromkeys(keys))
+                return [
+                    [total, sum(p is not None and where.evaluate(mapping, p) is True for p in held)]
+                ]
             case reads.KeyExists(mapping, key):
                 return [[key in graph.table(mapping.label)]]
             case reads.Related(rel, keys):

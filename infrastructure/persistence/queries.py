@@ -193,22 +193,38 @@ def _overlay(
 def count(
     unit: UnitState, mapping: EntityMapping[Any], where: Criterion | None
 ) -> Conversation[int]:
-    """How many entities match ``where``, as the unit sees them."""
+    """How many entities match ``where``, as the unit sees them.
+
+    The same rule as ``find``: the stored nodes that match, each node the
+    unit holds a pending entity for replaced by that entity as the unit holds
+    it. So the read also counts which of the pending entities' keys match as
+    stored (not as the unit last read them: another unit may have changed or
+    deleted them since, and a new entity's key may already be taken).
+    """
     unit.check_open()
     where = criterion(where)
     params: dict[str, Any] = {}
     clause = where.compile(mapping, params)
-    rows = yield Read(
-        f"MATCH (n:{mapping.label}) WHERE {clause} RETURN count(n)", params, Count(mapping, where)
-    )
-    total = int(rows[0][0])
-    for state in _pending(unit, mapping):
-        stored = state.snapshot is not None and _matches(
-            where, mapping, _values(mapping, state.snapshot)
+    pending = _pending(unit, mapping)
+    text = f"MATCH (n:{mapping.label}) WHERE {clause} "
+    keys: tuple[Any, ...] = ()
+    if pending:
+        keys = tuple(dict.fromkeys(s.stored_key for s in pending))
+        params["pending"] = list(keys)
+        text += (
+            f"WITH count(n) AS total OPTIONAL MATCH (n:{mapping.label}) "
+            f"WHERE n.{mapping.key_property} IN $pending AND {clause} RETURN total, count(n)"
         )
-        now = state.status is not Status.DELETED and _matches(where, mapping, _current(state))
-        total += int(now) - int(stored)
-    return total
+    else:
+        text += "RETURN count(n)"
+    rows = yield Read(text, params, Count(mapping, where, keys))
+    total = int(rows[0][0])
+    if not pending:
+        return total
+    total -= int(rows[0][1])
+    return total + sum(
+        s.status is not Status.DELETED and _matches(where, mapping, _current(s)) for s in pending
+    )
 
 
 def page(

@@ -57,10 +57,11 @@ class Find:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """One row holding how many entities match ``where``."""
+    """One row: how many entities match ``where`` (then, with ``keys``: how many of those)."""
 
     mapping: EntityMapping[Any]
     where: Criterion
+    keys: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

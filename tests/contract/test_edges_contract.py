@@ -66,3 +66,51 @@ async def test_keyset_pages_descending_over_a_text_key_visit_each_entity_once(gb
     assert seen == sorted(keys, reverse=True)
     assert ids(page.items) == ["b2", "t1"]
     assert page.total == 5
+
+
+# -- 2. count and find answer from one rule -----------------------------------------------
+
+
+async def answers(gbe, uow, where=None) -> tuple[int, list[str]]:
+    repo = uow.repository(Person)
+    found = await gbe.io(repo.find(where, order_by="id"))
+    return await gbe.io(repo.count(where)), ids(found)
+
+
+async def test_count_and_find_agree_on_a_new_object_under_a_stored_key(gbe):
+    await seed(gbe, Person("ann", "Ann"))
+    uow = gbe.new_unit()
+    async with gbe.unit(uow):
+        uow.add(Person("ann", "Other Ann"))
+        assert await answers(gbe, uow) == (1, ["ann"])
+        assert await answers(gbe, uow, F("name") == "Other Ann") == (1, ["ann"])
+        assert await answers(gbe, uow, F("name") == "Ann") == (0, [])
+        await gbe.io(uow.rollback())
+
+
+async def test_count_and_find_agree_on_a_delete_of_an_entity_already_deleted(gbe):
+    await seed(gbe, *people("ann", "bob"))
+    uow = gbe.new_unit()
+    async with gbe.unit(uow):
+        ann = await gbe.io(uow.repository(Person).get("ann"))
+        async with gbe.unit() as other:
+            other.delete(await gbe.io(other.repository(Person).get("ann")))
+        uow.delete(ann)
+        assert await answers(gbe, uow) == (1, ["bob"])
+        assert await answers(gbe, uow, F("id") == "ann") == (0, [])
+        await gbe.io(uow.rollback())
+
+
+async def test_count_and_find_agree_on_an_edit_of_an_entity_another_unit_changed(gbe):
+    await seed(gbe, *people("ann", "bob"))
+    uow = gbe.new_unit()
+    async with gbe.unit(uow):
+        ann = await gbe.io(uow.repository(Person).get("ann"))
+        async with gbe.unit() as other:
+            (await gbe.io(other.repository(Person).get("ann"))).name = "Anne"
+            other.delete(await gbe.io(other.repository(Person).get("bob")))
+        ann.age = 3
+        assert await answers(gbe, uow) == (1, ["ann"])
+        assert await answers(gbe, uow, F("name") == "Ann") == (1, ["ann"])
+        assert await answers(gbe, uow, F("name") == "Anne") == (0, [])
+        await gbe.io(uow.rollback())
