@@ -152,11 +152,11 @@ class FakeStore:
             case reads.ExistingKeys(mapping, keys):
                 table = graph.table(mapping.label)
                 return [[k] for k in keys if k in table]
-            case reads.Attached(rel, source, limit):
+            case reads.Attached(rel, source, removed, limit):
                 found = graph.neighbours(
                     (rel.source.label, source), rel.type, rel.direction, rel.target.label
                 )
-                return [[key] for _, key in found[:limit]]
+                return [[key] for _, key in found if key not in removed][:limit]
         raise FakeQueryError(f"the in-memory fake cannot answer {type(intent).__name__}")
 
     def _loaded(

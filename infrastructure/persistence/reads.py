@@ -90,10 +90,11 @@ class ExistingKeys:
 
 @dataclass(frozen=True, slots=True)
 class Attached:
-    """Keys of up to ``limit`` targets ``source`` holds through ``rel``, one row each."""
+    """Keys of up to ``limit`` targets ``source`` holds through ``rel``, but ``removed``."""
 
     rel: RelationshipMapping
     source: Any
+    removed: tuple[Any, ...] = ()
     limit: int = 20
 
 

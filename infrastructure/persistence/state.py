@@ -298,42 +298,55 @@ class UnitState:
     def explain_failure(self, pending: PendingFlush, message: str) -> Exchange[PersistenceError]:
         """Turn a failed commit into the error that names what went wrong.
 
-        Yields the reads it needs (stale versions, existing keys) and returns
-        the error to raise. The failed query wrote nothing.
+        Yields the reads it needs and returns the error to raise. The failed
+        query wrote nothing. Which check of the query fired first depends on
+        its shape, so the cause is read back in one fixed order, whatever the
+        server said: entities stale or gone (``ConcurrencyError``: rerunning
+        from fresh reads is the cure, and may avoid the rest), then keys
+        already taken (``DuplicateKeyError``), then ``restrict`` rules that
+        still hold targets (``DeleteRestrictedError``).
         """
         plan = pending.plan
-        if "division by zero" in message.lower():
-            for rule in plan.restricted:
-                query, params = restrict_probe(rule)
-                rows = yield Read(query, params, Attached(rule.rel, rule.source))
-                if rows:
-                    rel = rule.rel
-                    holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
-                    attached = ", ".join(
-                        f"{rel.target.name}[{rel.target.key_codec.decode(r[0])!r}]" for r in rows
-                    )
-                    return DeleteRestrictedError(
-                        f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
-                        f"still holds {attached}; remove those first. Nothing was written."
-                    )
-            stale: list[tuple[str, Any]] = []
-            for batch in plan.checked:
-                if batch.operation not in ("update", "delete"):
-                    continue
-                query, params = stale_probe(batch)
-                asked = [k for k, _ in batch.rows]
-                rows = yield Read(query, params, Versions(batch.mapping, asked))
-                stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
+        stale: list[tuple[str, Any]] = []
+        for batch in plan.checked:
+            if batch.operation not in ("update", "delete"):
+                continue
+            query, params = stale_probe(batch)
+            asked = [k for k, _ in batch.rows]
+            rows = yield Read(query, params, Versions(batch.mapping, asked))
+            stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
+        if stale:
             return ConcurrencyError(stale)
+        taken: list[str] = []
+        for mapping, keys in plan.created:
+            query, params = existing_keys_probe(mapping, keys)
+            rows = yield Read(query, params, ExistingKeys(mapping, keys))
+            decode = mapping.key_codec.decode
+            taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
+        if taken:
+            return DuplicateKeyError(
+                f"{', '.join(taken)} already exists; nothing was written ({message})"
+            )
+        for rule in plan.restricted:
+            query, params = restrict_probe(rule)
+            rows = yield Read(query, params, Attached(rule.rel, rule.source, rule.removed))
+            if rows:
+                rel = rule.rel
+                holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
+                attached = ", ".join(
+                    f"{rel.target.name}[{rel.target.key_codec.decode(r[0])!r}]" for r in rows
+                )
+                return DeleteRestrictedError(
+                    f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
+                    f"still holds {attached}; remove those first. Nothing was written."
+                )
         if "unique constraint" in message.lower():
-            taken: list[str] = []
-            for mapping, keys in plan.created:
-                query, params = existing_keys_probe(mapping, keys)
-                rows = yield Read(query, params, ExistingKeys(mapping, keys))
-                decode = mapping.key_codec.decode
-                taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
-            shown = ", ".join(taken) or "an entity"
-            return DuplicateKeyError(f"{shown} already exists; nothing was written ({message})")
+            return DuplicateKeyError(
+                f"an entity already holds a unique value this commit writes; nothing was "
+                f"written ({message})"
+            )
+        if "division by zero" in message.lower():
+            return ConcurrencyError(stale)
         return CommitError(f"commit failed, nothing was written: {message}")
 
     # -- ending -----------------------------------------------------------------

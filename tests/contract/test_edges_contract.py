@@ -7,8 +7,15 @@ once answered differently; the answer asserted here is the documented one
 
 from __future__ import annotations
 
-from infrastructure.persistence import F
-from tests.integration.graph_support import Person
+import pytest
+
+from infrastructure.persistence import (
+    ConcurrencyError,
+    DeleteRestrictedError,
+    DuplicateKeyError,
+    F,
+)
+from tests.integration.graph_support import Account, Person, Transfer, befriend
 
 
 def people(*ids: str) -> list[Person]:
@@ -114,3 +121,89 @@ async def test_count_and_find_agree_on_an_edit_of_an_entity_another_unit_changed
         assert await answers(gbe, uow, F("name") == "Ann") == (1, ["ann"])
         assert await answers(gbe, uow, F("name") == "Anne") == (0, [])
         await gbe.io(uow.rollback())
+
+
+# -- 5 and 10. which error a refused commit raises ----------------------------------------
+
+
+async def refused(gbe, uow, error):
+    """The error ``uow``'s commit raises (it must raise ``error``); the unit is closed after."""
+    with pytest.raises(error) as caught:
+        await gbe.io(uow.commit())
+    await gbe.io(uow.close())
+    return caught.value
+
+
+async def test_a_new_entity_under_a_taken_key_linked_in_the_same_commit_is_a_duplicate(gbe):
+    await seed(gbe, *people("ann", "bob"))
+    uow = gbe.new_unit()
+    bob = await gbe.io(uow.repository(Person).get("bob"))
+    twin = Person("ann", "Second Ann")
+    twin.follows.append(bob)
+    uow.add(twin)
+    error = await refused(gbe, uow, DuplicateKeyError)
+    assert "Person['ann']" in str(error)
+    async with gbe.unit() as uow:
+        assert (await gbe.io(uow.repository(Person).get("ann"))).name == "Ann"
+        assert await gbe.io(uow.repository(Person).count()) == 2
+
+
+@pytest.mark.parametrize("shape", ["plain", "edge with a None property", "edge", "delete"])
+async def test_a_stale_commit_that_also_creates_a_taken_key_is_a_conflict(gbe, shape):
+    await seed(gbe, *people("ann", "bob", "cat"))
+    uow = gbe.new_unit()
+    repo = uow.repository(Person)
+    bob, cat = await gbe.io(repo.get_many(["bob", "cat"]))
+    async with gbe.unit() as other:
+        (await gbe.io(other.repository(Person).get("bob"))).age = 40
+    bob.age = 41
+    twin = Person("ann", "Second Ann")
+    uow.add(twin)
+    if shape == "edge with a None property":
+        befriend(twin, cat)  # Friendship.note is None
+    elif shape == "edge":
+        twin.follows.append(cat)
+    elif shape == "delete":
+        uow.delete(cat)
+    error = await refused(gbe, uow, ConcurrencyError)
+    assert error.stale == [("Person", "bob")]
+
+
+# -- 8. restrict over targets the commit removes -------------------------------------------
+
+
+async def restricted_account(gbe) -> None:
+    account = Account("acc")
+    account.transfers.append(Transfer("t1", 10))
+    await seed(gbe, account, *people("ann"))
+
+
+async def delete_account_and_its_transfer(gbe, uow) -> None:
+    account = await gbe.io(uow.repository(Account).get("acc", load=["transfers"]))
+    uow.delete(account.transfers[0])
+    account.transfers.clear()
+    uow.delete(account)
+
+
+async def test_a_stale_commit_deleting_a_restricted_holder_and_its_targets_is_a_conflict(gbe):
+    await restricted_account(gbe)
+    uow = gbe.new_unit()
+    ann = await gbe.io(uow.repository(Person).get("ann"))
+    async with gbe.unit() as other:
+        (await gbe.io(other.repository(Person).get("ann"))).age = 1
+    ann.age = 2
+    await delete_account_and_its_transfer(gbe, uow)
+    error = await refused(gbe, uow, ConcurrencyError)
+    assert error.stale == [("Person", "ann")]
+
+
+async def test_a_restrict_refusal_names_only_targets_the_commit_does_not_remove(gbe):
+    await restricted_account(gbe)
+    uow = gbe.new_unit()
+    await delete_account_and_its_transfer(gbe, uow)
+    async with gbe.unit() as other:
+        late = await gbe.io(other.repository(Account).get("acc", load=["transfers"]))
+        late.transfers.append(Transfer("t2", 20))
+    error = await refused(gbe, uow, DeleteRestrictedError)
+    assert "Transfer['t2']" in str(error)
+    assert "t1" not in str(error)
