@@ -126,7 +126,10 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             and _edge_changes(state, changes, states)
         )
         if status is new:
-            changes.creates.append(Create(state, mapping.encode(state.entity)))
+            values = mapping.encode(state.entity)
+            if values[mapping.key_index] != state.stored_key:
+                raise _key_changed(mapping, state)
+            changes.creates.append(Create(state, values))
             continue
         assert state.snapshot is not None
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
@@ -142,13 +145,23 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
                 changes.updates.append(Update(state, values, {}))
             continue
         if values[mapping.key_index] != state.snapshot[mapping.key_index]:
-            raise MappingError(
-                f"{mapping.name}[{state.key!r}]: the key field {mapping.key_field!r} was changed "
-                f"to {mapping.key_of(state.entity)!r}; keys cannot change: add a new entity and "
-                "delete the old one instead"
-            )
+            raise _key_changed(mapping, state)
         changes.updates.append(Update(state, values, diff(mapping, state.snapshot, values)))
     return changes
+
+
+def _key_changed(mapping: EntityMapping[Any], state: InstanceState) -> MappingError:
+    """A tracked entity's key was changed: refused alike for loaded and for new entities.
+
+    The identity map files an entity under the key it was added or loaded
+    with; a new key would split its identity (``get`` of either key
+    answering a different object for one node).
+    """
+    return MappingError(
+        f"{mapping.name}[{state.key!r}]: the key field {mapping.key_field!r} was changed "
+        f"to {mapping.key_of(state.entity)!r}; keys cannot change once an entity is tracked: "
+        "add a new entity and delete the old one instead"
+    )
 
 
 def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMap) -> None:

@@ -14,6 +14,7 @@ from infrastructure.persistence import (
     DeleteRestrictedError,
     DuplicateKeyError,
     F,
+    MappingError,
 )
 from tests.integration.graph_support import Account, Person, Transfer, befriend
 
@@ -121,6 +122,28 @@ async def test_count_and_find_agree_on_an_edit_of_an_entity_another_unit_changed
         assert await answers(gbe, uow, F("name") == "Ann") == (1, ["ann"])
         assert await answers(gbe, uow, F("name") == "Anne") == (0, [])
         await gbe.io(uow.rollback())
+
+
+# -- 6. the key of a new entity -------------------------------------------------------
+
+
+async def test_changing_the_key_of_an_entity_added_in_the_unit_is_refused_like_a_loaded_one(gbe):
+    uow = gbe.new_unit()
+    ann = Person("ann", "Ann")
+    uow.add(ann)
+    ann.id = "zed"
+    assert uow.has_pending_changes
+    with pytest.raises(MappingError) as caught:
+        await gbe.io(uow.flush())
+    assert "Person['ann']" in str(caught.value)
+    assert "'zed'" in str(caught.value)
+    ann.id = "ann"  # put back: the unit commits it under the key it was added with
+    await gbe.io(uow.commit())
+    await gbe.io(uow.close())
+    async with gbe.unit() as uow:
+        repo = uow.repository(Person)
+        assert ids(await gbe.io(repo.list())) == ["ann"]
+        assert await gbe.io(repo.get_or_none("zed")) is None
 
 
 # -- 5 and 10. which error a refused commit raises ----------------------------------------
