@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .codec import same_stored, zero_signs_differ
 from .errors import MappingError
 from .identity import IdentityMap, InstanceState, Status
 from .mapping import EntityMapping
@@ -91,7 +92,11 @@ class ChangeSet:
 def diff(mapping: EntityMapping[Any], old: tuple[Any, ...], new: tuple[Any, ...]) -> dict[str, Any]:
     """The properties whose encoded value differs, with their new values."""
     props = mapping.properties
-    return {props[i]: b for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b}
+    return {
+        props[i]: b
+        for i, (a, b) in enumerate(zip(old, new, strict=True))
+        if a != b or zero_signs_differ(a, b)
+    }
 
 
 def collect_changes(states: IdentityMap) -> ChangeSet:
@@ -136,9 +141,9 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             values = state.snapshot  # nothing was reassigned or mutated: no need to encode
         else:
             values = mapping.encode(state.entity)
-            if values == state.snapshot:  # changed and back, or equal: check cheaply next time
+            if same_stored(values, state.snapshot):  # changed and back: check cheaply next time
                 state.fields = mapping.snapshot_of(state.entity)
-        if values == state.snapshot:
+        if same_stored(values, state.snapshot):
             if linked and mapping.version_property:
                 # Its relationships changed: the aggregate did, so its version moves
                 # (and a concurrent change to it is refused, as for properties).

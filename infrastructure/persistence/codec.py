@@ -24,7 +24,7 @@ import math
 import types
 import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -291,6 +291,23 @@ def _list_codec(item: ScalarCodec, as_tuple: bool) -> ScalarCodec:
         mutable=not as_tuple or item.mutable,
         exact_eq=item.exact_eq,
     )
+
+
+def same_stored(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two rows of stored values are the same, -0.0 and 0.0 told apart.
+
+    ``==`` holds ``-0.0 == 0.0``; the server stores and returns the sign, so
+    an edit from one to the other is a change to write.
+    """
+    return a == b and not any(map(zero_signs_differ, a, b))
+
+
+def zero_signs_differ(a: Any, b: Any) -> bool:
+    if type(a) is float:
+        return a == 0.0 and math.copysign(1.0, a) != math.copysign(1.0, b)
+    if type(a) is list:
+        return any(map(zero_signs_differ, a, b))
+    return False
 
 
 def copy_lists(value: Any) -> Any:

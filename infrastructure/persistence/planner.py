@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
+from .codec import zero_signs_differ
 from .mapping import EntityMapping
 from .relationships import RelationshipMapping
 
@@ -148,6 +149,18 @@ def _version_match(mapping: EntityMapping[Any], expected: str = "row.v") -> str:
     return f" WHERE coalesce(n.{mapping.version_property}, 0) = {expected}"
 
 
+def _sign_only(update: Update) -> dict[str, None]:
+    """The changed properties equal to their stored value but for the sign of a zero."""
+    snapshot, changed = update.state.snapshot, update.changed
+    if snapshot is None:
+        return {}
+    return {
+        p: None
+        for p, old in zip(update.state.mapping.properties, snapshot, strict=True)
+        if p in changed and changed[p] == old and zero_signs_differ(changed[p], old)
+    }
+
+
 def plan_commit(changes: ChangeSet) -> CommitPlan | None:
     """Compile ``changes`` into one atomic query, or ``None`` when there is nothing to do."""
     if not changes:
@@ -178,14 +191,21 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         name = f"update_{mapping.label}"
         vprop = mapping.version_property
         key_index = mapping.key_index
-        params[name] = [
-            {"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates
-        ]
+        rows = [{"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates]
         bump = f", n.{vprop} = row.v + 1" if vprop else ""
+        signs = [_sign_only(u) for u in updates]
+        clear = ""
+        if any(signs):
+            # FalkorDB skips a SET whose value equals the stored one, and
+            # -0.0 = 0.0: such properties are cleared first, then set.
+            for row, sign in zip(rows, signs, strict=True):
+                row["z"] = sign
+            clear = "SET n += row.z "
+        params[name] = rows
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
-            f"SET n += row.p{bump} RETURN count(n) AS {name} }}"
+            f"{clear}SET n += row.p{bump} RETURN count(n) AS {name} }}"
         )
         counted.append(name)
         expected.append(len(updates))

@@ -22,7 +22,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .codec import encode_value
+from .codec import encode_value, same_stored
 from .criteria import Always, Criterion, OrderKey, after, parse_order, sort_key
 from .errors import MappingError, ValueEncodingError
 from .identity import InstanceState, Status
@@ -71,7 +71,9 @@ def _pending(unit: UnitState, mapping: EntityMapping[Any]) -> list[InstanceState
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
             continue  # as loaded: no need to encode it
         try:
-            if mapping.encode(state.entity) != state.snapshot:
+            if state.snapshot is None or not same_stored(
+                mapping.encode(state.entity), state.snapshot
+            ):
                 out.append(state)
         except ValueEncodingError:
             out.append(state)

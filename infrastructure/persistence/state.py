@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from . import loading
 from .changes import ChangeSet, collect_changes
+from .codec import same_stored
 from .errors import (
     CommitError,
     ConcurrencyError,
@@ -385,7 +386,7 @@ def _restore(state: InstanceState) -> None:
     if state.fields is not None and mapping.unchanged(state.entity, state.fields):
         return
     try:
-        if mapping.encode(state.entity) == state.snapshot:
+        if same_stored(mapping.encode(state.entity), state.snapshot):
             return
     except ValueEncodingError:
         pass

@@ -7,14 +7,21 @@ once answered differently; the answer asserted here is the documented one
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import pytest
 
+from infrastructure.fakes import FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
     ConcurrencyError,
     DeleteRestrictedError,
     DuplicateKeyError,
     F,
     MappingError,
+    Registry,
+    UnitOfWork,
+    ensure_schema,
 )
 from tests.integration.graph_support import Account, Person, Transfer, befriend
 
@@ -144,6 +151,52 @@ async def test_changing_the_key_of_an_entity_added_in_the_unit_is_refused_like_a
         repo = uow.repository(Person)
         assert ids(await gbe.io(repo.list())) == ["ann"]
         assert await gbe.io(repo.get_or_none("zed")) is None
+
+
+# -- 4. the sign of zero --------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    id: str
+    value: float
+    values: list[float]
+
+
+@pytest.fixture(params=["fake", "falkordb"])
+def readings(request: pytest.FixtureRequest):
+    """A way to open sync units of a one-type float domain, on the fakes or on FalkorDB."""
+    registry = Registry()
+    registry.map(Reading, key="id")
+    if request.param == "fake":
+        store = FakeStore()
+        return lambda: FakeUnitOfWork(store, registry)
+    graph = request.getfixturevalue("graph")
+    ensure_schema(graph, registry)
+    return lambda: UnitOfWork(graph, registry)
+
+
+def sign(value: float) -> float:
+    return math.copysign(1.0, value)
+
+
+def test_an_edit_between_zero_and_negative_zero_is_written(readings):
+    with readings() as uow:
+        uow.add(Reading("r", 0.0, [0.0, 1.0]))
+    with readings() as uow:
+        reading = uow.get(Reading, "r")
+        reading.value = -0.0
+        reading.values = [-0.0, 1.0]
+        assert uow.has_pending_changes
+    with readings() as uow:
+        reading = uow.get(Reading, "r")
+        assert [sign(reading.value), sign(reading.values[0])] == [-1.0, -1.0]
+        assert uow.repository(Reading).count(F("value") == 0.0) == 1  # Cypher: -0.0 = 0.0
+        reading.value = 0.0
+        assert uow.has_pending_changes
+    with readings() as uow:
+        assert sign(uow.get(Reading, "r").value) == 1.0
+        assert not uow.has_pending_changes
 
 
 # -- 5 and 10. which error a refused commit raises ----------------------------------------
