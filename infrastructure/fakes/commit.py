@@ -148,8 +148,13 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         for rule in rules:
             holder = _ref(rel.source, rule.source)
             if graph.node(holder) is not None:
+                skip = holder if rel.on_delete == "restrict" and rel.self_loops else None
                 attached += sum(
-                    1 for _ in graph.edges_of(holder, rel.type, rel.direction, rel.target.label)
+                    1
+                    for other, _ in graph.edges_of(
+                        holder, rel.type, rel.direction, rel.target.label
+                    )
+                    if other != skip
                 )
         counts.append((attached, sum(rule.expected for rule in rules)))
 

@@ -192,7 +192,13 @@ def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMa
             gone = target is not None and target.status is Status.DELETED
             if gone or id(item) not in kept:
                 removed.append(key)
-        changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
+        if not rel.self_loops:
+            changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
+            continue
+        # An edge from the entity to itself goes with it: it never restricts, and
+        # the commit's count leaves it out (loaded or not).
+        others = [k for k in removed if k != source]
+        changes.rules.append(DeleteRule(rel, source, len(others), (*others, source)))
 
 
 _NO_PROPS: dict[str, Any] = {}  # shared by edges without properties: never changed

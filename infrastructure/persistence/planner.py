@@ -271,10 +271,13 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         name = f"{rel.on_delete}_{rel.label}"
         params[name] = [{"k": rule.source} for rule in rules]
         target = rel.target
+        others = ""
+        if rel.on_delete == "restrict" and rel.self_loops:
+            others = f" WHERE b.{target.key_property} <> row.k"
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
             f"{{{rel.source.key_property}: row.k}}) OPTIONAL MATCH "
-            f"{rel.pattern('a', 'r', 'b:' + target.label)} RETURN count(r) AS {name} }}"
+            f"{rel.pattern('a', 'r', 'b:' + target.label)}{others} RETURN count(r) AS {name} }}"
         )
         counted.append(name)
         expected.append(sum(rule.expected for rule in rules))

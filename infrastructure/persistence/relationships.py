@@ -202,6 +202,11 @@ class RelationshipMapping:
     def target(self) -> EntityMapping[Any]:
         return self._registry.mapping_for(self.decl.target)
 
+    @property
+    def self_loops(self) -> bool:
+        """Whether an entity can hold itself through this relationship (same type both ends)."""
+        return self.decl.target is self.source.cls
+
     def pattern(self, a: str, r: str, b: str) -> str:
         """The edge pattern from the holder ``a`` to the target ``b``."""
         if self.direction == "out":

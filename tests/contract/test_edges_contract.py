@@ -8,7 +8,7 @@ once answered differently; the answer asserted here is the documented one
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -22,6 +22,7 @@ from infrastructure.persistence import (
     Registry,
     UnitOfWork,
     ensure_schema,
+    to_many,
 )
 from tests.integration.graph_support import Account, Person, Transfer, befriend
 
@@ -164,16 +165,25 @@ class Reading:
 
 
 @pytest.fixture(params=["fake", "falkordb"])
-def readings(request: pytest.FixtureRequest):
-    """A way to open sync units of a one-type float domain, on the fakes or on FalkorDB."""
+def local(request: pytest.FixtureRequest):
+    """``local(registry)``: a factory of sync units of that registry, on the fakes or FalkorDB."""
+
+    def units(registry: Registry):
+        if request.param == "fake":
+            store = FakeStore()
+            return lambda: FakeUnitOfWork(store, registry)
+        graph = request.getfixturevalue("graph")
+        ensure_schema(graph, registry)
+        return lambda: UnitOfWork(graph, registry)
+
+    return units
+
+
+@pytest.fixture
+def readings(local):
     registry = Registry()
     registry.map(Reading, key="id")
-    if request.param == "fake":
-        store = FakeStore()
-        return lambda: FakeUnitOfWork(store, registry)
-    graph = request.getfixturevalue("graph")
-    ensure_schema(graph, registry)
-    return lambda: UnitOfWork(graph, registry)
+    return local(registry)
 
 
 def sign(value: float) -> float:
@@ -197,6 +207,66 @@ def test_an_edit_between_zero_and_negative_zero_is_written(readings):
     with readings() as uow:
         assert sign(uow.get(Reading, "r").value) == 1.0
         assert not uow.has_pending_changes
+
+
+# -- 9. self-loops on an undirected relationship ---------------------------------------
+
+
+@dataclass
+class Item:
+    id: str
+    peers: list[Item] = field(default_factory=list, repr=False, compare=False)
+
+
+@pytest.fixture
+def items(local):
+    registry = Registry()
+    registry.map(
+        Item,
+        key="id",
+        relationships={"peers": to_many(Item, "PEER", direction="both", on_delete="restrict")},
+    )
+    return local(registry)
+
+
+def test_a_self_loop_on_an_undirected_relationship_is_one_edge_seen_once(items):
+    with items() as uow:
+        solo = Item("solo")
+        solo.peers.append(solo)
+        uow.add(solo)
+        uow.add(Item("other"))
+    with items() as uow:
+        assert [p.id for p in uow.get(Item, "solo").peers] == ["solo"]
+    first, second = items(), items()
+    for unit in (first, second):  # both link the self-loop of "other"
+        other = unit.get(Item, "other")
+        other.peers.append(other)
+    first.commit()
+    second.commit()
+    with items() as uow:
+        assert [p.id for p in uow.get(Item, "other").peers] == ["other"]
+
+
+def test_deleting_an_entity_whose_restrict_relationship_holds_only_itself_commits(items):
+    with items() as uow:
+        solo = Item("solo")
+        solo.peers.append(solo)
+        uow.add(solo)
+    with items() as uow:
+        uow.delete(uow.get(Item, "solo"))
+    with items() as uow:
+        assert uow.repository(Item).list() == []
+        pair, other = Item("pair"), Item("other")
+        pair.peers.extend([pair, other])
+        uow.add(pair)
+    for load in ([], ["peers"]):
+        uow = items()
+        uow.delete(uow.repository(Item).get("pair", load=load))
+        with pytest.raises(DeleteRestrictedError) as refused:
+            uow.commit()
+        uow.close()
+        assert "still holds Item['other']" in str(refused.value)
+        assert "Item['pair'];" not in str(refused.value)
 
 
 # -- 5 and 10. which error a refused commit raises ----------------------------------------
