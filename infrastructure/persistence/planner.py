@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
+from .identity import InstanceState
 from .mapping import EntityMapping
 from .relationships import RelationshipMapping
 
@@ -149,6 +150,21 @@ def _version_match(mapping: EntityMapping[Any], expected: str = "row.v") -> str:
     return f" WHERE coalesce(n.{mapping.version_property}, 0) = {expected}"
 
 
+def _freed(changes: ChangeSet) -> list[tuple[EntityMapping[Any], list[dict[str, Any]]]]:
+    """Per label, the rows clearing the unique values that updates change and deletes drop."""
+    rows: dict[str, tuple[EntityMapping[Any], list[dict[str, Any]]]] = {}
+    freed: list[tuple[InstanceState, dict[str, None]]] = [
+        (u.state, {p: None for p in u.state.mapping.unique if p in u.changed})
+        for u in changes.updates
+    ]
+    freed.extend((d.state, dict.fromkeys(d.state.mapping.unique)) for d in changes.deletes)
+    for state, cleared in freed:
+        if cleared:
+            row = {"k": state.stored_key, "v": state.version, "z": cleared}
+            rows.setdefault(state.mapping.label, (state.mapping, []))[1].append(row)
+    return [rows[label] for label in sorted(rows)]
+
+
 def _sign_only(update: Update) -> dict[str, None]:
     """The changed properties equal to their stored value but for the sign of a zero."""
     snapshot, changed = update.state.snapshot, update.changed
@@ -172,6 +188,19 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
     created: list[tuple[EntityMapping[Any], tuple[Any, ...]]] = []
     expected: list[int] = []
     restricted: list[DeleteRule] = []
+
+    for mapping, rows in _freed(changes):
+        # FalkorDB checks a unique constraint as each block writes, against
+        # values other nodes still hold (a value being moved away included):
+        # freeing first the unique values this commit moves or deletes makes
+        # the constraint hold on the commit's end state, so swaps work.
+        name = f"free_{mapping.label}"
+        params[name] = rows
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
+            f"SET n += row.z RETURN count(n) AS {name} }}"
+        )
 
     for mapping, creates in _by_mapping(changes.creates):
         name = f"create_{mapping.label}"

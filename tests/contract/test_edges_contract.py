@@ -315,6 +315,67 @@ async def test_a_stale_commit_that_also_creates_a_taken_key_is_a_conflict(gbe, s
     assert error.stale == [("Person", "bob")]
 
 
+# -- 7. moving a unique value between entities in one commit ---------------------------
+
+
+async def emails(gbe) -> dict[str, str | None]:
+    async with gbe.unit() as uow:
+        return {p.id: p.email for p in await gbe.io(uow.repository(Person).list())}
+
+
+MOVES = {
+    "swap two values": {"ann": "b@x", "bob": "a@x"},
+    "move a value to an entity that gives up its own": {"ann": "c@x", "bob": "a@x"},
+    "give a value to a new entity while its holder takes another": {
+        "ann": "c@x",
+        "bob": "b@x",
+        "cat": "a@x",
+    },
+    "give a value to a new entity while its holder is deleted": {"bob": "b@x", "cat": "a@x"},
+    "clear a value another entity takes": {"ann": None, "bob": "a@x"},
+}
+
+
+async def move(gbe, uow, how: str) -> None:
+    ann, bob = await gbe.io(uow.repository(Person).get_many(["ann", "bob"]))
+    if how == "swap two values":
+        ann.email, bob.email = "b@x", "a@x"
+    elif how == "move a value to an entity that gives up its own":
+        ann.email, bob.email = "c@x", "a@x"
+    elif how == "give a value to a new entity while its holder takes another":
+        ann.email = "c@x"
+        uow.add(Person("cat", "Cat", email="a@x"))
+    elif how == "give a value to a new entity while its holder is deleted":
+        uow.delete(ann)
+        uow.add(Person("cat", "Cat", email="a@x"))
+    else:
+        ann.email, bob.email = None, "a@x"
+
+
+@pytest.mark.parametrize("how", list(MOVES))
+async def test_unique_values_hold_on_the_commits_end_state_so_moves_commit(gbe, how):
+    await seed(gbe, Person("ann", "Ann", email="a@x"), Person("bob", "Bob", email="b@x"))
+    async with gbe.unit() as uow:
+        await move(gbe, uow, how)
+    assert await emails(gbe) == MOVES[how]
+
+
+@pytest.mark.parametrize("clash", ["two entities end with one value", "a new entity takes one"])
+async def test_a_unique_value_held_twice_at_the_end_of_a_commit_is_refused(gbe, clash):
+    await seed(gbe, Person("ann", "Ann", email="a@x"), Person("bob", "Bob", email="b@x"))
+    before = await emails(gbe)
+    uow = gbe.new_unit()
+    ann, bob = await gbe.io(uow.repository(Person).get_many(["ann", "bob"]))
+    if clash == "two entities end with one value":
+        ann.email, bob.email = "c@x", "c@x"
+    else:
+        ann.email = "c@x"
+        uow.add(Person("cat", "Cat", email="b@x"))
+    error = await refused(gbe, uow, DuplicateKeyError)
+    assert "unique" in str(error)
+    assert await emails(gbe) == before
+
+
 # -- 8. restrict over targets the commit removes -------------------------------------------
 
 
