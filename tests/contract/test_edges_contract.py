@@ -24,7 +24,7 @@ from infrastructure.persistence import (
     ensure_schema,
     to_many,
 )
-from tests.integration.graph_support import Account, Person, Transfer, befriend
+from tests.integration.graph_support import Account, Person, Pet, Transfer, befriend
 
 
 def people(*ids: str) -> list[Person]:
@@ -414,3 +414,36 @@ async def test_a_restrict_refusal_names_only_targets_the_commit_does_not_remove(
     error = await refused(gbe, uow, DeleteRestrictedError)
     assert "Transfer['t2']" in str(error)
     assert "t1" not in str(error)
+
+
+# -- 3. a to-one over several stored edges ---------------------------------------------
+
+
+async def owners_of_rex(gbe) -> dict[str, list[str]]:
+    async with gbe.unit() as uow:
+        people = await gbe.io(uow.repository(Person).list(load=["pets"]))
+        return {p.id: ids(p.pets) for p in people}
+
+
+async def test_a_to_one_over_two_stored_edges_shows_one_and_writes_nothing_until_changed(gbe):
+    await seed(gbe, *people("ann", "bob", "cat"), Pet("rex", "Rex"))
+    for owner in ("bob", "ann"):  # two owners append the same pet, in two units
+        async with gbe.unit() as uow:
+            holder = await gbe.io(uow.repository(Person).get(owner, load=["pets"]))
+            holder.pets.append(await gbe.io(uow.repository(Pet).get("rex")))
+    both = {"ann": ["rex"], "bob": ["rex"], "cat": []}
+    assert await owners_of_rex(gbe) == both
+    for load in (["owner"], []):
+        async with gbe.unit() as uow:
+            rex = await gbe.io(uow.repository(Pet).get("rex", load=load))
+            if not load:
+                await gbe.io(uow.repository(Pet).load_related([rex], "owner"))
+            assert rex.owner.id == "ann"  # the smallest stored key
+            assert not uow.has_pending_changes
+            rex.name = "Rex II"  # an edit of the pet itself leaves its edges alone
+    assert await owners_of_rex(gbe) == both
+    async with gbe.unit() as uow:
+        rex = await gbe.io(uow.repository(Pet).get("rex", load=["owner"]))
+        rex.owner = await gbe.io(uow.repository(Person).get("cat"))
+        assert uow.has_pending_changes
+    assert await owners_of_rex(gbe) == {"ann": [], "bob": [], "cat": ["rex"]}
