@@ -52,6 +52,8 @@ ROWS = [
     ("timeouts", "read_timeouts", "reads timed out", ""),
     ("timeouts", "write_timeouts", "commits timed out", ""),
     ("timeouts", "timed_out_writes_left_behind", "  entities left behind", "0"),
+    ("differential", "sequences", "sequences (real unit, fake unit, model)", ""),
+    ("differential", "steps", "  steps compared", ""),
     ("api", "abuse_requests", "abusive requests", ""),
     ("api", "abuse_5xx", "  answered 5xx", "0"),
     ("api", "load_requests", "load requests", ""),
