@@ -5,6 +5,10 @@ runtime error anywhere in it undoes every write it made. The query is a chain
 of ``CALL { UNWIND $rows ... }`` blocks, one per (label, operation), in this
 order:
 
+0. the unique values that updates change and deletes drop, cleared
+   (FalkorDB checks a unique constraint as each block writes, so without
+   this a swap of two values would be refused; with it the constraint
+   holds on the commit's end state);
 1. node creates, by label;
 2. node updates, by label, each matching on the key and, for versioned
    entities, on the version read by this unit; each block counts what it

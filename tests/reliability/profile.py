@@ -24,8 +24,8 @@ class Profile:
     hostile_examples: int
     load_seconds: float
     load_clients: int
-    differential_examples: int = 12
-    differential_steps: int = 20
+    differential_examples: int = 60
+    differential_steps: int = 25
 
 
 SHORT = Profile("short", 5.0, (0.08, 0.3), 3.0, 4, 2, 6, 60, 2.0, 8)
