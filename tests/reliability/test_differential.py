@@ -59,6 +59,7 @@ class Card:
     email: str | None = None
     version: int = 0
     follows: list[Card] = field(default_factory=list, repr=False, compare=False)
+    peers: list[Card] = field(default_factory=list, repr=False, compare=False)
 
 
 def card_registry() -> Registry:
@@ -69,7 +70,10 @@ def card_registry() -> Registry:
         version="version",
         unique=["email"],
         indexes=["name", "age"],
-        relationships={"follows": to_many(Card, "FOLLOWS")},
+        relationships={
+            "follows": to_many(Card, "FOLLOWS"),
+            "peers": to_many(Card, "PEER", direction="both", on_delete="restrict"),
+        },
     )
     return registry
 
@@ -229,6 +233,7 @@ class Differential(RuleBasedStateMachine):
             "fake": lambda: FakeUnitOfWork(store, registry),
         }
         self.model: dict[str, Record] = {}
+        self.peers: set[frozenset[str]] = set()  # undirected PEER edges (one key: a self-loop)
         type(self).sequences += 1
 
     def teardown(self) -> None:
@@ -258,6 +263,7 @@ class Differential(RuleBasedStateMachine):
         for record in rows.values():
             record["follows"] &= set(rows)
         self.model = rows
+        self.peers = {edge for edge in self.peers if edge <= rows.keys()}
         return None
 
     def copy(self) -> dict[str, Record]:
@@ -394,9 +400,36 @@ class Differential(RuleBasedStateMachine):
         if key not in self.model:
             self.both(work, "EntityNotFoundError")
             return
+        if any(key in edge and len(edge) == 2 for edge in self.peers):
+            self.both(work, "DeleteRestrictedError")  # its own self-loop does not restrict
+            return
         rows = self.copy()
         del rows[key]
         self.both(work, self.commit_model(rows, set()) or "ok")
+
+    @rule(source=keys, other=keys, link=st.booleans())
+    def peer(self, source, other, link) -> None:
+        """Link or unlink an undirected, restricting PEER edge (a self-loop when both match)."""
+
+        def work(units):
+            with units() as uow:
+                a = uow.repository(Card).get(source, load=["peers"])
+                b = uow.get(Card, other)
+                if link and b not in a.peers:
+                    a.peers.append(b)
+                elif not link and b in a.peers:
+                    a.peers.remove(b)
+            return "ok"
+
+        if source not in self.model or other not in self.model:
+            self.both(work, "EntityNotFoundError")
+            return
+        edge = frozenset({source, other})
+        changed = (edge not in self.peers) if link else (edge in self.peers)
+        if changed:
+            self.peers = self.peers | {edge} if link else self.peers - {edge}
+            self.model[source]["version"] += 1
+        self.both(work, "ok")
 
     @rule(source=keys, followed=keys, link=st.booleans())
     def follow(self, source, followed, link) -> None:
@@ -488,6 +521,8 @@ class Differential(RuleBasedStateMachine):
         edit, and a delete of an entity another unit deleted first; then end it."""
         if len({new, edit, gone}) < 3 or edit not in self.model or gone not in self.model:
             return
+        if any(gone in edge and len(edge) == 2 for edge in self.peers):
+            return  # the other unit's delete would be refused (restrict)
         view = self.copy()
         view.pop(gone)
         view[edit]["name"] = name
@@ -531,6 +566,9 @@ class Differential(RuleBasedStateMachine):
 
     @invariant()
     def stored_alike(self) -> None:
+        def peers_of(key: str) -> list[str]:
+            return sorted(next(iter(e - {key}), key) for e in self.peers if key in e)
+
         expected = {
             k: (
                 r["name"],
@@ -539,12 +577,13 @@ class Differential(RuleBasedStateMachine):
                 r["email"],
                 r["version"],
                 sorted(r["follows"]),
+                peers_of(k),
             )
             for k, r in self.model.items()
         }
         for name, units in self.units.items():
             with units() as uow:
-                cards = uow.repository(Card).list(load=["follows"])
+                cards = uow.repository(Card).list(load=["follows", "peers"])
                 got = {
                     c.id: (
                         c.name,
@@ -553,6 +592,7 @@ class Differential(RuleBasedStateMachine):
                         c.email,
                         c.version,
                         sorted(f.id for f in c.follows),
+                        sorted(p.id for p in c.peers),
                     )
                     for c in cards
                 }
