@@ -46,6 +46,8 @@ def test_the_server_answers_text_upper_bounds_from_its_index_wrongly(graph: Any)
     assert names(graph, "n.name < 't1'") == ["a", "t1", "t2"]
     assert names(graph, "n.name < $v", {"v": "t1"}) == ["a", "t1", "t2"]
     assert names(graph, "NOT (n.name >= 't1')") == ["a", "t1", "t2"]
+    assert names(graph, "NOT (NOT (n.name <= 't1'))") == ["a", "t1", "t2"]
+    assert names(graph, "NOT (n.name <= 't1')") == ["t2", "u", "z"]  # a lower bound: right
     # what is right on the same index: lower bounds, and the form the layer writes
     assert names(graph, "n.name >= 't1'") == ["t1", "t2", "u", "z"]
     assert names(graph, "n.name > 't1'") == ["t2", "u", "z"]
