@@ -1,9 +1,10 @@
 """Differential test: the real unit over FalkorDB, the fake unit and a plain model, in lock step.
 
 A hypothesis state machine runs random sequences of units of work: creates,
-edits (the sign of zero included), unique-value swaps, deletes, follows,
-a new entity linked under a taken key, stale commits, and units holding
-pending changes (a new object under a stored key, an entity another unit
+edits (the sign of zero included), unique-value swaps, deletes, follows and
+undirected restricting peers (self-loops included), a new entity linked
+under a taken key, a new entity's key changed before its flush, stale
+commits, and units holding pending changes (a new object under a stored key, an entity another unit
 deleted) that query before they commit or roll back. Every observable
 result is compared: the error a commit raises (by type), what ``find``,
 ``count``, ``page`` and ``keyset`` answer (text bounds on the indexed key
@@ -451,6 +452,34 @@ class Differential(RuleBasedStateMachine):
         changed = (followed not in held) if link else (followed in held)
         (held.add if link else held.discard)(followed)
         self.both(work, self.commit_model(rows, {source} if changed else set()) or "ok")
+
+    @rule(key=keys, renamed=keys)
+    def rename_new(self, key, renamed) -> None:
+        """A new entity's key changed before the flush is refused; nothing is written."""
+
+        def work(units):
+            with units() as uow:
+                card = Card(key, "new")
+                uow.add(card)
+                card.id = renamed
+            return "ok"
+
+        if key == renamed:
+            rows = self.copy()
+            if key in rows:
+                self.both(work, "DuplicateKeyError")
+                return
+            rows[key] = {
+                "name": "new",
+                "age": None,
+                "score": 0.0,
+                "email": None,
+                "version": 0,
+                "follows": set(),
+            }
+            self.both(work, self.commit_model(rows, {key}) or "ok")
+            return
+        self.both(work, "MappingError")
 
     @rule(key=keys, taken=keys)
     def stale_commit(self, key, taken) -> None:
