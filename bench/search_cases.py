@@ -168,7 +168,7 @@ def run_search(
 ) -> list[Result]:
     with patient(db) as client:
         bench = Bench(client, doc_registry(dimension), reps)
-        results = [insert_result(bench, n, dimension)]
+        results = [insert_result(bench, n, dimension)] if n else []
         if corpus:
             results.append(nearest_result(client, corpus, dimension, queries=200, reps=reps))
     return results
@@ -176,8 +176,12 @@ def run_search(
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search_cases", description=__doc__)
-    parser.add_argument("--n", type=int, default=10_000, help="documents committed (10000)")
-    parser.add_argument("--corpus", type=int, default=100_000, help="documents nearest() searches")
+    parser.add_argument(
+        "--n", type=int, default=10_000, help="documents committed (10000; 0 skips)"
+    )
+    parser.add_argument(
+        "--corpus", type=int, default=100_000, help="documents nearest() searches (100000; 0 skips)"
+    )
     parser.add_argument("--reps", type=int, default=5, help="repetitions per side (5)")
     parser.add_argument("--dimension", type=int, default=DIMENSION, help="vector size (384)")
     args = parser.parse_args(argv)

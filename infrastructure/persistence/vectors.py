@@ -164,7 +164,8 @@ def vector_codec(decl: Vector, annotation: Any, where: str) -> ScalarCodec:
 
 
 def _copy_vector(value: Any) -> Any:
-    return None if value is None else value.copy()
+    # Always a list, whatever sequence the entity holds (a tuple, a numpy array).
+    return None if value is None else list(value)
 
 
 def is_vector(codec: ScalarCodec) -> bool:
