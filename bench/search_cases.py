@@ -70,12 +70,11 @@ QUERY_NODES = (
 )
 
 
-def store_docs(graph: Any, docs: list[Doc], batch: int = 2_000) -> None:
-    for at in range(0, len(docs), batch):
-        rows = [
-            {"id": str(d.id), "title": d.title, "embedding": d.embedding}
-            for d in docs[at : at + batch]
-        ]
+def store_corpus(graph: Any, n: int, dimension: int, batch: int = 2_000) -> None:
+    """Store ``n`` random documents through the raw client, a batch at a time (memory stays low)."""
+    for at in range(0, n, batch):
+        docs = make_docs(min(batch, n - at), dimension, seed=at)
+        rows = [{"id": str(d.id), "title": d.title, "embedding": d.embedding} for d in docs]
         graph.query(CREATE_DOCS, {"rows": rows})
 
 
@@ -114,7 +113,7 @@ def nearest_result(db: Database, corpus: int, dimension: int, queries: int, reps
     try:
         ensure_schema(graph, registry)
         started = time.perf_counter()
-        store_docs(stock(graph), make_docs(corpus, dimension))
+        store_corpus(stock(graph), corpus, dimension)
         built_s = time.perf_counter() - started
         rng = random.Random(11)
         probes = [unit_vector(rng, dimension) for _ in range(queries)]

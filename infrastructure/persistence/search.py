@@ -169,10 +169,11 @@ def words(text: str) -> tuple[str, ...]:
     """The words of ``text`` as the full-text index compares them.
 
     Runs of letters, digits and ``_`` (Unicode included); everything else
-    separates words. Only ASCII letters are lowered, as FalkorDB does
-    (``École`` stays ``École``).
+    separates words; underscores alone are no word (the index drops them).
+    Only ASCII letters are lowered, as FalkorDB does (``École`` stays
+    ``École``).
     """
-    return tuple(_WORD.findall(text.translate(_ASCII_LOWER)))
+    return tuple(w for w in _WORD.findall(text.translate(_ASCII_LOWER)) if w.strip("_"))
 
 
 def fulltext_query(

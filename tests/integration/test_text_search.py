@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from infrastructure.persistence import (
     ensure_schema,
 )
 from infrastructure.persistence.schema import format_report
-from infrastructure.persistence.search import fulltext_query, words
+from infrastructure.persistence.search import fulltext_query, holds_terms, words
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Harness
@@ -246,3 +247,29 @@ def test_a_different_vector_index_is_reported_and_never_dropped(graph: Any) -> N
         "CALL db.indexes() YIELD label, options WHERE label = 'Article' RETURN options"
     ).result_set[0][0]
     assert options["embedding"]["dimension"] == 3  # still the operator's index
+
+
+async def test_random_hostile_text_is_never_a_syntax_error_and_finds_what_holds_its_words(
+    harness: Harness, articles: Registry
+) -> None:
+    await seed(harness, articles)
+    stored = {title: {"title": title, "body": body} for title, body, _ in CORPUS}
+    vocabulary = ["sparse", "bread", "flour", "water", "user", "example", "com", "naïve", "noon"]
+    noise = [*"\"'`-@*|()~{}[]:;$%^&!?<>=+/\\,.#_ \t\n", "\u200b", "😀", "东", "\x7f"]
+    rng = random.Random(13)
+    async with harness.unit(articles) as uow:
+        repo = uow.repository(Article)
+        for _ in range(150):
+            parts = [
+                rng.choice(vocabulary) if rng.random() < 0.4 else "".join(rng.choices(noise, k=3))
+                for _ in range(rng.randint(1, 5))
+            ]
+            text = "".join(parts)
+            terms = words(text)
+            expected = sorted(
+                t
+                for t, values in stored.items()
+                if terms and holds_terms(values, terms, ("title", "body"), False)
+            )
+            found = sorted(a.title for a, _ in await repo.search(text))
+            assert found == expected, text

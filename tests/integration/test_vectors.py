@@ -284,3 +284,35 @@ async def test_nearest_refuses_bad_arguments_and_reports_a_missing_index(
             await repo.nearest("embedding", [1.0, 0.0, 0.0], k=0)
         with pytest.raises(SearchQueryError, match="vector index"):
             await repo.nearest("embedding", [1.0, 0.0, 0.0])
+
+
+async def test_vectors_other_clients_stored_are_loaded_and_only_written_when_the_entity_changes(
+    harness: Harness, docs: Registry
+) -> None:
+    as_list, too_short = uuid.uuid4(), uuid.uuid4()
+    # A plain List (no vecf32) and a vector of the wrong dimension, from the raw client.
+    harness.graph.query(
+        "CREATE (:Doc {id: $a, title: 'list', lang: 'en', version: 1, embedding: [0.1, 0.2, 0.3]}),"
+        " (:Doc {id: $b, title: 'short', lang: 'en', version: 1, embedding: vecf32([1.0, 2.0])})",
+        {"a": str(as_list), "b": str(too_short)},
+    )
+    harness.log.clear()
+    async with harness.unit(docs) as uow:
+        listed, short = await uow.repository(Doc).get_many([as_list, too_short])
+        assert listed.embedding == array("f", [0.1, 0.2, 0.3]).tolist()
+        assert short.embedding == [1.0, 2.0]
+    assert harness.log.writes == []  # loaded, untouched: nothing written
+    assert indexed(harness.graph, "Doc", [0.1, 0.2, 0.3]) == []
+
+    async with harness.unit(docs) as uow:
+        listed = await uow.repository(Doc).get(as_list)
+        listed.title = "list, edited"  # the commit writes the vector as vecf32 with it
+    assert kinds(harness.graph, "Doc", "embedding") == {"Vectorf32"}
+    assert indexed(harness.graph, "Doc", [0.1, 0.2, 0.3]) == [str(as_list)]
+
+    unit = harness.unit(docs)
+    short = await unit.repository(Doc).get(too_short)
+    short.title = "edited"
+    with pytest.raises(ValueEncodingError, match="it has 2 values"):
+        await unit.commit()
+    await unit.close()
