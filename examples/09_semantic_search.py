@@ -25,6 +25,7 @@ from infrastructure.persistence import (
     Repository,
     UnitOfWork,
     Vector,
+    as_vector,
     ensure_schema,
     to_many,
     to_one,
@@ -41,7 +42,7 @@ def embed(text: str) -> list[float]:
         digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
         values[int.from_bytes(digest[:4], "little") % DIMENSION] += 1.0 if digest[4] & 1 else -1.0
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [round(v / norm, 6) for v in values]
+    return [v / norm for v in values]
 
 
 @dataclass
@@ -132,7 +133,9 @@ def main() -> None:
             fused = uow.notes.hybrid("bread", "embedding", embed("flour water"), k=2)
             print("hybrid 'bread' + 'flour water':", ", ".join(n.title for n, _ in fused))
 
-            rows = uow.notes.query(ABOUT_NEAR, k=5, q=query, person=ada.id, limit=2)
+            # as_vector: float32 values, sent exactly (plain float parameters are limited
+            # to the 15 significant digits the server keeps).
+            rows = uow.notes.query(ABOUT_NEAR, k=5, q=as_vector(query), person=ada.id, limit=2)
             print(
                 "about 'nodes and edges', near Ada:",
                 ", ".join(f"{note.title} by {writer}" for note, writer, _ in rows),

@@ -55,7 +55,7 @@ from .schema import (
 )
 from .search import SearchQueryError
 from .unit_of_work import Session, UnitOfWork
-from .vectors import Vector
+from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
 
 __all__ = [
@@ -95,6 +95,7 @@ __all__ = [
     "UnsafeIdentifierError",
     "ValueEncodingError",
     "Vector",
+    "as_vector",
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",

@@ -94,6 +94,25 @@ def vector_literal(value: Float32s) -> str:
     return fmt % tuple(value)
 
 
+def as_vector(values: Any) -> Float32s:
+    """``values`` as a vector parameter of a custom query (``vecf32($q)``): float32, exact.
+
+    Plain float parameters must hold at most 15 significant digits (see
+    ``codec``); a vector's values are sent as the float32 numbers the server
+    compares, whatever their digits.
+
+    Raises:
+        ValueEncodingError: a value is not a finite float32 number, or there is none.
+    """
+    try:
+        rounded = array("f", values).tolist()
+    except (TypeError, OverflowError):
+        raise ValueEncodingError(f"a vector needs numbers, got {values!r:.60}") from None
+    if not rounded or not math.isfinite(sum(rounded)):
+        raise ValueEncodingError(f"a vector needs finite float32 values, got {values!r:.60}")
+    return Float32s(rounded)
+
+
 def _refuse(value: Any, decl: Vector, why: str) -> ValueEncodingError:
     shown = repr(value)
     if len(shown) > 60:

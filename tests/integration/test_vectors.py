@@ -17,6 +17,7 @@ from infrastructure.persistence import (
     SearchQueryError,
     ValueEncodingError,
     Vector,
+    as_vector,
     ensure_schema,
 )
 from infrastructure.persistence.vectors import cosine_distance
@@ -316,3 +317,25 @@ async def test_vectors_other_clients_stored_are_loaded_and_only_written_when_the
     with pytest.raises(ValueEncodingError, match="it has 2 values"):
         await unit.commit()
     await unit.close()
+
+
+async def test_custom_queries_take_query_vectors_through_as_vector(
+    harness: Harness, docs: Registry
+) -> None:
+    async with harness.unit(docs) as uow:
+        uow.add(doc("a", [1.0, 0.0, 0.0]))
+        uow.add(doc("b", [0.0, 1.0, 0.0]))
+    probe = [math.cos(0.3), math.sin(0.3), 0.0]  # 17 significant digits
+    text = (
+        "CALL db.idx.vector.queryNodes('Doc', 'embedding', 2, vecf32($q)) YIELD node, score "
+        "RETURN node, score ORDER BY score"
+    )
+    async with harness.unit(docs) as uow:
+        repo = uow.repository(Doc)
+        rows = await repo.query(text, q=as_vector(probe))
+        assert [d.title for d, _ in rows] == ["a", "b"]
+        assert rows[0][0] is await repo.get(rows[0][0].id)
+        with pytest.raises(ValueEncodingError, match="15 significant digits"):
+            await repo.query(text, q=probe)
+        with pytest.raises(ValueEncodingError, match="finite"):
+            as_vector([math.nan])
