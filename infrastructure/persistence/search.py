@@ -124,8 +124,8 @@ def nearest(
     fetch = wanted if where is None else wanted * OVERFETCH
     text = (
         f"CALL db.idx.vector.queryNodes('{mapping.label}', '{field}', $k, vecf32($q)) "
-        f"YIELD node, score WITH node AS n, score WHERE {clause} "
-        f"RETURN {projection(mapping)}, score ORDER BY score, n.{mapping.key_property}"
+        f"YIELD node AS n, score{'' if where is None else f' WHERE {clause}'} "
+        f"RETURN {projection(mapping)}, score"
     )
     total: int | None = None
     while True:
@@ -141,6 +141,8 @@ def nearest(
         if fetch >= total:
             break
         fetch = min(fetch * OVERFETCH, total)
+    at = mapping.key_index
+    rows = sorted(rows, key=lambda row: (row[-1], str(row[at])))  # ties: by key, as the fakes
     distance = DISTANCES[decl.similarity]
     changed = {id(s) for s in pending}
     found = [(e, score) for e, score, s in _hits(unit, mapping, rows) if id(s) not in changed]
