@@ -168,8 +168,11 @@ def schema(data_dir: DataDir = None, graph: Graph = None) -> None:
         for column in ("kind", "on", "label / type", "property", "state"):
             table.add_column(column)
         created = set(report.created)
+        different = dict(report.different)
         for item in report.declared:
             state = "created" if item in created else "present"
+            if item in different:
+                state = f"different in the graph: {different[item].detail}"
             table.add_row(item.kind, item.entity.lower(), item.label, item.property, state)
         for item in report.undeclared:
             table.add_row(item.kind, item.entity.lower(), item.label, item.property, "undeclared")

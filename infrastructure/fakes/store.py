@@ -8,7 +8,8 @@ two units on one store are isolated exactly as two units on one graph are.
 Reads are answered from each ``Read``'s intent (``persistence.reads``), never
 from its Cypher text: keys, criteria evaluated with the layer's own Python
 rules for Cypher (three-valued logic, Cypher's ordering), relationship
-targets in the column layout of ``reads.related_items``. A custom query
+targets in the column layout of ``reads.related_items``, vector and
+full-text searches as ``fakes.search`` documents. A custom query
 is answered by the in-memory twin registered for its text, if any.
 Commits are applied by ``commit.apply``, all or nothing.
 """
@@ -27,6 +28,7 @@ from infrastructure.persistence.relationships import RelationshipMapping
 
 from . import commit
 from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied
+from .search import nearest_rows, text_search_rows
 
 Rows = list[list[Any]]
 
@@ -152,6 +154,11 @@ class FakeStore:
             case reads.ExistingKeys(mapping, keys):
                 table = graph.table(mapping.label)
                 return [[k] for k in keys if k in table]
+            case reads.Nearest(mapping, field, vector, k, where):
+                return nearest_rows(mapping, graph.table(mapping.label), field, vector, k, where)
+            case reads.TextSearch(mapping, terms, fields, prefix, k):
+                table = graph.table(mapping.label)
+                return text_search_rows(mapping, table, terms, fields, prefix, k)
             case reads.Attached(rel, source, removed, limit):
                 found = graph.neighbours(
                     (rel.source.label, source), rel.type, rel.direction, rel.target.label

@@ -53,7 +53,9 @@ from .schema import (
     ensure_key_constraints,
     ensure_schema,
 )
+from .search import SearchQueryError
 from .unit_of_work import Session, UnitOfWork
+from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
 
 __all__ = [
@@ -84,6 +86,7 @@ __all__ = [
     "SchemaError",
     "SchemaItem",
     "SchemaReport",
+    "SearchQueryError",
     "Session",
     "Slice",
     "UnitClosedError",
@@ -91,6 +94,8 @@ __all__ = [
     "UnitRun",
     "UnsafeIdentifierError",
     "ValueEncodingError",
+    "Vector",
+    "as_vector",
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",

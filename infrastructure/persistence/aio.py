@@ -19,6 +19,7 @@ from .mapping import EntityMapping
 from .queries import Page, Slice
 from .reads import Read
 from .repository import DELETED, Conversation, Loads, RepositoryBase, Rows
+from .search import search_errors
 from .unit_of_work import WRITE_ERRORS, UnitOfWorkBase, read_errors_translated
 
 T = TypeVar("T")
@@ -179,6 +180,76 @@ class AsyncRepository(RepositoryBase[T]):
     async def query_entities(self, cypher: str, **params: Any) -> builtins.list[T]:
         """Entities of this type returned in the first column of a custom query."""
         return await drive_async(self._query_entities(cypher, params), self._unit.read)
+
+    async def nearest(
+        self,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        where: Criterion | None = None,
+    ) -> builtins.list[tuple[T, float]]:
+        """The ``k`` entities whose vector ``field`` is nearest ``vector``: (entity, distance).
+
+        Nearest first; the distance is the index's (cosine: ``1 - cos``,
+        euclidean: L2). ``where`` filters the candidates (more are asked for
+        until ``k`` match or none is left). Pending changes of the unit count,
+        as for ``find``.
+
+        Raises:
+            MappingError: ``field`` is not a vector field, or ``where`` names an unknown one.
+            ValueEncodingError: ``vector`` has another dimension or a non-finite value.
+            SearchQueryError: the server refused the query (no vector index: run
+                ``ensure_schema``).
+        """
+        with search_errors():
+            return await drive_async(self._nearest(field, vector, k, where), self._unit.read)
+
+    async def search(
+        self,
+        text: str,
+        *,
+        fields: Sequence[str] | None = None,
+        k: int = 20,
+        prefix: bool = False,
+    ) -> builtins.list[tuple[T, float]]:
+        """Up to ``k`` entities whose full-text fields hold every word of ``text``: (entity, score).
+
+        Best first. Any text is safe: it is split into words, and punctuation
+        never reaches the query parser. ``fields`` narrows the match to some
+        of the full-text fields; ``prefix`` matches words starting with each
+        term (of two characters or more). Entities the unit added or edited
+        to match come last, with score 0.0.
+
+        Raises:
+            MappingError: the type has no full-text fields, or ``fields`` names another.
+            SearchQueryError: the server refused the query.
+        """
+        with search_errors():
+            return await drive_async(self._search(text, fields, k, prefix), self._unit.read)
+
+    async def hybrid(
+        self,
+        text: str,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        fields: Sequence[str] | None = None,
+        where: Criterion | None = None,
+    ) -> builtins.list[tuple[T, float]]:
+        """``nearest`` and ``search`` fused by reciprocal rank: (entity, fused score), best first.
+
+        Each entity scores ``1 / (60 + rank)`` in each ranking it appears in
+        (ranks from 1, each ranking asked for ``2 * k``); ``where`` applies to both.
+
+        Raises:
+            MappingError, ValueEncodingError, SearchQueryError: as ``nearest`` and ``search``.
+        """
+        with search_errors():
+            return await drive_async(
+                self._hybrid(text, field, vector, k, fields, where), self._unit.read
+            )
 
     async def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""

@@ -54,6 +54,8 @@ class ScalarCodec:
     # A Python condition on ``{v}`` under which ``encode`` returns the value unchanged:
     # generated encoders test it inline and call ``encode`` only when it fails.
     passes: str | None = None
+    # How a snapshot copies a mutable value (default: ``copy_lists``, which walks nested lists).
+    copier: Callable[[Any], Any] | None = None
 
     @property
     def plain(self) -> bool:

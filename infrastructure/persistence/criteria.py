@@ -72,6 +72,12 @@ class Compare(Criterion):
         self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
     ) -> str:
         codec = mapping.codec_of(self.field)
+        if codec.type_name.startswith("vector["):
+            raise MappingError(
+                f"{mapping.name}.{self.field} is a vector: a stored vector never equals a list "
+                f"and vectors do not order, so {self.op} cannot be used on it; use nearest(), "
+                "or is_null()/is_not_null()"
+            )
         if self.op in _ORDERING and not codec.orderable:
             raise MappingError(
                 f"{mapping.name}.{self.field} ({codec.type_name}) is stored as text that does "

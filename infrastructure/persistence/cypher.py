@@ -25,6 +25,8 @@ from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
 from falkordb.query_result import QueryResult
 from redis.exceptions import ResponseError
 
+from .vectors import Float32s, vector_literal
+
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _keys: dict[str, str] = {}
 
@@ -89,6 +91,7 @@ _LITERAL: dict[type, Callable[[Any], str]] = {
     dict: _map,
     list: _list,
     tuple: _list,
+    Float32s: vector_literal,
 }
 
 
@@ -119,14 +122,19 @@ def _array(value: Any) -> list[Any]:
     return [_CELL[t](v) for t, v in value]
 
 
+def _vector(value: Any) -> list[float]:
+    # A vecf32 value: the server sends its float32 values as doubles, exactly.
+    return [float(v) for v in value]
+
+
 def _complex(value: Any) -> Any:
     raise _NotScalar
 
 
 # The compact reply's scalar types, as the client numbers them: null, string,
-# integer, boolean, double, array; everything else needs the client's schema.
+# integer, boolean, double, array, vecf32; everything else needs the client's schema.
 _CELL: dict[int, Callable[[Any], Any]] = defaultdict(
-    lambda: _complex, {1: _null, 2: _same, 3: int, 4: _true, 5: float, 6: _array}
+    lambda: _complex, {1: _null, 2: _same, 3: int, 4: _true, 5: float, 6: _array, 12: _vector}
 )
 
 

@@ -40,6 +40,7 @@ from .codec import zero_signs_differ
 from .identity import InstanceState
 from .mapping import EntityMapping
 from .relationships import RelationshipMapping
+from .vectors import UpdateShape, stored, update_shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,17 @@ def _by_mapping(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
         mapping = item.state.mapping
         groups.setdefault(mapping.label, (mapping, []))[1].append(item)
     return [groups[label] for label in sorted(groups)]
+
+
+def _update_groups(
+    updates: Sequence[Update],
+) -> list[tuple[EntityMapping[Any], list[Update], UpdateShape]]:
+    """Updates by label, then by which vector properties they change (each needs ``vecf32``)."""
+    out = []
+    for mapping, group in _by_mapping(updates):
+        for shape, positions in update_shapes(mapping.vectors, [u.changed for u in group]):
+            out.append((mapping, [group[i] for i in positions], shape))
+    return out
 
 
 R = TypeVar("R", EdgeWrite, DeleteRule)
@@ -211,7 +223,10 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         # Rows are the encoded values themselves, in ``properties`` order: no
         # map per row to build or send (null values leave a property unset).
         params[name] = [c.values for c in creates]
-        assigned = [f"{p}: row[{i}]" for i, p in enumerate(mapping.properties)]
+        assigned = [
+            f"{p}: {stored(mapping.vectors, p, f'row[{i}]')}"
+            for i, p in enumerate(mapping.properties)
+        ]
         if mapping.version_property:
             assigned.append(f"{mapping.version_property}: 1")
         created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
@@ -220,11 +235,14 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             f"RETURN count(*) AS {name} }}"
         )
 
-    for mapping, updates in _by_mapping(changes.updates):
-        name = f"update_{mapping.label}"
+    for mapping, updates, shape in _update_groups(changes.updates):
+        name = f"update_{mapping.label}{shape.suffix}"
         vprop = mapping.version_property
         key_index = mapping.key_index
-        rows = [{"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates]
+        rows = [
+            {"k": u.values[key_index], "v": u.state.version, **shape.row(u.changed)}
+            for u in updates
+        ]
         bump = f", n.{vprop} = row.v + 1" if vprop else ""
         signs = [_sign_only(u) for u in updates]
         clear = ""
@@ -238,7 +256,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
-            f"{clear}SET n += row.p{bump} RETURN count(n) AS {name} }}"
+            f"{clear}SET n += row.p{shape.sets()}{bump} RETURN count(n) AS {name} }}"
         )
         counted.append(name)
         expected.append(len(updates))

@@ -30,6 +30,7 @@ from .mapping import EntityMapping
 from .reads import Count, Custom, Find, Read, projection, with_related
 from .relationships import RelationshipMapping
 from .state import UnitState
+from .vectors import Float32s
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -305,6 +306,8 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 def encode_param(value: Any) -> Any:
     """Encode a custom query's parameter the way the codec stores values."""
+    if isinstance(value, Float32s):  # a query vector (``as_vector``): sent as it is
+        return value
     if isinstance(value, dict):
         return {k: encode_param(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

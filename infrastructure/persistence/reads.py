@@ -106,7 +106,43 @@ class Custom:
     params: dict[str, Any]
 
 
-Intent = ByKeys | KeyExists | Find | Count | Related | Versions | ExistingKeys | Attached | Custom
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    """Up to ``k`` entities whose ``field`` is nearest ``vector`` (encoded), filtered by
+    ``where`` after the ``k`` are chosen; rows end with the distance, nearest first."""
+
+    mapping: EntityMapping[Any]
+    field: str
+    vector: Sequence[float]
+    k: int
+    where: Criterion
+
+
+@dataclass(frozen=True, slots=True)
+class TextSearch:
+    """Up to ``k`` entities whose full-text ``fields`` hold every term (``prefix``: as a
+    prefix of a word); rows end with the score, best first."""
+
+    mapping: EntityMapping[Any]
+    terms: tuple[str, ...]
+    fields: tuple[str, ...]
+    prefix: bool
+    k: int
+
+
+Intent = (
+    ByKeys
+    | KeyExists
+    | Find
+    | Count
+    | Related
+    | Versions
+    | ExistingKeys
+    | Attached
+    | Custom
+    | Nearest
+    | TextSearch
+)
 
 
 @dataclass(frozen=True, slots=True)
