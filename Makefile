@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m app serve
+	$(BIN)/python -m app serve $(if $(PORT),--port $(PORT))
 
 demo: $(STAMP)
 	$(BIN)/python -m examples

@@ -54,6 +54,7 @@ def bank_registry() -> Registry:
         Person,
         key="id",
         version="version",
+        unique=["email"],
         exclude=["events"],
         relationships={"friendships": friendships},
     )
