@@ -39,7 +39,7 @@ cli = typer.Typer(
     add_completion=False,
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one message, one line
 
 DataDir = Annotated[
     Path | None,

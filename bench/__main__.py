@@ -42,7 +42,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         nargs="?",
         const="missed",
         help="cProfile our side of the workloads that missed their target "
-        f"(or a comma-separated list of: {', '.join([*PEOPLE_CASES, *GRAPH_CASES])}, transfers)",
+        # argparse formats help with %: a case name holding one must be escaped
+        f"(or a comma-separated list of: {', '.join([*PEOPLE_CASES, *GRAPH_CASES])}, "
+        "transfers)".replace("%", "%%"),
     )
     parser.add_argument("--top", type=int, default=12, help="functions shown per profile")
     parser.add_argument("--no-async", action="store_true", help="skip the async workloads")
