@@ -91,7 +91,7 @@ def open_database(
 
 def application_registry() -> Registry:
     """The bank's mappings and the outbox's."""
-    registry = bank_registry()
+    registry = bank_registry(unique_emails=True)
     register_outbox(registry)
     return registry
 

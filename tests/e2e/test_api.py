@@ -292,6 +292,19 @@ def test_emails_are_unique(api: httpx.Client) -> None:
         "detail": f"a person with email {email!r} is registered already",
     }
 
+    async def race() -> list[int]:  # at once: the unique constraint decides, not the check
+        contested = f"race.{uuid.uuid4().hex[:8]}@example.com"
+        async with httpx.AsyncClient(base_url=str(api.base_url), timeout=30) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post("/people", json={"name": f"R{i}", "email": contested})
+                    for i in range(8)
+                )
+            )
+        return sorted(a.status_code for a in answers)
+
+    assert asyncio.run(race()) == [201] + [409] * 7
+
 
 def test_money_has_its_currency_decimal_places(api: httpx.Client) -> None:
     owner = person(api, f"Money{uuid.uuid4().hex[:6]}")
