@@ -456,7 +456,9 @@ class SharedFalkorDB:
                 else:
                     self._spawn(socket_path)
                 self._wait_ready(socket_path)
-            except BaseException:
+            except BaseException:  # Ctrl+C included: no server is left half-started
+                if self.started_here:
+                    self._terminate()  # nobody else can be using it: they wait for the lock
                 os.close(lease)
                 self.pid, self._process = None, None
                 raise

@@ -20,7 +20,7 @@ import httpx
 from .processes import ROOT, Serve
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = 3
 
 
 def seeded(url: str) -> dict[str, list[str]]:
