@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
@@ -29,8 +29,17 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .container import Container, create_container
 from .settings import Settings
+
+if TYPE_CHECKING:  # the container imports the whole application: only commands that use it do
+    from .container import Container
+
+
+def create_container(settings: Settings) -> Container:
+    from .container import create_container as create
+
+    return create(settings)
+
 
 cli = typer.Typer(
     help="The FalkorDB bank example: serve the web API, run the demo, seed test data, "
