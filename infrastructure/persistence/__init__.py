@@ -11,6 +11,7 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 """
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
+from .audit import AuditHook, acting_as, current_actor
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
@@ -27,7 +28,10 @@ from .errors import (
     UnsafeIdentifierError,
     ValueEncodingError,
 )
+from .events import EntityWrite, Events, UnitView, Written
 from .mapping import EntityMapping, Registry
+from .observe import QUERY_LOGGER, configure_query_log
+from .preview import CommitPreview
 from .queries import Page, Slice
 from .relationships import (
     DanglingReferenceError,
@@ -57,11 +61,14 @@ from .unit_of_work import Session, UnitOfWork
 from .wire import DatabaseUnavailableError
 
 __all__ = [
+    "QUERY_LOGGER",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
+    "AuditHook",
     "CommitError",
     "CommitOutcomeUnknownError",
+    "CommitPreview",
     "ConcurrencyError",
     "Criterion",
     "DanglingReferenceError",
@@ -70,6 +77,8 @@ __all__ = [
     "DuplicateKeyError",
     "EntityMapping",
     "EntityNotFoundError",
+    "EntityWrite",
+    "Events",
     "F",
     "FlushedWorkError",
     "IdentityConflictError",
@@ -89,8 +98,13 @@ __all__ = [
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
+    "UnitView",
     "UnsafeIdentifierError",
     "ValueEncodingError",
+    "Written",
+    "acting_as",
+    "configure_query_log",
+    "current_actor",
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",

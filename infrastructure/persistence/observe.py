@@ -73,7 +73,8 @@ def configure_query_log(
 
     Args:
         echo: True sets ``falkor_uow.query`` to DEBUG (with a stderr handler
-            when no handler would print it); False sets it back to NOTSET.
+            when no handler would print it); False undoes what True did
+            (logging configured elsewhere is left alone).
         show_values: log parameter values, not only their names and sizes.
         slow_ms: queries taking at least this long (client side) log at
             WARNING; 0 or a negative number turns the warning off.
@@ -101,11 +102,10 @@ def configure_query_log(
             _echo_handler = logging.StreamHandler(sys.stderr)
             _echo_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
             log.addHandler(_echo_handler)
-    elif echo is False:
+    elif echo is False and _echo_handler is not None:
         log.setLevel(logging.NOTSET)
-        if _echo_handler is not None:
-            log.removeHandler(_echo_handler)
-            _echo_handler = None
+        log.removeHandler(_echo_handler)
+        _echo_handler = None
     return settings
 
 
