@@ -76,6 +76,9 @@ class AuditHook:
 
     def _stamp(self, unit: UnitView, entity: Any, *, created: bool) -> None:
         stored = unit.registry.mapping_for(type(entity)).field_names
+        names = (self.created_at, self.created_by) if created else ()
+        if not any(name in stored for name in (*names, self.updated_at, self.updated_by)):
+            return  # a class without audit fields
         now, actor = self.clock(), self.actor.get()
         if created:
             for name, value in ((self.created_at, now), (self.created_by, actor)):

@@ -30,7 +30,7 @@ or a container) and from ``unit.listen(...)`` on one unit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -92,7 +92,10 @@ class Written:
     def __bool__(self) -> bool:
         return bool(self.new or self.changed or self.deleted)
 
-    def __iter__(self) -> Any:
+    def __len__(self) -> int:
+        return len(self.new) + len(self.changed) + len(self.deleted)
+
+    def __iter__(self) -> Iterator[EntityWrite]:
         yield from self.new
         yield from self.changed
         yield from self.deleted

@@ -60,6 +60,7 @@ class QueryLogSettings:
 settings = QueryLogSettings()
 _tracer: Any = None  # the tracer, once a provider is known
 _echo_handler: logging.Handler | None = None
+_echo_level: int | None = None  # the logger's level before echo turned it to DEBUG
 
 
 def configure_query_log(
@@ -86,7 +87,7 @@ def configure_query_log(
     Raises:
         RuntimeError: ``tracer_provider`` given without ``opentelemetry-api``.
     """
-    global _tracer, _echo_handler
+    global _tracer, _echo_handler, _echo_level
     if show_values is not None:
         settings.show_values = show_values
     if slow_ms is not None:
@@ -96,16 +97,19 @@ def configure_query_log(
             raise RuntimeError("tracing needs opentelemetry-api: pip install 'falkor-uow[otel]'")
         settings.tracer_provider = tracer_provider
         _tracer = None
-    if echo is True:
+    if echo is True and _echo_level is None:
+        _echo_level = log.level
         log.setLevel(logging.DEBUG)
-        if _echo_handler is None and not log.hasHandlers():
+        if not log.hasHandlers():
             _echo_handler = logging.StreamHandler(sys.stderr)
             _echo_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
             log.addHandler(_echo_handler)
-    elif echo is False and _echo_handler is not None:
-        log.setLevel(logging.NOTSET)
-        log.removeHandler(_echo_handler)
-        _echo_handler = None
+    elif echo is False and _echo_level is not None:
+        log.setLevel(_echo_level)
+        _echo_level = None
+        if _echo_handler is not None:
+            log.removeHandler(_echo_handler)
+            _echo_handler = None
     return settings
 
 
