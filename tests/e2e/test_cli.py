@@ -41,7 +41,7 @@ def graph(database: Database) -> Iterator[str]:
 def test_help_lists_every_command() -> None:
     done = run("--help")
     assert done.returncode == 0, done.stderr
-    for command in ("serve", "demo", "seed", "schema"):
+    for command in ("serve", "demo", "seed", "schema", "relay", "plan"):
         assert command in done.stdout
     serve = run("serve", "--help")
     assert "127.0.0.1" in serve.stdout
@@ -86,3 +86,18 @@ def test_schema_creates_and_shows_the_constraints(database: Database, graph: str
     assert second.returncode == 0
     assert "created" not in second.stdout
     assert second.stdout.count("present") == first.stdout.count("created")
+
+
+def test_plan_prints_the_demo_units_commit_and_writes_nothing(
+    database: Database, graph: str
+) -> None:
+    done = run("plan", FALKORDB_URL=database.url, FALKORDB_GRAPH=graph)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "create  Person: 1" in done.stdout
+    assert "create  Account: 1" in done.stdout
+    assert "create  OutboxRecord: 3" in done.stdout
+    assert "CALL { UNWIND $create_Account AS row CREATE (n:Account {" in done.stdout
+    assert "plan.demo@example.com" not in done.stdout  # values are not shown
+    assert "nothing was written" in done.stdout
+    rows = database.graph(graph).ro_query("MATCH (n) RETURN count(n)").result_set
+    assert rows == [[0]]
