@@ -300,9 +300,9 @@ class UnitEvents:
             self._after("after_flush", flushed, UnitView(state), written)
 
     def after_commit(self, state: UnitState) -> None:
-        written, self.since_commit = self.since_commit or Written(), None
         handlers = self.handlers.get("after_commit")
         if handlers:
+            written, self.since_commit = self.since_commit or Written(), None
             self._after("after_commit", handlers, UnitView(state), written)
 
     def after_rollback(self, state: UnitState) -> None:
