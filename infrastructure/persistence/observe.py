@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ QUERY_LOGGER = "falkor_uow.query"
 log = logging.getLogger(QUERY_LOGGER)
 
 _OPERATIONS = {"read": "GRAPH.RO_QUERY", "commit": "GRAPH.QUERY"}
+_NO_PROVIDER: tuple[type, ...] = (
+    (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider) if _otel is not None else ()
+)
 
 
 @dataclass(slots=True)
@@ -113,13 +117,24 @@ def configure_query_log(
     return settings
 
 
+# Whether the environment names a tracer provider (read once: the API loads it on demand).
+_PROVIDER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+_UNKNOWN = object()
+
+
 def _current_tracer() -> Any:
     global _tracer
     if _tracer is not None or _otel is None:
         return _tracer
-    provider = settings.tracer_provider or _otel.get_tracer_provider()
-    if isinstance(provider, _otel.ProxyTracerProvider | _otel.NoOpTracerProvider):
-        return None  # no provider set yet: spans would go nowhere
+    provider = settings.tracer_provider
+    if provider is None:
+        # The API's global, read directly: get_tracer_provider() looks at the
+        # environment on every call while none is set, which costs microseconds.
+        provider = getattr(_otel, "_TRACER_PROVIDER", _UNKNOWN)
+        if provider is _UNKNOWN or (provider is None and _PROVIDER_FROM_ENV):
+            provider = _otel.get_tracer_provider()
+        if provider is None or isinstance(provider, _NO_PROVIDER):
+            return None  # no provider set yet: spans would go nowhere
     _tracer = provider.get_tracer("falkor_uow")
     return _tracer
 
