@@ -1,4 +1,4 @@
-"""The command line: ``python -m app serve | demo | seed | schema | relay | stop``.
+"""The command line: ``python -m app serve | demo | seed | schema | relay | plan | stop``.
 
 Every command reads the same settings as the web API (``app.settings``).
 With no ``FALKORDB_URL`` they all use the one embedded FalkorDB of
@@ -317,5 +317,28 @@ def relay(
             time.sleep(interval)
     except KeyboardInterrupt:
         console.print("relay stopped")
+    finally:
+        container.shutdown_resources()
+
+
+@cli.command()
+def plan(data_dir: DataDir = None, graph: Graph = None) -> None:
+    """Show the one query a demo unit would commit (a person, an account, a deposit); write nothing."""
+    from domain.model import Account, Money, Person
+    from infrastructure.persistence import acting_as
+
+    container = create_container(_settings(data_dir, graph))
+    try:
+        _start(container)
+        with acting_as("cli"), container.unit_of_work() as uow:
+            person = Person.register("Plan Demo", "plan.demo@example.com", 40)
+            account = Account.open(person.id)
+            account.deposit(Money.of("12.50"))
+            uow.people.add(person)
+            uow.accounts.add(account)
+            preview = uow.plan()
+            uow.rollback()
+        console.print(str(preview), markup=False, highlight=False, soft_wrap=True)
+        console.print("nothing was written (the unit was rolled back)")
     finally:
         container.shutdown_resources()

@@ -34,8 +34,11 @@ from infrastructure.messaging import (
     register_outbox,
 )
 from infrastructure.persistence import (
+    AuditHook,
     ConcurrencyError,
+    Events,
     Registry,
+    configure_query_log,
     ensure_schema,
     retry_on_conflict,
     retry_on_conflict_async,
@@ -154,7 +157,11 @@ class Container(containers.DeclarativeContainer):
     events = providers.Singleton(EventRegistry.of_subclasses, DomainEvent)
     message_bus = providers.Singleton(MessageBus)
     outbox_hook = providers.Singleton(OutboxHook, events, bus=message_bus)
-    hooks = providers.List(outbox_hook)  # flush hooks every unit gets
+    # Stamps Account.created_at/updated_at/updated_by (the actor: audit.acting_as).
+    audit_hook = providers.Singleton(AuditHook)
+    # Lifecycle handlers every unit runs: ``container.unit_events().listen("after_commit", f)``.
+    unit_events = providers.Singleton(Events)
+    hooks = providers.List(outbox_hook, audit_hook, unit_events)  # every unit gets these
     outbox = providers.Callable(lambda registry: registry.mapping_for(OutboxRecord), registry)
     relay = providers.Factory(
         OutboxRelay,
@@ -181,6 +188,12 @@ class Container(containers.DeclarativeContainer):
 
 def create_container(settings: Settings | None = None) -> Container:
     """A container configured from ``settings`` (default: the environment)."""
+    settings = settings or Settings()
     container = Container()
-    container.config.from_pydantic(settings or Settings())
+    container.config.from_pydantic(settings)
+    configure_query_log(
+        echo=settings.falkordb_echo,
+        show_values=settings.falkordb_log_values,
+        slow_ms=settings.falkordb_slow_query_ms,
+    )
     return container

@@ -11,6 +11,9 @@ APP_HOST, APP_PORT     where `serve` listens (default 127.0.0.1, 8000)
 APP_RETRY_ATTEMPTS     how often a unit that lost a concurrency race is run (default 10)
 APP_OUTBOX_STREAM      the Redis Stream domain events are relayed to (default "bank:events")
 APP_RELAY_INTERVAL_S   how often `serve` relays pending events, in seconds (0: never)
+FALKORDB_ECHO          log every read and commit at DEBUG on `falkor_uow.query` (default off)
+FALKORDB_LOG_VALUES    show parameter values in that log (default off: names and sizes only)
+FALKORDB_SLOW_QUERY_MS  log queries at least this slow at WARNING (default 1000; 0: never)
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
         description="Redis Stream for domain events (must differ from every graph name)",
     )
     app_relay_interval_s: float = Field(default=0.5, ge=0, le=3600)
+    # The query log (infrastructure.persistence.observe).
+    falkordb_echo: bool = False
+    falkordb_log_values: bool = False
+    falkordb_slow_query_ms: float = Field(default=1000, ge=0)
 
     @property
     def where(self) -> str:

@@ -183,6 +183,10 @@ class Account:
     balance: Money
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    # Audit fields, stamped by the persistence layer's audit hook when it is installed.
+    created_at: datetime | None = field(default=None, compare=False)
+    updated_at: datetime | None = field(default=None, compare=False)
+    updated_by: str | None = field(default=None, compare=False)
 
     @classmethod
     def open(cls, owner_id: UUID, currency: str = "EUR") -> Account:

@@ -11,6 +11,7 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 """
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
+from .audit import AuditHook, acting_as, current_actor
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
@@ -27,7 +28,10 @@ from .errors import (
     UnsafeIdentifierError,
     ValueEncodingError,
 )
+from .events import EntityWrite, Events, UnitView, Written
 from .mapping import EntityMapping, Registry
+from .observe import QUERY_LOGGER, configure_query_log
+from .preview import CommitPreview
 from .queries import Page, Slice
 from .relationships import (
     DanglingReferenceError,
@@ -59,11 +63,14 @@ from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
 
 __all__ = [
+    "QUERY_LOGGER",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
+    "AuditHook",
     "CommitError",
     "CommitOutcomeUnknownError",
+    "CommitPreview",
     "ConcurrencyError",
     "Criterion",
     "DanglingReferenceError",
@@ -72,6 +79,8 @@ __all__ = [
     "DuplicateKeyError",
     "EntityMapping",
     "EntityNotFoundError",
+    "EntityWrite",
+    "Events",
     "F",
     "FlushedWorkError",
     "IdentityConflictError",
@@ -92,10 +101,15 @@ __all__ = [
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
+    "UnitView",
     "UnsafeIdentifierError",
     "ValueEncodingError",
     "Vector",
+    "Written",
+    "acting_as",
     "as_vector",
+    "configure_query_log",
+    "current_actor",
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",

@@ -16,6 +16,8 @@ from typing import Any, Protocol, Self, TypeVar
 
 from .criteria import Criterion, combine, from_equals
 from .mapping import EntityMapping
+from .observe import observed
+from .preview import CommitPreview, preview
 from .queries import Page, Slice
 from .reads import Read
 from .repository import DELETED, Conversation, Loads, RepositoryBase, Rows
@@ -309,10 +311,14 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         pending = await drive_async(self.state.prepare_flush(), self.read)
         if pending is None:
             return
+        plan = pending.plan
         try:
-            await self.graph.query(
-                pending.plan.query, pending.plan.params, timeout=self._write_timeout
-            )
+            with observed(
+                "commit", plan.query, plan.params, self.graph, len(pending.changes)
+            ) as seen:
+                seen.result(
+                    await self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
+                )
         except WRITE_ERRORS as exc:
             raise await drive_async(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)
@@ -321,6 +327,17 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         await self.flush()
         self.state.commit_done()
+
+    async def plan(self) -> CommitPreview | None:
+        """What a commit would send now (text, parameters, counts, guards), sent nowhere.
+
+        Runs what a flush runs before sending (``before_flush`` and the
+        per-entity handlers, cascade reads), so the preview is the query the
+        next commit sends unless the unit changes in between. None when a
+        commit would write nothing.
+        """
+        pending = await drive_async(self.state.prepare_flush(), self.read)
+        return None if pending is None else preview(pending.plan, pending.changes)
 
     async def rollback(self) -> None:
         """Discard pending work and restore loaded entities to their stored state.
@@ -343,8 +360,13 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             DatabaseUnavailableError: the server could not be reached.
         """
         self.state.check_open()
-        with read_errors_translated():
-            result = await self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+        with (
+            observed("read", read.query, read.params, self.graph) as seen,
+            read_errors_translated(),
+        ):
+            result = seen.result(
+                await self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+            )
         rows: list[list[Any]] = result.result_set
         return rows
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
@@ -141,11 +141,24 @@ _CELL: dict[int, Callable[[Any], Any]] = defaultdict(
 class Rows:
     """The rows of a read whose cells are all scalars (or lists of them)."""
 
-    __slots__ = ("header", "result_set")
+    __slots__ = ("header", "result_set", "statistics")
 
-    def __init__(self, header: list[Any], result_set: list[list[Any]]) -> None:
+    def __init__(
+        self, header: list[Any], result_set: list[list[Any]], statistics: Sequence[Any] = ()
+    ) -> None:
         self.header = header
         self.result_set = result_set
+        self.statistics = statistics
+
+    @property
+    def run_time_ms(self) -> float | None:
+        """The server's "Query internal execution time", in ms (None when absent)."""
+        for line in self.statistics:
+            text = line.decode() if isinstance(line, bytes) else str(line)
+            name, _, value = text.partition(":")
+            if name.strip().lower().endswith("internal execution time"):
+                return float(value.split()[0])
+        return None
 
 
 def scalar_rows(response: list[Any]) -> Rows | None:
@@ -159,10 +172,11 @@ def scalar_rows(response: list[Any]) -> Rows | None:
     if isinstance(response[-1], ResponseError):
         raise response[-1]
     if len(response) == 1:
-        return Rows([], [])
+        return Rows([], [], response[0])
     cell = _CELL
     try:
-        return Rows(response[0], [[cell[t](v) for t, v in row] for row in response[1]])
+        rows = [[cell[t](v) for t, v in row] for row in response[1]]
+        return Rows(response[0], rows, response[-1] if len(response) > 2 else [])
     except _NotScalar:
         return None
 

@@ -59,6 +59,7 @@ class CommitPlan:
     checked: tuple[CheckedBatch, ...]
     created: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...]  # mapping, encoded keys
     restricted: tuple[DeleteRule, ...] = ()
+    guards: tuple[tuple[str, int], ...] = ()  # (counted block, expected count), checked in order
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -361,7 +362,14 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         )
 
     blocks.append("RETURN 1")
-    return CommitPlan("\n".join(blocks), params, tuple(checked), tuple(created), tuple(restricted))
+    return CommitPlan(
+        "\n".join(blocks),
+        params,
+        tuple(checked),
+        tuple(created),
+        tuple(restricted),
+        tuple(zip(counted, expected, strict=True)),
+    )
 
 
 def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:

@@ -27,6 +27,7 @@ from .errors import (
     UnitClosedError,
     ValueEncodingError,
 )
+from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status
 from .loading import Reader
 from .mapping import EntityMapping, Registry
@@ -61,28 +62,33 @@ class PendingFlush:
 
 
 class FlushHook(Protocol):
-    """Extends what a flush writes, inside the same atomic query.
+    """An object whose methods named after events (``events.EVENTS``) handle them.
 
-    ``before_flush`` may add entities to the unit (an outbox record for each
-    domain event, say); ``after_flush`` runs once the query succeeded;
-    ``after_rollback`` runs once the unit discarded its pending work.
+    Any subset will do: ``before_flush(unit)`` may add entities to the unit
+    (an outbox record for each domain event, say), ``after_flush(unit,
+    written)`` runs once the query succeeded, ``after_rollback(unit)`` once
+    the unit discarded its pending work (see ``events``). An ``events.Events``
+    registry is a hook too.
     """
-
-    def before_flush(self, unit: UnitState) -> None: ...
-
-    def after_flush(self, unit: UnitState, pending: PendingFlush) -> None: ...
-
-    def after_rollback(self, unit: UnitState) -> None: ...
 
 
 class UnitState:
     """Identity map, change tracking and lifecycle of one unit of work."""
 
-    __slots__ = ("closed", "flushed_since_commit", "hooks", "identity", "lazy_reader", "registry")
+    __slots__ = (
+        "closed",
+        "events",
+        "flushed_since_commit",
+        "hooks",
+        "identity",
+        "lazy_reader",
+        "registry",
+    )
 
     def __init__(self, registry: Registry, hooks: Sequence[FlushHook] = ()) -> None:
         self.registry = registry
         self.hooks = tuple(hooks)
+        self.events = UnitEvents(self.hooks)
         # Set by the sync unit: how a relationship loads on attribute access.
         self.lazy_reader: Reader | None = None
         self.identity = IdentityMap()
@@ -190,16 +196,20 @@ class UnitState:
     def prepare_flush(self) -> Exchange[PendingFlush | None]:
         """What the next flush must send, or None when nothing changed.
 
-        Runs the flush hooks, adds new entities reachable through tracked
-        relationships (cascade on add), and loads what ``cascade`` delete rules
-        need (the only reads a flush may make).
+        Fires ``before_flush``, adds new entities reachable through tracked
+        relationships (cascade on add), loads what ``cascade`` delete rules
+        need (the only reads a flush may make), then fires the per-entity
+        ``before_*`` events (their edits are part of the plan).
         """
         self.check_open()
-        for hook in self.hooks:
-            hook.before_flush(self)
+        events = self.events
+        events.before_flush(self)
         self._adopt_new_targets()
         yield from self._expand_cascades()
         changes = self.changes()
+        if events.entity_handlers and changes and events.before_writes(self, changes):
+            self._adopt_new_targets()
+            changes = self.changes()
         plan = plan_commit(changes)
         return None if plan is None else PendingFlush(changes, plan)
 
@@ -289,8 +299,7 @@ class UnitState:
         for delete in changes.deletes:
             self.identity.forget(delete.state)
         self.flushed_since_commit = True
-        for hook in self.hooks:
-            hook.after_flush(self, pending)
+        self.events.after_flush(self, changes)
 
     def tracked_entities(self) -> list[object]:
         """Every entity the unit tracks that is not marked for deletion."""
@@ -354,6 +363,7 @@ class UnitState:
 
     def commit_done(self) -> None:
         self.flushed_since_commit = False
+        self.events.after_commit(self)
 
     def rollback(self) -> bool:
         """Discard pending work and restore tracked entities to their last stored state.
@@ -371,8 +381,7 @@ class UnitState:
                 _restore_edges(state)
         had_flushed = self.flushed_since_commit
         self.flushed_since_commit = False
-        for hook in self.hooks:
-            hook.after_rollback(self)
+        self.events.after_rollback(self)
         return had_flushed
 
     def close(self) -> None:

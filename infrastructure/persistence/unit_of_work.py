@@ -18,6 +18,8 @@ from redis import exceptions as redis_errors
 from .declared import declared_repositories
 from .errors import FlushedWorkError, PersistenceError
 from .mapping import EntityMapping, Registry
+from .observe import observed
+from .preview import CommitPreview, preview
 from .reads import Read
 from .repository import Conversation, Repository, RepositoryBase, drive
 from .state import FlushHook, PendingFlush, UnitState
@@ -129,6 +131,19 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self.state.check_open()
         return self.state.has_pending_changes()
 
+    def listen(
+        self, event: str, handler: Callable[..., Any], *, entity: type | None = None
+    ) -> None:
+        """Run ``handler`` on this unit's ``event`` (see ``events``), after the hooks' handlers.
+
+        ``entity`` limits ``before_insert``/``before_update``/``before_delete`` to one class.
+
+        Raises:
+            ValueError: an unknown event, or ``entity`` for an event not per entity.
+            TypeError: ``handler`` is not callable.
+        """
+        self.state.events.listen(event, handler, entity=entity)
+
     def add(self, entity: object) -> None:
         """Track a new entity of any mapped type; it is written at commit."""
         self.state.add(entity)
@@ -230,8 +245,12 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         pending = drive(self.state.prepare_flush(), self.read)
         if pending is None:
             return
+        plan = pending.plan
         try:
-            self.graph.query(pending.plan.query, pending.plan.params, timeout=self._write_timeout)
+            with observed(
+                "commit", plan.query, plan.params, self.graph, len(pending.changes)
+            ) as seen:
+                seen.result(self.graph.query(plan.query, plan.params, timeout=self._write_timeout))
         except WRITE_ERRORS as exc:
             raise drive(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)
@@ -240,6 +259,17 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         self.flush()
         self.state.commit_done()
+
+    def plan(self) -> CommitPreview | None:
+        """What a commit would send now (text, parameters, counts, guards), sent nowhere.
+
+        Runs what a flush runs before sending (``before_flush`` and the
+        per-entity handlers, cascade reads), so the preview is the query the
+        next commit sends unless the unit changes in between. None when a
+        commit would write nothing.
+        """
+        pending = drive(self.state.prepare_flush(), self.read)
+        return None if pending is None else preview(pending.plan, pending.changes)
 
     def rollback(self) -> None:
         """Discard pending work and restore loaded entities to their stored state.
@@ -262,8 +292,13 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             DatabaseUnavailableError: the server could not be reached.
         """
         self.state.check_open()
-        with read_errors_translated():
-            result = self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+        with (
+            observed("read", read.query, read.params, self.graph) as seen,
+            read_errors_translated(),
+        ):
+            result = seen.result(
+                self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+            )
         rows: list[list[Any]] = result.result_set
         return rows
 

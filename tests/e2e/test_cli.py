@@ -45,7 +45,7 @@ def test_help_lists_every_command() -> None:
     done = run("--help")
     assert done.returncode == 0, done.stderr
     commands = [c.name or c.callback.__name__ for c in cli.registered_commands if c.callback]
-    assert {"serve", "demo", "seed", "schema", "relay", "stop"} <= set(commands)
+    assert {"serve", "demo", "seed", "schema", "relay", "plan", "stop"} <= set(commands)
     for command in commands:
         assert f"│ {command} " in done.stdout, command
     serve = run("serve", "--help")
@@ -114,3 +114,18 @@ def test_bench_help_works() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--profile" in done.stdout
+
+
+def test_plan_prints_the_demo_units_commit_and_writes_nothing(
+    database: Database, graph: str
+) -> None:
+    done = run("plan", FALKORDB_URL=database.url, FALKORDB_GRAPH=graph)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "create  Person: 1" in done.stdout
+    assert "create  Account: 1" in done.stdout
+    assert "create  OutboxRecord: 3" in done.stdout
+    assert "CALL { UNWIND $create_Account AS row CREATE (n:Account {" in done.stdout
+    assert "plan.demo@example.com" not in done.stdout  # values are not shown
+    assert "nothing was written" in done.stdout
+    rows = database.graph(graph).ro_query("MATCH (n) RETURN count(n)").result_set
+    assert rows == [[0]]
