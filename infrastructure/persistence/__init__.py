@@ -14,6 +14,7 @@ from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
     DuplicateKeyError,
@@ -61,6 +62,7 @@ __all__ = [
     "AsyncSession",
     "AsyncUnitOfWork",
     "CommitError",
+    "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
     "ConcurrencyError",
     "Criterion",

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 from redis import exceptions as redis_errors
 
 from .declared import declared_repositories
-from .errors import FlushedWorkError, PersistenceError
+from .errors import CommitNotReplicatedError, FlushedWorkError, PersistenceError
 from .mapping import EntityMapping, Registry
 from .reads import Read
 from .repository import Conversation, Repository, RepositoryBase, drive
@@ -222,6 +222,8 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             ConcurrencyError: a versioned entity changed since it was loaded.
             DuplicateKeyError: a new entity's key exists already.
             CommitOutcomeUnknownError: the connection dropped mid-commit.
+            CommitNotReplicatedError: applied on the primary, but fewer replicas than
+                ``Database(replicas=N)`` asks for confirmed it in time.
             DatabaseUnavailableError: the query was never run (server unreachable or
                 loading its data, no free connection); nothing was written.
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
@@ -232,6 +234,9 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             return
         try:
             self.graph.query(pending.plan.query, pending.plan.params, timeout=self._write_timeout)
+        except CommitNotReplicatedError:
+            self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+            raise
         except WRITE_ERRORS as exc:
             raise drive(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)

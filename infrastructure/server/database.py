@@ -23,6 +23,7 @@ from .clients import AsyncClient, AsyncGate, Gate, SyncClient
 from .connections import Limits, Resolved, Topology, async_connection, resolve, sync_connection
 from .embedded import EmbeddedFalkorDB
 from .graph_names import GraphNames
+from .replication import ReplicaAck, replica_ack
 from .urls import parse_database_url
 
 
@@ -49,6 +50,18 @@ class Database:
             cluster); callers beyond it wait up to ``pool_timeout_s``.
         graph_names: how ``graph_for`` names a tenant's graph (a template
             string or a ``GraphNames``).
+        replicas: acknowledge a write only once this many replicas confirm
+            it (``WAIT``, in the same round trip); 0 for the primary's answer
+            alone. None: the URL's ``replicas=`` option, else 0. Fewer in time
+            raises ``CommitNotReplicatedError`` (applied on the primary, not
+            known to be replicated).
+        replica_timeout_ms: how long a write waits for its replicas (None:
+            the URL's ``replica_timeout_ms=``, else 1000).
+
+    Raises:
+        ValueError: ``max_connections`` below 1, ``replicas`` negative,
+            ``replica_timeout_ms`` below 1.
+        DatabaseURLError: a URL that cannot be used.
     """
 
     def __init__(
@@ -60,11 +73,21 @@ class Database:
         max_connections: int = 64,
         pool_timeout_s: float = 30.0,
         graph_names: GraphNames | str = "{tenant}",
+        replicas: int | None = None,
+        replica_timeout_ms: int | None = None,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
         self._url = normalize_url(url) if url else None
         self._target = parse_database_url(self._url) if self._url else None
+        if replicas is not None and (isinstance(replicas, bool) or replicas < 0):
+            raise ValueError(f"replicas must be 0 or more, got {replicas!r}")
+        self.ack: ReplicaAck | None = replica_ack(
+            replicas if replicas is not None else getattr(self._target, "replicas", None),
+            replica_timeout_ms
+            if replica_timeout_ms is not None
+            else getattr(self._target, "replica_timeout_ms", None),
+        )
         self.server: EmbeddedFalkorDB | None = (
             None if url else EmbeddedFalkorDB(data_dir, appendfsync=appendfsync)
         )
@@ -123,7 +146,7 @@ class Database:
             gate = None
             if resolved.topology != "standalone":
                 gate = Gate(self.limits.max_connections, self.limits.timeout_s)
-            self._client = SyncClient(connection, resolved.topology, gate, sentinel)
+            self._client = SyncClient(connection, resolved.topology, gate, sentinel, self.ack)
         return self._client
 
     def graph(self, name: str) -> Any:
@@ -160,7 +183,9 @@ class Database:
         gate = None
         if resolved.topology != "standalone":
             gate = AsyncGate(self.limits.max_connections, self.limits.timeout_s)
-        client = AsyncClient(connection, resolved.topology, gate, sentinel, resolved.target)
+        client = AsyncClient(
+            connection, resolved.topology, gate, sentinel, resolved.target, self.ack
+        )
         self._async_clients.append(client)
         return client
 
