@@ -19,7 +19,9 @@ from .async_cases import run_async
 from .graph_cases import GRAPH_CASES, run_graph
 from .harness import Bench, Result, render
 from .replication import run_replication
+from .scaling import SIZES, Point, render_scaling, run_scaling
 from .sync_cases import PEOPLE_CASES, insert_case, run_sync
+from .unit_costs import run_unit_costs
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -43,7 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         nargs="?",
         const="missed",
         help="cProfile our side of the workloads that missed their target "
-        f"(or a comma-separated list of: {', '.join([*PEOPLE_CASES, *GRAPH_CASES])}, transfers)",
+        f"(or a comma-separated list of: {', '.join([*PEOPLE_CASES, *GRAPH_CASES])}, transfers)".replace(
+            "%", "%%"
+        ),  # argparse formats help text with %
     )
     parser.add_argument("--top", type=int, default=12, help="functions shown per profile")
     parser.add_argument("--no-async", action="store_true", help="skip the async workloads")
@@ -52,10 +56,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="skip the commit latency with and without WAIT (primary + replica)",
     )
+    parser.add_argument(
+        "--scaling",
+        default=",".join(str(n) for n in SIZES),
+        help="sizes of the per-entity scaling table, comma-separated ('' skips it)",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"output ({RESULTS})")
     args = parser.parse_args(argv)
     if args.quick:
         args.n = min(args.n, 300)
+        args.scaling = "300,1000"
+    try:
+        args.sizes = tuple(int(v) for v in args.scaling.split(",") if v.strip())
+    except ValueError:
+        parser.error(f"--scaling takes comma-separated entity counts, not {args.scaling!r}")
+    if any(n < 10 for n in args.sizes):
+        parser.error("--scaling sizes must be >= 10")
     defaults = (2, 50, 20, 10, 300) if args.quick else (5, 500, 200, 50, 1000)
     names = ("reps", "transfers", "accounts", "workers", "people")
     for attr, value in zip(names, defaults, strict=True):
@@ -108,12 +124,14 @@ def main(argv: list[str]) -> int:
         bench = Bench(db, bank_registry(), args.reps)
         warm_up(bench)
         results = run_sync(bench, args.n, bank, identity_loops)
+        results += run_unit_costs(bench, bank, identity_loops // 20, args.n)
         if not args.no_graph:
             dated = not args.no_edge_props
             results += run_graph(db, args.people, args.friends, args.reps, dated)
         if not args.no_async:
             sequential_ms = next(r.ms for r in results if r.name.startswith("transfers"))
             results += asyncio.run(run_async(bench, args.n, bank, args.workers, sequential_ms))
+        points: list[Point] = run_scaling(bench, args.sizes) if args.sizes else []
         profiles: dict[str, list[dict[str, Any]]] = {}
         for name in to_profile(args, results) if args.profile else []:
             if name in GRAPH_CASES:
@@ -134,6 +152,9 @@ def main(argv: list[str]) -> int:
         print(f"\nnote: targets are set for n=10000; this run used n={args.n}")
     if not args.no_graph and args.people != 1000:
         print(f"note: graph targets are set for 1000 people; this run used {args.people}")
+    if points:
+        print()
+        print(render_scaling(points))
     for name, spots in profiles.items():
         print()
         print(profiling.render(name, spots))
@@ -141,6 +162,8 @@ def main(argv: list[str]) -> int:
     for row in rows:
         if row["name"] in profiles:
             row["hotspots"] = profiles[row["name"]]
+    if points:
+        rows.append({"name": "scaling", "points": [p.as_json() for p in points]})
     args.json.write_text(json.dumps(rows, indent=2, default=str) + "\n")
     print(
         f"\n{len(rows)} results written to {args.json} in {elapsed:.0f} s "

@@ -15,7 +15,7 @@ from infrastructure.persistence import Registry, retry_on_conflict_async
 from infrastructure.persistence.cypher import AsyncFastGraph
 
 from . import data
-from .harness import Bench, Result, Setup
+from .harness import Bench, Result, Setup, Target
 from .sync_cases import RawConflict, bank_setup
 
 AsyncCase = tuple[Setup, Callable[[Any, Any], Awaitable[Any]], Callable[[Any, Any], Awaitable[Any]]]
@@ -162,6 +162,7 @@ async def concurrent_run(
         sequential_ms,
         bench.reps,
         "OUR sync sequential transfers run (not the raw client)",
+        Target("ratio", 0.4),
         extra={
             "workers": workers,
             "accounts": len(bank.accounts),

@@ -20,7 +20,7 @@ AsyncRun = Callable[[Any, Any], Awaitable[Any]]
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A goal for one figure: ``ratio`` (ms / raw_ms), ``us`` (per op) or ``round_trips``."""
+    """A goal for one figure: ``ratio`` (ms / raw_ms), ``us`` (per op), ``round_trips``, ``bytes``."""
 
     kind: str
     limit: float
@@ -29,7 +29,9 @@ class Target:
     @property
     def text(self) -> str:
         op = "<=" if self.inclusive else "<"
-        unit = {"ratio": "x raw", "us": " us", "round_trips": " round trips"}[self.kind]
+        unit = {"ratio": "x raw", "us": " us", "round_trips": " round trips", "bytes": " B"}[
+            self.kind
+        ]
         return f"{op} {self.limit:g}{unit}"
 
     def met(self, value: float) -> bool:
@@ -172,7 +174,9 @@ def _fmt_ms(value: float | None) -> str:
 
 
 def _row_cells(r: Result) -> list[str]:
-    if "us_per_op" in r.extra:
+    if "ours_cell" in r.extra:
+        ours, raw = r.extra["ours_cell"], r.extra.get("raw_cell", "-")
+    elif "us_per_op" in r.extra:
         ours = f"{r.extra['us_per_op']:.3f} us"
         raw = f"{r.extra['raw_us_per_op']:.3f} us" if "raw_us_per_op" in r.extra else "-"
     else:

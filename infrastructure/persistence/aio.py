@@ -19,7 +19,7 @@ from .errors import CommitNotReplicatedError
 from .mapping import EntityMapping
 from .queries import Page, Slice
 from .reads import Read
-from .repository import Conversation, Loads, RepositoryBase, Rows
+from .repository import DELETED, Conversation, Loads, RepositoryBase, Rows
 from .unit_of_work import WRITE_ERRORS, UnitOfWorkBase, read_errors_translated
 
 T = TypeVar("T")
@@ -64,6 +64,11 @@ class AsyncRepository(RepositoryBase[T]):
         Raises:
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
+        if not load:  # the identity-map hit, inlined: the hottest call of a unit
+            state = self._by_key.get((self._cls, key))
+            if state is not None and state.status is not DELETED and not self._state.closed:
+                entity: T = state.entity
+                return entity
         return await drive_async(self._get(key, load), self._unit.read)
 
     async def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:

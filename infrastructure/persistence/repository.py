@@ -30,6 +30,8 @@ from .state import UnitState
 if TYPE_CHECKING:
     from .unit_of_work import UnitOfWork
 
+DELETED = Status.DELETED
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -59,6 +61,9 @@ class RepositoryBase(Generic[T]):
     def __init__(self, state: UnitState, mapping: EntityMapping[T]) -> None:
         self._state = state
         self.mapping = mapping
+        # The identity map's table and the class, for ``get``'s fast path (never replaced).
+        self._by_key = state.identity.by_key
+        self._cls = mapping.cls
 
     @property
     def entity_type(self) -> type[T]:
@@ -247,6 +252,11 @@ class Repository(RepositoryBase[T]):
         Raises:
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
+        if not load:  # the identity-map hit, inlined: the hottest call of a unit
+            state = self._by_key.get((self._cls, key))
+            if state is not None and state.status is not DELETED and not self._state.closed:
+                entity: T = state.entity
+                return entity
         return drive(self._get(key, load), self._unit.read)
 
     def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:

@@ -285,3 +285,18 @@ async def test_a_closed_unit_refuses_reads_and_writes(be):
         uow.people.add(Person.register("Late", "late@example.com"))
     with pytest.raises(UnitClosedError):
         await be.io(uow.commit())
+
+
+async def test_get_of_a_tracked_key_answers_from_the_map_only_while_it_is_live(be):
+    (alice,) = await stored(be, Person.register("Alice", "alice@example.com", 30))
+    uow = be.new_unit()
+    loaded = await be.io(uow.people.get(alice.id))
+    assert await be.io(uow.people.get(alice.id)) is loaded
+    uow.people.remove(loaded)
+    with pytest.raises(EntityNotFoundError):
+        await be.io(uow.people.get(alice.id))
+    uow.people.add(loaded)  # un-deleted: the same object again
+    assert await be.io(uow.people.get(alice.id)) is loaded
+    await be.io(uow.close())
+    with pytest.raises(UnitClosedError):
+        await be.io(uow.people.get(alice.id))
