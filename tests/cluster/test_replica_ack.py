@@ -41,8 +41,12 @@ TIMEOUT_MS = 150
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[LocalSentinel]:
-    """A primary, one replica and a sentinel, for this module only (its replica gets frozen)."""
-    with LocalSentinel("acked") as setup:
+    """A primary, one replica and a sentinel, for this module only (its replica gets frozen).
+
+    The sentinel is slow to judge (5 s): no test here wants a failover, and a
+    loaded machine can stall a primary past a short ``down-after``.
+    """
+    with LocalSentinel("acked", down_after_ms=5000) as setup:
         yield setup
 
 
