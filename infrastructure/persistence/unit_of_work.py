@@ -26,6 +26,7 @@ from .wire import (
     commit_failure,
     commit_timed_out,
     is_timeout,
+    never_sent,
     read_failure,
 )
 
@@ -58,7 +59,7 @@ def read_errors_translated() -> Iterator[None]:
     try:
         yield
     except redis_errors.ResponseError as exc:
-        if is_timeout(exc):
+        if is_timeout(exc) or never_sent(exc):  # never_sent: CLUSTERDOWN
             raise read_failure(exc) from exc
         raise
     except CONNECTION_ERRORS as exc:
@@ -160,7 +161,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self, pending: PendingFlush, exc: BaseException
     ) -> Conversation[PersistenceError]:
         """The error a failed commit query stands for (reading what explains it)."""
-        if isinstance(exc, redis_errors.ResponseError):
+        if isinstance(exc, redis_errors.ResponseError) and not never_sent(exc):
             if is_timeout(exc):
                 return commit_timed_out(exc, self._write_timeout)
             return (yield from self.state.explain_failure(pending, str(exc)))

@@ -27,7 +27,7 @@ import redis.asyncio as aredis
 from redis.asyncio.cluster import PipelineCommand
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
-from redis.exceptions import MovedError, TryAgainError
+from redis.exceptions import ClusterDownError, MovedError, TryAgainError
 
 from infrastructure.persistence.errors import CommitNotReplicatedError
 
@@ -132,6 +132,8 @@ def write_and_wait(
                 time.sleep(_TRYAGAIN_PAUSE_S)
             _reload_slots(connection)
             continue
+        if isinstance(reply, ClusterDownError):  # not run: find the slot's new owner next time
+            _reload_slots(connection)
         return outcome(ack, reply, confirmed)
     raise AssertionError("unreachable")
 
@@ -181,5 +183,7 @@ async def async_write_and_wait(
             if isinstance(connection, AsyncRedisCluster):
                 await _async_reload_slots(connection)
             continue
+        if isinstance(reply, ClusterDownError) and isinstance(connection, AsyncRedisCluster):
+            await _async_reload_slots(connection)
         return outcome(ack, reply, confirmed)
     raise AssertionError("unreachable")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from redis.exceptions import ClusterDownError
 
 from infrastructure.persistence import (
     CommitError,
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
+    DatabaseUnavailableError,
     UnitRun,
 )
 from infrastructure.persistence.retry import _after_failure
+from infrastructure.persistence.wire import never_sent, unavailable
 from infrastructure.server import Database, DatabaseURLError
 from infrastructure.server.replication import DEFAULT_TIMEOUT_MS, ReplicaAck
 from infrastructure.server.urls import parse_database_url
@@ -92,3 +95,12 @@ def test_run_idempotent_counts_it_in_doubt_and_unreplicated() -> None:
     _after_failure(run, CommitNotReplicatedError(1, 0, 10), 0.001, 0.001)
     _after_failure(run, CommitOutcomeUnknownError("dropped"), 0.001, 0.001)
     assert (run.in_doubt, run.unreplicated) == (2, 1)
+
+
+def test_clusterdown_means_nothing_was_run() -> None:
+    down = ClusterDownError("CLUSTERDOWN The cluster is down")
+    assert never_sent(down)
+    error = unavailable(down, "commit")
+    assert isinstance(error, DatabaseUnavailableError)
+    assert "the cluster is down" in str(error)
+    assert "nothing was written" in str(error)
