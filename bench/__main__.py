@@ -18,6 +18,7 @@ from . import data, graph_cases, profiling
 from .async_cases import run_async
 from .graph_cases import GRAPH_CASES, run_graph
 from .harness import Bench, Result, render
+from .replication import run_replication
 from .scaling import SIZES, Point, render_scaling, run_scaling
 from .search_cases import run_search
 from .sync_cases import PEOPLE_CASES, insert_case, run_sync
@@ -51,6 +52,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--top", type=int, default=12, help="functions shown per profile")
     parser.add_argument("--no-async", action="store_true", help="skip the async workloads")
+    parser.add_argument(
+        "--no-replication",
+        action="store_true",
+        help="skip the commit latency with and without WAIT (primary + replica)",
+    )
     parser.add_argument(
         "--scaling",
         default=",".join(str(n) for n in SIZES),
@@ -144,6 +150,8 @@ def main(argv: list[str]) -> int:
                 profiles[name] = graph_cases.hotspots(db, name, people, friends, args.top)
             else:
                 profiles[name] = profiling.hotspots(bench, name, args.n, bank, args.top)
+    if not args.no_replication:
+        results += run_replication(args.transfers, args.reps)
     elapsed = time.perf_counter() - started
 
     print()

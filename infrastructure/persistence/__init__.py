@@ -15,6 +15,7 @@ from .audit import AuditHook, acting_as, current_actor
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
     DuplicateKeyError,
@@ -69,6 +70,7 @@ __all__ = [
     "AsyncUnitOfWork",
     "AuditHook",
     "CommitError",
+    "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
     "CommitPreview",
     "ConcurrencyError",

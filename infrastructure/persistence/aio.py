@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from .criteria import Criterion, combine, from_equals
+from .errors import CommitNotReplicatedError
 from .mapping import EntityMapping
 from .observe import observed
 from .preview import CommitPreview, preview
@@ -303,6 +304,8 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             ConcurrencyError: a versioned entity changed since it was loaded.
             DuplicateKeyError: a new entity's key exists already.
             CommitOutcomeUnknownError: the connection dropped mid-commit.
+            CommitNotReplicatedError: applied on the primary, but fewer replicas than
+                ``Database(replicas=N)`` asks for confirmed it in time.
             DatabaseUnavailableError: the query was never run (server unreachable or
                 loading its data, no free connection); nothing was written.
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
@@ -319,6 +322,9 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
                 seen.result(
                     await self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
                 )
+        except CommitNotReplicatedError:
+            self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+            raise
         except WRITE_ERRORS as exc:
             raise await drive_async(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 from redis import exceptions as redis_errors
 
 from .declared import declared_repositories
-from .errors import FlushedWorkError, PersistenceError
+from .errors import CommitNotReplicatedError, FlushedWorkError, PersistenceError
 from .mapping import EntityMapping, Registry
 from .observe import observed
 from .preview import CommitPreview, preview
@@ -28,6 +28,7 @@ from .wire import (
     commit_failure,
     commit_timed_out,
     is_timeout,
+    never_sent,
     read_failure,
 )
 
@@ -60,7 +61,7 @@ def read_errors_translated() -> Iterator[None]:
     try:
         yield
     except redis_errors.ResponseError as exc:
-        if is_timeout(exc):
+        if is_timeout(exc) or never_sent(exc):  # never_sent: CLUSTERDOWN
             raise read_failure(exc) from exc
         raise
     except CONNECTION_ERRORS as exc:
@@ -175,7 +176,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self, pending: PendingFlush, exc: BaseException
     ) -> Conversation[PersistenceError]:
         """The error a failed commit query stands for (reading what explains it)."""
-        if isinstance(exc, redis_errors.ResponseError):
+        if isinstance(exc, redis_errors.ResponseError) and not never_sent(exc):
             if is_timeout(exc):
                 return commit_timed_out(exc, self._write_timeout)
             return (yield from self.state.explain_failure(pending, str(exc)))
@@ -237,6 +238,8 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             ConcurrencyError: a versioned entity changed since it was loaded.
             DuplicateKeyError: a new entity's key exists already.
             CommitOutcomeUnknownError: the connection dropped mid-commit.
+            CommitNotReplicatedError: applied on the primary, but fewer replicas than
+                ``Database(replicas=N)`` asks for confirmed it in time.
             DatabaseUnavailableError: the query was never run (server unreachable or
                 loading its data, no free connection); nothing was written.
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
@@ -251,6 +254,9 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
                 "commit", plan.query, plan.params, self.graph, len(pending.changes)
             ) as seen:
                 seen.result(self.graph.query(plan.query, plan.params, timeout=self._write_timeout))
+        except CommitNotReplicatedError:
+            self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+            raise
         except WRITE_ERRORS as exc:
             raise drive(self._write_failure(pending, exc), self.read) from exc
         self.state.flushed(pending)

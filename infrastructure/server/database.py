@@ -23,6 +23,7 @@ from .clients import AsyncClient, AsyncGate, Gate, SyncClient
 from .connections import Limits, Resolved, Topology, async_connection, resolve, sync_connection
 from .embedded import EmbeddedFalkorDB, SharedFalkorDB
 from .graph_names import GraphNames
+from .replication import ReplicaAck, replica_ack
 from .urls import parse_database_url
 
 
@@ -64,6 +65,19 @@ class Database:
             A commit cut off by it may still be applied by the server: it
             raises ``CommitOutcomeUnknownError``. Long work is better bounded
             by the server-side query timeouts.
+        replicas: acknowledge a write only once this many replicas confirm
+            it (``WAIT``, in the same round trip); 0 for the primary's answer
+            alone. None: the URL's ``replicas=`` option, else 0. Fewer in time
+            raises ``CommitNotReplicatedError`` (applied on the primary, not
+            known to be replicated).
+        replica_timeout_ms: how long a write waits for its replicas (None:
+            the URL's ``replica_timeout_ms=``, else 1000).
+
+    Raises:
+        ValueError: ``max_connections`` below 1, ``socket_timeout_s`` not positive,
+            ``replicas`` negative,
+            ``replica_timeout_ms`` below 1.
+        DatabaseURLError: a URL that cannot be used.
     """
 
     def __init__(
@@ -76,6 +90,8 @@ class Database:
         pool_timeout_s: float = 30.0,
         graph_names: GraphNames | str = "{tenant}",
         socket_timeout_s: float | None = None,
+        replicas: int | None = None,
+        replica_timeout_ms: int | None = None,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
@@ -84,6 +100,14 @@ class Database:
         self.socket_timeout_s = socket_timeout_s
         self._url = with_socket_timeout(normalize_url(url), socket_timeout_s) if url else None
         self._target = parse_database_url(self._url) if self._url else None
+        if replicas is not None and (isinstance(replicas, bool) or replicas < 0):
+            raise ValueError(f"replicas must be 0 or more, got {replicas!r}")
+        self.ack: ReplicaAck | None = replica_ack(
+            replicas if replicas is not None else getattr(self._target, "replicas", None),
+            replica_timeout_ms
+            if replica_timeout_ms is not None
+            else getattr(self._target, "replica_timeout_ms", None),
+        )
         self.server: EmbeddedFalkorDB | SharedFalkorDB | None = None
         if url is None:
             self.server = (
@@ -146,7 +170,7 @@ class Database:
             gate = None
             if resolved.topology != "standalone":
                 gate = Gate(self.limits.max_connections, self.limits.timeout_s)
-            self._client = SyncClient(connection, resolved.topology, gate, sentinel)
+            self._client = SyncClient(connection, resolved.topology, gate, sentinel, self.ack)
         return self._client
 
     def graph(self, name: str) -> Any:
@@ -183,7 +207,9 @@ class Database:
         gate = None
         if resolved.topology != "standalone":
             gate = AsyncGate(self.limits.max_connections, self.limits.timeout_s)
-        client = AsyncClient(connection, resolved.topology, gate, sentinel, resolved.target)
+        client = AsyncClient(
+            connection, resolved.topology, gate, sentinel, resolved.target, self.ack
+        )
         self._async_clients.append(client)
         return client
 
