@@ -1,18 +1,26 @@
-"""The command line: ``python -m app serve | demo | seed | schema | check | relay``.
+"""The command line: ``python -m app serve | demo | seed | schema | check | relay | plan | stop``.
 
-Every command reads the same settings as the web API (``app.settings``):
-with no ``FALKORDB_URL`` an embedded FalkorDB keeps its data in
-``FALKORDB_DATA_DIR`` (./var/falkordb), so ``serve`` and ``seed`` share it.
+Every command reads the same settings as the web API (``app.settings``).
+With no ``FALKORDB_URL`` they all use the one embedded FalkorDB of
+``FALKORDB_DATA_DIR`` (./var/falkordb): the first command that needs it
+starts it, the others connect to it, the last one to finish stops it
+(``infrastructure.server.SharedFalkorDB``). ``stop`` stops one left running.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
@@ -21,15 +29,26 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .container import Container, create_container
 from .settings import Settings
 
+if TYPE_CHECKING:  # the container imports the whole application: only commands that use it do
+    from .container import Container
+
+
+def create_container(settings: Settings) -> Container:
+    from .container import create_container as create
+
+    return create(settings)
+
+
 cli = typer.Typer(
-    help="The FalkorDB bank example: a web API, a demo, test data and the graph schema.",
+    help="The FalkorDB bank example: serve the web API, run the demo, seed test data, "
+    "show the schema, relay domain events, stop the embedded server.",
     no_args_is_help=True,
     add_completion=False,
 )
 console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # one message, one line
 
 DataDir = Annotated[
     Path | None,
@@ -58,51 +77,115 @@ def _settings(data_dir: Path | None, graph: str | None) -> Settings:
     return Settings.model_validate({**settings.model_dump(), **overrides})
 
 
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@cli.callback()
+def _main() -> None:
+    # SIGTERM stops a command as Ctrl+C does: its cleanup runs (the embedded server
+    # is stopped if this was the last process using it).
+    signal.signal(signal.SIGTERM, _stop_requested)
+
+
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """Ctrl+C or SIGTERM ends the block quietly (exit status 0, no traceback)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        errors.print("stopped")
+
+
 def _start(container: Container) -> None:
     with console.status("Starting FalkorDB and checking the schema..."):
         container.graph()
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (bound here, so a busy port is one clear error)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        errors.print(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+            "choose another port with --port, APP_PORT or make run PORT=..."
+        )
+        raise typer.Exit(1) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on (env APP_HOST, default 127.0.0.1)"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Port to listen on (env APP_PORT, default 8000)"),
+    ] = None,
     data_dir: DataDir = None,
     graph: Graph = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Serve the web API (uvicorn), with its interactive docs at /docs."""
+    """Serve the web API (uvicorn), with its interactive docs at /docs.
+
+    Ctrl+C (or SIGTERM) stops accepting requests, finishes those in flight,
+    stops the relay, closes the connections, then stops the embedded server
+    if no other process uses it.
+    """
     import uvicorn
 
     from .api import create_app
 
     settings = _settings(data_dir, graph)
-    container = create_container(settings)
-    try:
-        _start(container)
-        base = f"http://{host}:{port}"
-        console.print(
-            Panel.fit(
-                f"API   [bold]{base}[/]\n"
-                f"Docs  [bold]{base}/docs[/]\n"
-                f"      {base}/openapi.json\n"
-                f"Data  {settings.where}\n"
-                f"Graph {settings.falkordb_graph}\n"
-                "Stop with Ctrl+C",
-                title="FalkorDB bank example",
+    host = host or settings.app_host
+    port = settings.app_port if port is None else port
+    with _stoppable():
+        sock = _listening_socket(host, port)
+        container = create_container(settings)
+        try:
+            _start(container)
+            base = f"http://{host}:{sock.getsockname()[1]}"
+            console.print(
+                Panel.fit(
+                    f"API   [bold]{base}[/]\n"
+                    f"Docs  [bold]{base}/docs[/]\n"
+                    f"      {base}/openapi.json\n"
+                    f"Data  {settings.where}\n"
+                    f"Graph {settings.falkordb_graph}\n"
+                    "Stop with Ctrl+C",
+                    title="FalkorDB bank example",
+                )
             )
-        )
-        uvicorn.run(create_app(container), host=host, port=port, log_level=log_level)
-    finally:
-        container.shutdown_resources()
+            config = uvicorn.Config(create_app(container), log_level=log_level)
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            sock.close()
+            container.shutdown_resources()
 
 
 @cli.command()
-def demo() -> None:
-    """Run the examples (python -m examples), each a thing a user would do."""
+def demo(data_dir: DataDir = None) -> None:
+    """Run the examples (python -m examples), each on a graph of its own, deleted after."""
+    settings = _settings(data_dir, None)
+    container = create_container(settings)
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-m", "examples"], cwd=root, check=False)
-    raise typer.Exit(result.returncode)
+    code = 1
+    with _stoppable():
+        try:
+            environment = {**os.environ, "FALKORDB_URL": container.database().url}
+            result = subprocess.run([sys.executable, "-m", "examples"], cwd=root, env=environment)
+            code = result.returncode
+        finally:
+            container.shutdown_resources()
+    raise typer.Exit(code)
 
 
 @cli.command()
@@ -168,8 +251,11 @@ def schema(data_dir: DataDir = None, graph: Graph = None) -> None:
         for column in ("kind", "on", "label / type", "property", "state"):
             table.add_column(column)
         created = set(report.created)
+        different = dict(report.different)
         for item in report.declared:
             state = "created" if item in created else "present"
+            if item in different:
+                state = f"different in the graph: {different[item].detail}"
             table.add_row(item.kind, item.entity.lower(), item.label, item.property, state)
         for item in report.undeclared:
             table.add_row(item.kind, item.entity.lower(), item.label, item.property, "undeclared")
@@ -214,6 +300,22 @@ def check(data_dir: DataDir = None, graph: Graph = None) -> None:
         container.shutdown_resources()
 
 
+def stop(data_dir: DataDir = None) -> None:
+    """Stop the embedded FalkorDB of the data directory, if no process is using it.
+
+    Each command stops the server when it is the last one using it, so this
+    is only needed for a server whose processes were killed (SIGKILL).
+    """
+    from infrastructure.server import EmbeddedServerError, stop_shared_server
+
+    settings = _settings(data_dir, None)
+    try:
+        console.print(stop_shared_server(settings.falkordb_data_dir))
+    except EmbeddedServerError as exc:
+        errors.print(str(exc))
+        raise typer.Exit(1) from None
+
+
 @cli.command()
 def relay(
     once: Annotated[bool, typer.Option("--once", help="Relay what is pending, then stop")] = False,
@@ -248,5 +350,28 @@ def relay(
             time.sleep(interval)
     except KeyboardInterrupt:
         console.print("relay stopped")
+    finally:
+        container.shutdown_resources()
+
+
+@cli.command()
+def plan(data_dir: DataDir = None, graph: Graph = None) -> None:
+    """Show the one query a demo unit would commit (a person, an account, a deposit); write nothing."""
+    from domain.model import Account, Money, Person
+    from infrastructure.persistence import acting_as
+
+    container = create_container(_settings(data_dir, graph))
+    try:
+        _start(container)
+        with acting_as("cli"), container.unit_of_work() as uow:
+            person = Person.register("Plan Demo", "plan.demo@example.com", 40)
+            account = Account.open(person.id)
+            account.deposit(Money.of("12.50"))
+            uow.people.add(person)
+            uow.accounts.add(account)
+            preview = uow.plan()
+            uow.rollback()
+        console.print(str(preview), markup=False, highlight=False, soft_wrap=True)
+        console.print("nothing was written (the unit was rolled back)")
     finally:
         container.shutdown_resources()

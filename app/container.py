@@ -12,10 +12,12 @@ any provider, e.g. the units of work for the in-memory fakes::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import redis
 from dependency_injector import containers, providers
 
 from domain.events import DomainEvent
@@ -32,8 +34,11 @@ from infrastructure.messaging import (
     register_outbox,
 )
 from infrastructure.persistence import (
+    AuditHook,
     ConcurrencyError,
+    Events,
     Registry,
+    configure_query_log,
     ensure_schema,
     retry_on_conflict,
     retry_on_conflict_async,
@@ -62,14 +67,23 @@ class ConflictRetry:
 
 
 def open_database(
-    url: str | None, data_dir: Path, appendfsync: Any, max_connections: int
+    url: str | None,
+    data_dir: Path,
+    appendfsync: Any,
+    max_connections: int,
+    socket_timeout_s: float | None = None,
 ) -> Iterator[Database]:
-    """The database for the container's lifetime; an embedded server when ``url`` is None."""
+    """The database for the container's lifetime.
+
+    With no ``url``, the shared embedded server of ``data_dir``: started when
+    no process runs it, stopped on close when no other process uses it.
+    """
     database = Database(
         url,
         data_dir=None if url else data_dir,
         appendfsync=appendfsync,
         max_connections=max_connections,
+        socket_timeout_s=socket_timeout_s,
     )
     database.open()
     try:
@@ -80,16 +94,41 @@ def open_database(
 
 def application_registry() -> Registry:
     """The bank's mappings and the outbox's."""
-    registry = bank_registry()
+    registry = bank_registry(unique_emails=True)
     register_outbox(registry)
     return registry
 
 
 def prepared_graph(database: Database, name: str, registry: Registry) -> Any:
-    """The sync graph handle, with the constraints and indexes of ``registry`` in place."""
+    """The sync graph handle, with the constraints and indexes of ``registry`` in place.
+
+    FalkorDB appends each constraint it creates to the append-only file twice
+    (the command, and again once it is built); replaying the second copy logs
+    a CRITICAL "Constraint already exists" at every later start. After
+    creating any, the embedded server's AOF is rewritten into a snapshot.
+    """
     graph = database.graph(name)
-    ensure_schema(graph, registry)
+    report = ensure_schema(graph, registry)
+    if report.created and database.server is not None:
+        compact_append_only_file(database.client.connection)
     return graph
+
+
+def compact_append_only_file(connection: Any, timeout_s: float = 60.0) -> None:
+    """Rewrite the server's append-only file (BGREWRITEAOF) and wait until it is done."""
+    if not connection.info("persistence").get("aof_enabled"):
+        return
+    try:
+        connection.bgrewriteaof()
+    except redis.ResponseError as exc:  # one is already running: wait for it
+        if "in progress" not in str(exc):
+            raise
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        info = connection.info("persistence")
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            return
+        time.sleep(0.01)
 
 
 def open_async_graph(database: Database, prepared: Any, name: str) -> Any:
@@ -106,6 +145,7 @@ class Container(containers.DeclarativeContainer):
         data_dir=config.falkordb_data_dir,
         appendfsync=config.falkordb_appendfsync,
         max_connections=config.falkordb_max_connections,
+        socket_timeout_s=config.falkordb_socket_timeout_s,
     )
     registry = providers.Singleton(application_registry)
     graph = providers.Singleton(prepared_graph, database, config.falkordb_graph, registry)
@@ -117,7 +157,11 @@ class Container(containers.DeclarativeContainer):
     events = providers.Singleton(EventRegistry.of_subclasses, DomainEvent)
     message_bus = providers.Singleton(MessageBus)
     outbox_hook = providers.Singleton(OutboxHook, events, bus=message_bus)
-    hooks = providers.List(outbox_hook)  # flush hooks every unit gets
+    # Stamps Account.created_at/updated_at/updated_by (the actor: audit.acting_as).
+    audit_hook = providers.Singleton(AuditHook)
+    # Lifecycle handlers every unit runs: ``container.unit_events().listen("after_commit", f)``.
+    unit_events = providers.Singleton(Events)
+    hooks = providers.List(outbox_hook, audit_hook, unit_events)  # every unit gets these
     outbox = providers.Callable(lambda registry: registry.mapping_for(OutboxRecord), registry)
     relay = providers.Factory(
         OutboxRelay,
@@ -144,6 +188,12 @@ class Container(containers.DeclarativeContainer):
 
 def create_container(settings: Settings | None = None) -> Container:
     """A container configured from ``settings`` (default: the environment)."""
+    settings = settings or Settings()
     container = Container()
-    container.config.from_pydantic(settings or Settings())
+    container.config.from_pydantic(settings)
+    configure_query_log(
+        echo=settings.falkordb_echo,
+        show_values=settings.falkordb_log_values,
+        slow_ms=settings.falkordb_slow_query_ms,
+    )
     return container

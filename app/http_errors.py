@@ -1,6 +1,10 @@
 """What each error means over HTTP: client errors get a 4xx and a message, never a 500.
 
-The body is ``{"detail": "<what was wrong>", "error": "<error class>"}``:
+Every error body has one shape, ``ErrorBody``: ``{"error": "<error class>",
+"detail": "<what was wrong>"}``; for invalid input ``detail`` lists each
+problem (``loc``, ``msg``, ``type``) instead:
+
+- 400: the body cannot be read (not UTF-8);
 
 - 404: an id names nothing (a repository's not-found ``LookupError``);
 - 409: the request collides with the current state: the pair are friends
@@ -14,11 +18,16 @@ The body is ``{"detail": "<what was wrong>", "error": "<error class>"}``:
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
-from domain.errors import AlreadyFriends, DomainError, TransferIdReused
+from domain.errors import AlreadyFriends, DomainError, EmailTaken, TransferIdReused
 from infrastructure.persistence import (
     CommitOutcomeUnknownError,
     ConcurrencyError,
@@ -29,9 +38,48 @@ from infrastructure.persistence import (
     ValueEncodingError,
 )
 
+
+class Problem(BaseModel):
+    """One thing wrong with the input: where (``loc``) and what (``msg``, ``type``)."""
+
+    loc: list[str] = Field(examples=[["body", "email"]])
+    msg: str = Field(examples=["String should match pattern '^[^@\\s]+@[^@\\s]+$'"])
+    type: str = Field(examples=["string_pattern_mismatch"])
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str = Field(
+        description="the kind of error: the error class, or the HTTP status for "
+        "requests that reach no operation",
+        examples=["EntityNotFoundError"],
+    )
+    detail: str | list[Problem] = Field(
+        description="what was wrong; for invalid input (422, RequestValidationError) "
+        "one entry per problem",
+        examples=["no Person with id 5f0c..."],
+    )
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the ``ErrorBody`` shape."""
+    return {status: {"model": ErrorBody, "description": MEANING[status]} for status in statuses}
+
+
+MEANING = {
+    400: "the request body cannot be read (it is not UTF-8)",
+    404: "an id names nothing",
+    409: "conflicts with the current state (already friends, a taken email or transfer "
+    "id, a race lost after the retries)",
+    422: "invalid input, or a domain rule refused it",
+    503: "the database is unreachable or timed out, or a commit's outcome is unknown",
+}
+
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (EntityNotFoundError, 404),
     (AlreadyFriends, 409),
+    (EmailTaken, 409),
     (TransferIdReused, 409),
     (DomainError, 422),
     (ConcurrencyError, 409),
@@ -82,3 +130,22 @@ def install(app: FastAPI) -> None:
     for kind, _ in _STATUS:
         app.add_exception_handler(kind, _respond)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+#: What FastAPI says when a body cannot be decoded, and what users are told instead.
+_UNREADABLE = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """Errors raised before any operation runs (unknown path, wrong method, unreadable body)."""
+    assert isinstance(error, HTTPException)
+    detail = str(error.detail)
+    if error.status_code == 400 and detail == _UNREADABLE:
+        detail = "the request body cannot be read: send JSON encoded in UTF-8"
+    name = HTTPStatus(error.status_code).phrase.title().replace(" ", "").replace("-", "")
+    return JSONResponse(
+        status_code=error.status_code,
+        content={"detail": detail, "error": name},
+        headers=dict(error.headers or {}),
+    )

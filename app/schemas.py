@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.model import minor_unit_exponent
 
 Currency = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])
@@ -20,8 +22,8 @@ Amount = Annotated[
         gt=0,
         max_digits=18,
         decimal_places=4,
-        description="a positive amount with at most 4 decimal places; send it as a string "
-        "to keep it exact",
+        description="a positive amount with no more decimal places than its currency has "
+        "(2 for EUR, 0 for JPY, 3 for KWD); send it as a string to keep it exact",
         examples=["12.50"],
     ),
 ]
@@ -29,6 +31,23 @@ Amount = Annotated[
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Payment(Body):
+    """A body with an ``amount`` in a ``currency``: the amount fits the currency's minor unit."""
+
+    @model_validator(mode="after")
+    def _fits_the_currency(self) -> Payment:
+        amount: Decimal = getattr(self, "amount")  # noqa: B009 (declared by subclasses)
+        currency: str = getattr(self, "currency")  # noqa: B009
+        places = minor_unit_exponent(currency)
+        if -int(amount.as_tuple().exponent) > places and amount != amount.quantize(
+            Decimal(1).scaleb(-places)
+        ):
+            raise ValueError(
+                f"amount {amount} has more decimal places than {currency} has ({places})"
+            )
+        return self
 
 
 class RegisterPerson(Body):
@@ -48,12 +67,12 @@ class OpenAccount(Body):
     currency: Currency = "EUR"
 
 
-class Deposit(Body):
+class Deposit(Payment):
     amount: Amount
     currency: Currency = "EUR"
 
 
-class MakeTransfer(Body):
+class MakeTransfer(Payment):
     source_id: UUID
     target_id: UUID
     amount: Amount

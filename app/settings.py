@@ -5,9 +5,15 @@ FALKORDB_DATA_DIR      the embedded server's data directory (default ./var/falko
 FALKORDB_GRAPH         the graph the application uses (default "bank")
 FALKORDB_APPENDFSYNC   the embedded server's AOF policy: always, everysec (default), no
 FALKORDB_MAX_CONNECTIONS  the size of each connection pool (default 64)
+FALKORDB_SOCKET_TIMEOUT_S a client-side limit on waiting for any reply, in seconds
+                       (default: none; a commit cut off by it has an unknown outcome)
+APP_HOST, APP_PORT     where `serve` listens (default 127.0.0.1, 8000)
 APP_RETRY_ATTEMPTS     how often a unit that lost a concurrency race is run (default 10)
 APP_OUTBOX_STREAM      the Redis Stream domain events are relayed to (default "bank:events")
 APP_RELAY_INTERVAL_S   how often `serve` relays pending events, in seconds (0: never)
+FALKORDB_ECHO          log every read and commit at DEBUG on `falkor_uow.query` (default off)
+FALKORDB_LOG_VALUES    show parameter values in that log (default off: names and sizes only)
+FALKORDB_SLOW_QUERY_MS  log queries at least this slow at WARNING (default 1000; 0: never)
 """
 
 from __future__ import annotations
@@ -36,6 +42,14 @@ class Settings(BaseSettings):
     )
     falkordb_appendfsync: Literal["always", "everysec", "no"] = "everysec"
     falkordb_max_connections: int = Field(default=64, ge=1, le=10_000)
+    falkordb_socket_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="client-side reply timeout (none by default: queries are bounded by "
+        "server-side timeouts; a commit cut off by it raises CommitOutcomeUnknownError)",
+    )
+    app_host: str = "127.0.0.1"
+    app_port: int = Field(default=8000, ge=0, le=65535)
     app_retry_attempts: int = Field(default=10, ge=1, le=100)
     app_outbox_stream: str = Field(
         default="bank:events",
@@ -43,6 +57,10 @@ class Settings(BaseSettings):
         description="Redis Stream for domain events (must differ from every graph name)",
     )
     app_relay_interval_s: float = Field(default=0.5, ge=0, le=3600)
+    # The query log (infrastructure.persistence.observe).
+    falkordb_echo: bool = False
+    falkordb_log_values: bool = False
+    falkordb_slow_query_ms: float = Field(default=1000, ge=0)
 
     @property
     def where(self) -> str:

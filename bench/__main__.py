@@ -18,7 +18,9 @@ from . import data, graph_cases, profiling
 from .async_cases import run_async
 from .graph_cases import GRAPH_CASES, run_graph
 from .harness import Bench, Result, render
+from .replication import run_replication
 from .scaling import SIZES, Point, render_scaling, run_scaling
+from .search_cases import run_search
 from .sync_cases import PEOPLE_CASES, insert_case, run_sync
 from .unit_costs import run_unit_costs
 
@@ -51,9 +53,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=12, help="functions shown per profile")
     parser.add_argument("--no-async", action="store_true", help="skip the async workloads")
     parser.add_argument(
+        "--no-replication",
+        action="store_true",
+        help="skip the commit latency with and without WAIT (primary + replica)",
+    )
+    parser.add_argument(
         "--scaling",
         default=",".join(str(n) for n in SIZES),
         help="sizes of the per-entity scaling table, comma-separated ('' skips it)",
+    )
+    parser.add_argument("--no-search", action="store_true", help="skip the vector workloads")
+    parser.add_argument(
+        "--search-corpus",
+        type=int,
+        default=20_000,
+        help="documents nearest() searches (20000; 100000 takes minutes to index)",
     )
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"output ({RESULTS})")
     args = parser.parse_args(argv)
@@ -125,6 +139,9 @@ def main(argv: list[str]) -> int:
         if not args.no_async:
             sequential_ms = next(r.ms for r in results if r.name.startswith("transfers"))
             results += asyncio.run(run_async(bench, args.n, bank, args.workers, sequential_ms))
+        if not args.no_search:
+            corpus = min(args.search_corpus, 2_000) if args.quick else args.search_corpus
+            results += run_search(db, args.n, corpus, min(args.reps, 3))
         points: list[Point] = run_scaling(bench, args.sizes) if args.sizes else []
         profiles: dict[str, list[dict[str, Any]]] = {}
         for name in to_profile(args, results) if args.profile else []:
@@ -133,6 +150,8 @@ def main(argv: list[str]) -> int:
                 profiles[name] = graph_cases.hotspots(db, name, people, friends, args.top)
             else:
                 profiles[name] = profiling.hotspots(bench, name, args.n, bank, args.top)
+    if not args.no_replication:
+        results += run_replication(args.transfers, args.reps)
     elapsed = time.perf_counter() - started
 
     print()

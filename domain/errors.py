@@ -17,8 +17,16 @@ class InvalidAmount(DomainError):
     """An amount is negative, zero where it must not be, or malformed."""
 
 
+class SameAccountTransfer(InvalidAmount):
+    """A transfer whose source and target are the same account."""
+
+
 class InvalidPerson(DomainError):
     """A person's name, email or age is missing or malformed."""
+
+
+class EmailTaken(DomainError):
+    """Another person is registered with this email."""
 
 
 class InvalidFriendship(DomainError):

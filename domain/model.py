@@ -24,6 +24,7 @@ from .errors import (
     InvalidAmount,
     InvalidFriendship,
     InvalidPerson,
+    SameAccountTransfer,
 )
 from .events import (
     AccountOpened,
@@ -33,6 +34,19 @@ from .events import (
     MoneyTransferred,
     PersonRegistered,
 )
+
+#: ISO 4217 currencies whose minor unit is not a hundredth.
+_EXPONENTS = {
+    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"], 0),
+    **dict.fromkeys(["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"], 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Decimal places of ``currency``'s minor unit: 2 (EUR, USD...), 0 (JPY...), 3 (KWD...)."""
+    return _EXPONENTS.get(currency, 2)
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,16 @@ class Money:
             raise InvalidAmount(f"amount must be a finite Decimal, got {self.amount!r}")
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
             raise InvalidAmount(f"currency must be a three-letter code, got {self.currency!r}")
+
+    @property
+    def exponent(self) -> int:
+        """The number of decimal places of the currency's minor unit (ISO 4217)."""
+        return minor_unit_exponent(self.currency)
+
+    def formatted(self) -> str:
+        """The amount with its currency's decimal places (more only if it has more)."""
+        places = max(self.exponent, -int(self.amount.as_tuple().exponent))
+        return f"{self.amount:.{places}f}"
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str = "EUR") -> Money:
@@ -159,6 +183,10 @@ class Account:
     balance: Money
     version: int = 0
     events: list[DomainEvent] = field(default_factory=list, repr=False, compare=False)
+    # Audit fields, stamped by the persistence layer's audit hook when it is installed.
+    created_at: datetime | None = field(default=None, compare=False)
+    updated_at: datetime | None = field(default=None, compare=False)
+    updated_by: str | None = field(default=None, compare=False)
 
     @classmethod
     def open(cls, owner_id: UUID, currency: str = "EUR") -> Account:
@@ -205,12 +233,16 @@ class Transfer:
         key: the same transfer asked twice is recognised by it).
 
         Raises:
-            InvalidAmount: both accounts are the same, or the amount is not positive.
+            SameAccountTransfer: both accounts are the same (an ``InvalidAmount``).
+            InvalidAmount: the amount is not positive.
             InsufficientFunds: ``source`` holds less than ``amount``.
             CurrencyMismatch: the accounts or the amount differ in currency.
         """
         if source.id == target.id:
-            raise InvalidAmount("cannot transfer to the same account")
+            raise SameAccountTransfer(
+                f"cannot transfer from account {source.id} to itself: source and target "
+                "are the same account"
+            )
         credited = target.balance + amount  # checks the currency before anything changes
         source.withdraw(amount)
         target.balance = credited

@@ -35,8 +35,13 @@ from .persistence.queries import convert_rows, raw_query
 from .persistence.repository import Conversation, RepositoryBase, drive
 
 
-def bank_registry() -> Registry:
-    """The mappings of the example domain (a new registry each call)."""
+def bank_registry(*, unique_emails: bool = False) -> Registry:
+    """The mappings of the example domain (a new registry each call).
+
+    ``unique_emails`` adds a unique constraint on ``Person.email`` (the web
+    application's registry has it; the layer's own tests register people
+    freely).
+    """
     registry = Registry()
     # The index on ``since`` serves "friends since" queries; ``ensure_schema`` creating it
     # also puts the FRIEND type in the graph before the first read (FalkorDB 4.16 plans a
@@ -54,6 +59,7 @@ def bank_registry() -> Registry:
         Person,
         key="id",
         version="version",
+        unique=["email"] if unique_emails else [],
         exclude=["events"],
         relationships={"friendships": friendships},
     )

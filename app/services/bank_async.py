@@ -11,6 +11,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain import ports
+from domain.errors import EmailTaken
 from domain.model import Account, Money, Person, Transfer
 
 from .bank import BankService
@@ -34,6 +35,8 @@ class AsyncBankService(ServiceBase[ports.AsyncBankUnitOfWorkFactory]):
     async def register_person(self, name: str, email: str, age: int | None = None) -> PersonView:
         person = Person.register(name, email, age)
         async with self._uow() as uow:
+            if await uow.people.find_one_by(email=person.email) is not None:
+                raise EmailTaken(f"a person with email {person.email!r} is registered already")
             uow.people.add(person)
         return PersonView.of(person)
 

@@ -50,7 +50,7 @@ class AccountView:
         return cls(
             account.id,
             account.owner_id,
-            account.balance.amount,
+            Decimal(account.balance.formatted()),  # the currency's decimal places
             account.balance.currency,
             account.version,
         )
@@ -75,7 +75,7 @@ class TransferView:
             transfer.id,
             transfer.source_id,
             transfer.target_id,
-            transfer.amount.amount,
+            Decimal(transfer.amount.formatted()),
             transfer.amount.currency,
             transfer.at,
         )

@@ -12,9 +12,9 @@ follow-up reads it sends to FalkorDB (answered from memory).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from infrastructure.persistence.changes import ChangeSet
+from infrastructure.persistence.changes import ChangeSet, Create, Update
 from infrastructure.persistence.mapping import EntityMapping
 from infrastructure.persistence.planner import edge_rows, stored_olds
 from infrastructure.persistence.relationships import RelationshipMapping
@@ -115,25 +115,38 @@ def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
 
 def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     counts: list[tuple[int, int]] = []  # (found, expected), as the guard compares them
+    taken: list[str] = []
     written: list[tuple[EntityMapping[Any], Ref]] = []  # nodes with unique values to check
-    taken = _create(graph, changes, written)
 
-    for update in changes.updates:
-        state = update.state
-        mapping = state.mapping
-        ref = _ref(mapping, update.values[mapping.key_index])
-        props = graph.node(ref)
-        found = _version_ok(mapping, props, state.version)
-        if found and props is not None and mapping.guards_values:
-            found = holds(props, stored_olds(update))
-        if found and props is not None:
-            new = {**props, **update.changed}
+    for mapping, creates in _by_label(changes.creates):
+        for create in creates:
+            values = dict(zip(mapping.properties, create.values, strict=True))
+            ref = _ref(mapping, create.values[mapping.key_index])
+            if graph.node(ref) is not None:
+                taken.append(f"{mapping.label}.{mapping.key_property}")
+                continue
             if mapping.version_property:
-                new[mapping.version_property] = state.version + 1
-            graph.set_node(ref, stored(new))
-            if any(prop in update.changed for prop in mapping.unique):
+                values[mapping.version_property] = 1
+            graph.set_node(ref, stored(values))
+            if mapping.unique:
                 written.append((mapping, ref))
-        counts.append((int(found), 1))
+
+    for mapping, updates in _by_label(changes.updates):
+        for update in updates:
+            state = update.state
+            ref = _ref(mapping, update.values[mapping.key_index])
+            props = graph.node(ref)
+            found = _version_ok(mapping, props, state.version)
+            if found and props is not None and mapping.guards_values:
+                found = holds(props, stored_olds(update))
+            if found and props is not None:
+                new = {**props, **update.changed}
+                if mapping.version_property:
+                    new[mapping.version_property] = state.version + 1
+                graph.set_node(ref, stored(new))
+                if any(prop in update.changed for prop in mapping.unique):
+                    written.append((mapping, ref))
+            counts.append((int(found), 1))
 
     doomed: list[Ref] = []
     for delete in changes.deletes:
@@ -155,13 +168,16 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         for rule in rules:
             holder = _ref(rel.source, rule.source)
             if graph.node(holder) is not None:
+                skip = holder if rel.on_delete == "restrict" and rel.self_loops else None
                 attached += sum(
-                    1 for _ in graph.edges_of(holder, rel.type, rel.direction, rel.target.label)
+                    1
+                    for other, _ in graph.edges_of(
+                        holder, rel.type, rel.direction, rel.target.label
+                    )
+                    if other != skip
                 )
         counts.append((attached, sum(rule.expected for rule in rules)))
 
-    # Unique values are checked once everything is written (a swap is no clash).
-    taken.extend(clash for mapping, ref in written for clash in _clashes(graph, mapping, ref))
     if any(found != expected for found, expected in counts):
         raise CommitRefused("division by zero (the in-memory store's version and count guard)")
     if taken:
@@ -171,32 +187,33 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         _unlink(graph, rel, edge_rows(rel, unlinks))
     for ref in doomed:
         graph.set_node(ref, None)
+    # Unique values hold on the commit's end state (the real commit frees the
+    # values it moves or deletes first): a swap is no clash.
+    clashes = [c for mapping, ref in written for c in _clashes(graph, mapping, ref)]
+    if clashes:
+        raise CommitRefused(
+            f"unique constraint violation on {', '.join(clashes)} (in-memory store)"
+        )
 
 
-def _create(
-    graph: MemoryGraph, changes: ChangeSet, written: list[tuple[EntityMapping[Any], Ref]]
-) -> list[str]:
-    """Create the new nodes; the keys already taken (those nodes are not written)."""
-    taken: list[str] = []
-    for create in changes.creates:
-        mapping = create.state.mapping
-        props = dict(zip(mapping.properties, create.values, strict=True))
-        ref = _ref(mapping, create.values[mapping.key_index])
-        if graph.node(ref) is not None:
-            taken.append(f"{mapping.label}.{mapping.key_property}")
-            continue
-        if mapping.version_property:
-            props[mapping.version_property] = 1
-        graph.set_node(ref, stored(props))
-        if mapping.unique:
-            written.append((mapping, ref))
-    return taken
+C = TypeVar("C", Create, Update)
+
+
+def _by_label(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
+    """Creates or updates per label, in the order the planner writes their blocks."""
+    groups: dict[str, tuple[EntityMapping[Any], list[C]]] = {}
+    for item in items:
+        mapping = item.state.mapping
+        groups.setdefault(mapping.label, (mapping, []))[1].append(item)
+    return [groups[label] for label in sorted(groups)]
 
 
 def _clashes(graph: MemoryGraph, mapping: EntityMapping[Any], ref: Ref) -> list[str]:
     """The declared unique properties of ``ref`` whose value another node also holds."""
     table = graph.table(mapping.label)
-    props = table.get(ref[1], {})
+    props = table.get(ref[1])
+    if props is None:
+        return []
     return [
         f"{mapping.label}.{prop}"
         for prop in mapping.unique

@@ -132,7 +132,8 @@ class MemoryGraph:
         """(neighbour, edge) for each edge of ``edge_type`` at ``ref``, as a pattern matches.
 
         ``direction`` is seen from ``ref``: "out" follows edges it starts,
-        "in" edges it ends, "both" either; ``label`` keeps neighbours of that label.
+        "in" edges it ends, "both" either (a self-loop once, as FalkorDB matches
+        it); ``label`` keeps neighbours of that label.
         """
         if direction in ("out", "both"):
             for other in self._out.get(edge_type, {}).get(ref, {}):
@@ -140,6 +141,8 @@ class MemoryGraph:
                     yield other, (ref, other)
         if direction in ("in", "both"):
             for other in self._in.get(edge_type, {}).get(ref, {}):
+                if direction == "both" and other == ref:
+                    continue  # a self-loop: an undirected pattern matches it once
                 if label is None or other[0] == label:
                     yield other, (other, ref)
 

@@ -8,7 +8,8 @@ two units on one store are isolated exactly as two units on one graph are.
 Reads are answered from each ``Read``'s intent (``persistence.reads``), never
 from its Cypher text: keys, criteria evaluated with the layer's own Python
 rules for Cypher (three-valued logic, Cypher's ordering), relationship
-targets in the column layout of ``reads.related_items``. A custom query
+targets in the column layout of ``reads.related_items``, vector and
+full-text searches as ``fakes.search`` documents. A custom query
 is answered by the in-memory twin registered for its text, if any.
 Commits are applied by ``commit.apply``, all or nothing.
 """
@@ -27,6 +28,7 @@ from infrastructure.persistence.relationships import RelationshipMapping
 
 from . import commit
 from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied, stored
+from .search import nearest_rows, text_search_rows
 
 Rows = list[list[Any]]
 
@@ -130,9 +132,15 @@ class FakeStore:
                 start = offset or 0
                 end = None if limit is None else start + limit
                 return [self._loaded(mapping, k, props, load) for k, props in matched[start:end]]
-            case reads.Count(mapping, where):
+            case reads.Count(mapping, where, keys):
                 table = graph.table(mapping.label)
-                return [[sum(where.evaluate(mapping, p) is True for p in table.values())]]
+                total = sum(where.evaluate(mapping, p) is True for p in table.values())
+                if not keys:
+                    return [[total]]
+                held = (table.get(k) for k in dict.fromkeys(keys))
+                return [
+                    [total, sum(p is not None and where.evaluate(mapping, p) is True for p in held)]
+                ]
             case reads.KeyExists(mapping, key):
                 return [[key in graph.table(mapping.label)]]
             case reads.Related(rel, keys):
@@ -152,11 +160,16 @@ class FakeStore:
             case reads.ExistingKeys(mapping, keys):
                 table = graph.table(mapping.label)
                 return [[k] for k in keys if k in table]
-            case reads.Attached(rel, source, limit):
+            case reads.Nearest(mapping, field, vector, k, where):
+                return nearest_rows(mapping, graph.table(mapping.label), field, vector, k, where)
+            case reads.TextSearch(mapping, terms, fields, prefix, k):
+                table = graph.table(mapping.label)
+                return text_search_rows(mapping, table, terms, fields, prefix, k)
+            case reads.Attached(rel, source, removed, limit):
                 found = graph.neighbours(
                     (rel.source.label, source), rel.type, rel.direction, rel.target.label
                 )
-                return [[key] for _, key in found[:limit]]
+                return [[key] for _, key in found if key not in removed][:limit]
         raise FakeQueryError(f"the in-memory fake cannot answer {type(intent).__name__}")
 
     def _loaded(
@@ -199,7 +212,7 @@ class FakeStore:
 
         ``properties`` hold values as FalkorDB returns them: text, numbers, lists,
         ``date``/``time``/``datetime``/``timedelta`` for native temporal values,
-        ``codec.Vector`` for ``vecf32`` ones; None leaves a property unset.
+        ``readers.StoredVector`` for ``vecf32`` ones; None leaves a property unset.
         """
         with self._lock:
             self._graph.set_node((label, key), stored(properties))

@@ -20,14 +20,13 @@ numbers). The cases that have no such version are refused with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from infrastructure.persistence import MappingError
-from infrastructure.persistence.identity import InstanceState, Status
-from infrastructure.persistence.mapping import EntityMapping
-from infrastructure.persistence.state import PendingFlush, UnitState
+from infrastructure.persistence import EntityMapping, MappingError
+from infrastructure.persistence.events import EntityWrite, UnitView, Written
+from infrastructure.persistence.state import UnitState
 
 from .bus import MessageBus
 from .codec import EventRegistry
@@ -42,45 +41,46 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def commit_version(state: InstanceState, updated: Container[int] = ()) -> int:
-    """The version of the aggregate that the pending flush writes.
+def commit_version(mapping: EntityMapping[Any], entity: object, write: EntityWrite | None) -> int:
+    """The version of the aggregate ``entity`` that the pending flush writes.
 
-    ``updated`` holds ``id()`` of the states the flush updates (``UnitState.changes``):
-    an edit of a stored field or of a relationship moves the version.
+    ``write`` is the flush's write of it (``UnitView.pending``), None when
+    the flush leaves it alone.
 
     Raises:
         UnorderedEventError: the flush writes no version of it (see module doc).
     """
-    mapping: EntityMapping[Any] = state.mapping
-    what = mapping.describe(state.entity)
-    if state.status is Status.NEW:
+    if write is not None and write.operation == "insert":
         return 1
+    what = mapping.describe(entity)
     if mapping.version_property is None:
         raise UnorderedEventError(
             f"{what} recorded events after it was created, but {mapping.name} is not versioned, "
             f"so its events cannot be ordered; map {mapping.name} with version=...; "
             "nothing was written"
         )
-    if state.status is Status.PERSISTENT and id(state) not in updated:
+    if write is None or write.version is None:
         raise UnorderedEventError(
             f"{what} recorded events but none of its stored fields changed, so this commit "
             "writes no new version to order them by; record events only with the change they "
             "describe; nothing was written"
         )
-    return state.version + 1
+    return write.version
 
 
 class OutboxHook:
     """Writes the domain events recorded on tracked entities to the outbox, atomically.
 
+    Built on the unit's public events (``infrastructure.persistence.events``).
     ``before_flush`` turns every event in an entity's ``events`` list into an
     ``OutboxRecord`` added to the same unit, so the records travel in the
     flush's one atomic query: a failed or rolled-back commit writes neither
     state nor records. The events are moved off the entities (the records
     stay pending in the unit), so retrying a failed flush writes each event
     once; records staged for an entity dropped from the unit since (a new
-    entity removed after its create failed) are dropped with it. All events are encoded before any is moved: a bad event raises
-    ``EventEncodingError`` and leaves the unit as it was.
+    entity removed after its create failed) are dropped with it. All events
+    are encoded before any is moved: a bad event raises ``EventEncodingError``
+    and leaves the unit as it was.
 
     ``after_flush`` (the write succeeded) hands the events to ``bus``, if
     given: handlers run synchronously inside ``flush()``/``commit()``; one
@@ -111,34 +111,36 @@ class OutboxHook:
         self.events_attribute = events_attribute
         self.clock = clock
 
-    def before_flush(self, unit: UnitState) -> None:
-        if OutboxRecord not in unit.registry:
+    def before_flush(self, unit: UnitView | UnitState) -> None:
+        view = UnitView.of(unit)
+        registry = view.registry
+        if OutboxRecord not in registry:
             raise MappingError(
                 "OutboxRecord is not mapped in this unit's registry; call "
                 "register_outbox(registry) where the registry is built"
             )
         records: list[OutboxRecord] = []
         drained: list[list[Any]] = []
-        staged: list[InstanceState] = []
+        staged: list[OutboxRecord] = []
         tracked: set[tuple[str, str]] = set()
         now: datetime | None = None
-        updated: set[int] | None = None
-        for state in unit.identity:
-            if state.mapping.cls is OutboxRecord:
-                if state.status is Status.NEW:
-                    staged.append(state)
+        pending: Written | None = None
+        for entity in [*view.tracked_entities(), *view.deleted_entities()]:
+            if isinstance(entity, OutboxRecord):
+                staged.append(entity)
                 continue
-            aggregate_id = str(state.mapping.encode_key(state.key))
-            tracked.add((state.mapping.name, aggregate_id))
-            recorded = getattr(state.entity, self.events_attribute, None)
+            mapping = registry.mapping_for(type(entity))
+            aggregate_id = str(mapping.encode_key(mapping.key_of(entity)))
+            tracked.add((mapping.name, aggregate_id))
+            recorded = getattr(entity, self.events_attribute, None)
             if not recorded:
                 continue
-            if updated is None:
-                updated = {id(u.state) for u in unit.changes().updates}
-            version = commit_version(state, updated)
+            if pending is None:
+                pending = view.pending()
+            version = commit_version(mapping, entity, pending.write_of(entity))
             if len(recorded) >= SEQUENCE_STRIDE:
                 raise UnorderedEventError(
-                    f"{state.mapping.describe(state.entity)} recorded {len(recorded)} events in "
+                    f"{mapping.describe(entity)} recorded {len(recorded)} events in "
                     f"one commit; at most {SEQUENCE_STRIDE - 1} fit; nothing was written"
                 )
             now = now or self.clock()
@@ -147,7 +149,7 @@ class OutboxHook:
                 records.append(
                     OutboxRecord(
                         id=uuid.uuid4(),
-                        aggregate_type=state.mapping.name,
+                        aggregate_type=mapping.name,
                         aggregate_id=aggregate_id,
                         sequence=version * SEQUENCE_STRIDE + position,
                         event_type=name,
@@ -156,34 +158,36 @@ class OutboxHook:
                     )
                 )
             drained.append(recorded)
-        for state in staged:
-            # Staged by an earlier, failed flush for an entity dropped from the unit since.
-            if (state.entity.aggregate_type, state.entity.aggregate_id) not in tracked:
-                unit.delete(state.entity)
+        if staged:
+            new = {id(w.entity) for w in (pending or view.pending()).new}
+            for record in staged:
+                # Staged by an earlier, failed flush for an entity dropped from the unit since.
+                if (
+                    id(record) in new
+                    and (record.aggregate_type, record.aggregate_id) not in tracked
+                ):
+                    view.delete(record)
         for record in records:
-            unit.add(record)
+            view.add(record)
         for recorded in drained:
             recorded.clear()
 
-    def after_flush(self, unit: UnitState, pending: PendingFlush) -> None:
+    def after_flush(self, unit: UnitView | UnitState, written: Written) -> None:
         if self.bus is None:
             return
-        written = [
-            self.events.decode(c.state.entity.event_type, c.state.entity.payload)
-            for c in pending.changes.creates
-            if c.state.mapping.cls is OutboxRecord
-        ]
-        if written:
-            self.bus.publish(written)
+        records = [w.entity for w in written.new if isinstance(w.entity, OutboxRecord)]
+        decoded = [self.events.decode(r.event_type, r.payload) for r in records]
+        if decoded:
+            self.bus.publish(decoded)
 
-    def after_rollback(self, unit: UnitState) -> None:
+    def after_rollback(self, unit: UnitView | UnitState) -> None:
         """Drop the events of work the unit discarded, so a later commit cannot publish them.
 
         Entities the unit held as stored get their recorded events cleared;
         entities it only added are forgotten by the unit and keep theirs (they
         describe the entity should it be added again).
         """
-        for state in unit.identity:
-            events = getattr(state.entity, self.events_attribute, None)
+        for entity in UnitView.of(unit).tracked_entities():
+            events = getattr(entity, self.events_attribute, None)
             if isinstance(events, list):
                 events.clear()

@@ -11,9 +11,11 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 """
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
+from .audit import AuditHook, acting_as, current_actor
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
     ConcurrentUseError,
@@ -31,7 +33,10 @@ from .errors import (
     UnsafeIdentifierError,
     ValueEncodingError,
 )
+from .events import EntityWrite, Events, UnitView, Written
 from .mapping import EntityMapping, Registry
+from .observe import QUERY_LOGGER, configure_query_log
+from .preview import CommitPreview
 from .queries import Page, Slice
 from .relationships import (
     DanglingReferenceError,
@@ -57,15 +62,21 @@ from .schema import (
     ensure_key_constraints,
     ensure_schema,
 )
+from .search import SearchQueryError
 from .unit_of_work import Session, UnitOfWork
+from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
 
 __all__ = [
+    "QUERY_LOGGER",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
+    "AuditHook",
     "CommitError",
+    "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
+    "CommitPreview",
     "ConcurrencyError",
     "ConcurrentUseError",
     "Criterion",
@@ -75,6 +86,8 @@ __all__ = [
     "DuplicateKeyError",
     "EntityMapping",
     "EntityNotFoundError",
+    "EntityWrite",
+    "Events",
     "F",
     "FlushedWorkError",
     "IdentityConflictError",
@@ -91,14 +104,22 @@ __all__ = [
     "SchemaError",
     "SchemaItem",
     "SchemaReport",
+    "SearchQueryError",
     "Session",
     "Slice",
     "StoredValueError",
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
+    "UnitView",
     "UnsafeIdentifierError",
     "ValueEncodingError",
+    "Vector",
+    "Written",
+    "acting_as",
+    "as_vector",
+    "configure_query_log",
+    "current_actor",
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",

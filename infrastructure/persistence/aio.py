@@ -18,11 +18,14 @@ from typing import Any, Protocol, Self, TypeVar
 
 from . import detached
 from .criteria import Criterion, combine, from_equals
-from .errors import StoredValueError
+from .errors import CommitNotReplicatedError, StoredValueError
 from .mapping import EntityMapping
+from .observe import observed
+from .preview import CommitPreview, preview
 from .queries import Page, Slice
 from .reads import Read
 from .repository import DELETED, Conversation, Loads, RepositoryBase, Rows
+from .search import search_errors
 from .unit_of_work import WRITE_ERRORS, UnitOfWorkBase, read_errors_translated
 
 T = TypeVar("T")
@@ -184,6 +187,76 @@ class AsyncRepository(RepositoryBase[T]):
         """Entities of this type returned in the first column of a custom query."""
         return await drive_async(self._query_entities(cypher, params), self._unit.read)
 
+    async def nearest(
+        self,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        where: Criterion | None = None,
+    ) -> builtins.list[tuple[T, float]]:
+        """The ``k`` entities whose vector ``field`` is nearest ``vector``: (entity, distance).
+
+        Nearest first; the distance is the index's (cosine: ``1 - cos``,
+        euclidean: L2). ``where`` filters the candidates (more are asked for
+        until ``k`` match or none is left). Pending changes of the unit count,
+        as for ``find``.
+
+        Raises:
+            MappingError: ``field`` is not a vector field, or ``where`` names an unknown one.
+            ValueEncodingError: ``vector`` has another dimension or a non-finite value.
+            SearchQueryError: the server refused the query (no vector index: run
+                ``ensure_schema``).
+        """
+        with search_errors():
+            return await drive_async(self._nearest(field, vector, k, where), self._unit.read)
+
+    async def search(
+        self,
+        text: str,
+        *,
+        fields: Sequence[str] | None = None,
+        k: int = 20,
+        prefix: bool = False,
+    ) -> builtins.list[tuple[T, float]]:
+        """Up to ``k`` entities whose full-text fields hold every word of ``text``: (entity, score).
+
+        Best first. Any text is safe: it is split into words, and punctuation
+        never reaches the query parser. ``fields`` narrows the match to some
+        of the full-text fields; ``prefix`` matches words starting with each
+        term (of two characters or more). Entities the unit added or edited
+        to match come last, with score 0.0.
+
+        Raises:
+            MappingError: the type has no full-text fields, or ``fields`` names another.
+            SearchQueryError: the server refused the query.
+        """
+        with search_errors():
+            return await drive_async(self._search(text, fields, k, prefix), self._unit.read)
+
+    async def hybrid(
+        self,
+        text: str,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        fields: Sequence[str] | None = None,
+        where: Criterion | None = None,
+    ) -> builtins.list[tuple[T, float]]:
+        """``nearest`` and ``search`` fused by reciprocal rank: (entity, fused score), best first.
+
+        Each entity scores ``1 / (60 + rank)`` in each ranking it appears in
+        (ranks from 1, each ranking asked for ``2 * k``); ``where`` applies to both.
+
+        Raises:
+            MappingError, ValueEncodingError, SearchQueryError: as ``nearest`` and ``search``.
+        """
+        with search_errors():
+            return await drive_async(
+                self._hybrid(text, field, vector, k, fields, where), self._unit.read
+            )
+
     async def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
         await drive_async(self._load_related(entities, names), self._unit.read)
@@ -271,6 +344,8 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             ConcurrencyError: a versioned entity changed since it was loaded.
             DuplicateKeyError: a new entity's key exists already.
             CommitOutcomeUnknownError: the connection dropped mid-commit.
+            CommitNotReplicatedError: applied on the primary, but fewer replicas than
+                ``Database(replicas=N)`` asks for confirmed it in time.
             DatabaseUnavailableError: the query was never run (server unreachable or
                 loading its data, no free connection); nothing was written.
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
@@ -281,10 +356,17 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             pending = await drive_async(self.state.prepare_flush(), self.read)
             if pending is None:
                 return
+            plan = pending.plan
             try:
-                await self.graph.query(
-                    pending.plan.query, pending.plan.params, timeout=self._write_timeout
-                )
+                with observed(
+                    "commit", plan.query, plan.params, self.graph, len(pending.changes)
+                ) as seen:
+                    seen.result(
+                        await self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
+                    )
+            except CommitNotReplicatedError:
+                self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+                raise
             except WRITE_ERRORS as exc:
                 raise await drive_async(self._write_failure(pending, exc), self.read) from exc
             self.state.flushed(pending)
@@ -295,6 +377,17 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         await self.flush()
         self.state.commit_done()
+
+    async def plan(self) -> CommitPreview | None:
+        """What a commit would send now (text, parameters, counts, guards), sent nowhere.
+
+        Runs what a flush runs before sending (``before_flush`` and the
+        per-entity handlers, cascade reads), so the preview is the query the
+        next commit sends unless the unit changes in between. None when a
+        commit would write nothing.
+        """
+        pending = await drive_async(self.state.prepare_flush(), self.read)
+        return None if pending is None else preview(pending.plan, pending.changes)
 
     async def rollback(self) -> None:
         """Discard pending work and restore loaded entities to their stored state.
@@ -319,9 +412,12 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         self.state.check_open()
         previous = self.state.enter()
         try:
-            with read_errors_translated():
-                result = await self.graph.ro_query(
-                    read.query, read.params, timeout=self._read_timeout
+            with (
+                observed("read", read.query, read.params, self.graph) as seen,
+                read_errors_translated(),
+            ):
+                result = seen.result(
+                    await self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
                 )
         finally:
             self.state.leave(previous)

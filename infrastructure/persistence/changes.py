@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .codec import same_stored, zero_signs_differ
 from .errors import MappingError
 from .identity import IdentityMap, InstanceState, Status
 from .mapping import EntityMapping
@@ -91,7 +92,11 @@ class ChangeSet:
 def diff(mapping: EntityMapping[Any], old: tuple[Any, ...], new: tuple[Any, ...]) -> dict[str, Any]:
     """The properties whose encoded value differs, with their new values."""
     props = mapping.properties
-    return {props[i]: b for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b}
+    return {
+        props[i]: b
+        for i, (a, b) in enumerate(zip(old, new, strict=True))
+        if a != b or zero_signs_differ(a, b)
+    }
 
 
 def collect_changes(states: IdentityMap) -> ChangeSet:
@@ -126,29 +131,42 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             and _edge_changes(state, changes, states)
         )
         if status is new:
-            changes.creates.append(Create(state, mapping.encode(state.entity)))
+            values = mapping.encode(state.entity)
+            if values[mapping.key_index] != state.stored_key:
+                raise _key_changed(mapping, state)
+            changes.creates.append(Create(state, values))
             continue
         assert state.snapshot is not None
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
             values = state.snapshot  # nothing was reassigned or mutated: no need to encode
         else:
             values = mapping.encode(state.entity)
-            if values == state.snapshot:  # changed and back, or equal: check cheaply next time
+            if same_stored(values, state.snapshot):  # changed and back: check cheaply next time
                 state.fields = mapping.snapshot_of(state.entity)
-        if values == state.snapshot:
+        if same_stored(values, state.snapshot):
             if linked and mapping.version_property:
                 # Its relationships changed: the aggregate did, so its version moves
                 # (and a concurrent change to it is refused, as for properties).
                 changes.updates.append(Update(state, values, {}))
             continue
         if values[mapping.key_index] != state.snapshot[mapping.key_index]:
-            raise MappingError(
-                f"{mapping.name}[{state.key!r}]: the key field {mapping.key_field!r} was changed "
-                f"to {mapping.key_of(state.entity)!r}; keys cannot change: add a new entity and "
-                "delete the old one instead"
-            )
+            raise _key_changed(mapping, state)
         changes.updates.append(Update(state, values, diff(mapping, state.snapshot, values)))
     return changes
+
+
+def _key_changed(mapping: EntityMapping[Any], state: InstanceState) -> MappingError:
+    """A tracked entity's key was changed: refused alike for loaded and for new entities.
+
+    The identity map files an entity under the key it was added or loaded
+    with; a new key would split its identity (``get`` of either key
+    answering a different object for one node).
+    """
+    return MappingError(
+        f"{mapping.name}[{state.key!r}]: the key field {mapping.key_field!r} was changed "
+        f"to {mapping.key_of(state.entity)!r}; keys cannot change once an entity is tracked: "
+        "add a new entity and delete the old one instead"
+    )
 
 
 def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMap) -> None:
@@ -174,7 +192,13 @@ def _delete_rules(state: InstanceState, changes: ChangeSet, identity: IdentityMa
             gone = target is not None and target.status is Status.DELETED
             if gone or id(item) not in kept:
                 removed.append(key)
-        changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
+        if not rel.self_loops:
+            changes.rules.append(DeleteRule(rel, source, len(removed), tuple(removed)))
+            continue
+        # An edge from the entity to itself goes with it: it never restricts, and
+        # the commit's count leaves it out (loaded or not).
+        others = [k for k in removed if k != source]
+        changes.rules.append(DeleteRule(rel, source, len(others), (*others, source)))
 
 
 _NO_PROPS: dict[str, Any] = {}  # shared by edges without properties: never changed

@@ -32,8 +32,7 @@ import math
 import types
 import typing
 import uuid
-from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -41,7 +40,7 @@ from typing import Any
 
 from .errors import MappingError, ValueEncodingError
 from .readers import (
-    Vector,
+    StoredVector,
     float32_shortest,
     read_bool,
     read_date,
@@ -53,7 +52,6 @@ from .readers import (
     read_time,
     read_timedelta,
     read_uuid,
-    read_vector,
 )
 from .readers import not_stored as _not
 
@@ -90,6 +88,9 @@ class ScalarCodec:
     def reader(self) -> Decoder:
         """``read``, or ``decode`` where the type has one stored form only."""
         return self.read or self.decode
+
+    # How a snapshot copies a mutable value (default: ``copy_lists``, which walks nested lists).
+    copier: Callable[[Any], Any] | None = None
 
     @property
     def plain(self) -> bool:
@@ -217,35 +218,6 @@ def encode_date(value: Any) -> str:
 
 def decode_date(value: Any) -> date:
     return date.fromisoformat(value)
-
-
-def encode_vector(value: Any) -> list[float]:
-    if not isinstance(value, list | tuple):
-        raise _refuse(value, "a vector (list[float])")
-    try:
-        items = array("f", value).tolist()  # each item as the float32 the server keeps
-    except (TypeError, OverflowError):
-        raise _refuse(value, "a vector (list[float])", "items must be float32 numbers") from None
-    if not all(math.isfinite(v) for v in items):
-        raise _refuse(value, "a vector (list[float])", "NaN and infinities cannot be stored")
-    return items
-
-
-#: ``list[float]`` fields mapped with ``vectors=``: written as ``vecf32`` values,
-#: compared as float32 (an item reads and compares as the float32 it is stored as).
-VECTOR = ScalarCodec(
-    "vector",
-    encode_vector,
-    list,
-    orderable=False,
-    mutable=True,
-    check="(type({v}) is Vector or type({v}) is list)",
-    read=read_vector,
-)
-
-
-def vector_codec(optional: bool) -> ScalarCodec:
-    return _optional(VECTOR) if optional else VECTOR
 
 
 def encode_time(value: Any) -> str:
@@ -429,7 +401,7 @@ def _list_codec(item: ScalarCodec, as_tuple: bool) -> ScalarCodec:
     def read(value: Any) -> Any:
         if not isinstance(value, list):
             raise _not(value, f"{kind.__name__}[{item.type_name}]")
-        if vector_items and type(value) is Vector:
+        if vector_items and type(value) is StoredVector:
             # float32 items read as the shortest floats naming them: 0.1, not
             # 0.10000000149011612 (which no float property could store back).
             return kind(float32_shortest(v) for v in value)
@@ -481,6 +453,23 @@ def _fixed_tuple_codec(items: tuple[ScalarCodec, ...]) -> ScalarCodec:
         check="type({v}) is list",
         read=read,
     )
+
+
+def same_stored(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two rows of stored values are the same, -0.0 and 0.0 told apart.
+
+    ``==`` holds ``-0.0 == 0.0``; the server stores and returns the sign, so
+    an edit from one to the other is a change to write.
+    """
+    return a == b and not any(map(zero_signs_differ, a, b))
+
+
+def zero_signs_differ(a: Any, b: Any) -> bool:
+    if type(a) is float:
+        return a == 0.0 and math.copysign(1.0, a) != math.copysign(1.0, b)
+    if type(a) is list:
+        return any(map(zero_signs_differ, a, b))
+    return False
 
 
 def copy_lists(value: Any) -> Any:

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .codec import copy_lists
-from .readers import Vector
 
 if TYPE_CHECKING:
     from .mapping import FieldNode
@@ -138,8 +137,10 @@ def _check_node(node: FieldNode, at: int) -> str | None:
     return f"(({nulls}) or ({checks}))"
 
 
-def _copy_of(node: FieldNode, expr: str) -> str:
+def _copy_of(src: _Source, node: FieldNode, expr: str) -> str:
     mutable = node.codec.mutable if node.codec is not None else False
+    if mutable and node.codec is not None and node.codec.copier is not None:
+        return f"{src.bind(node.codec.copier, 'copy')}({expr})"
     return f"_copy({expr})" if mutable else expr
 
 
@@ -158,7 +159,6 @@ def compile_decode(
         _set=object.__setattr__,
         _copy=copy_lists,
         _careful=careful,
-        Vector=Vector,  # named by the vector codec's check
     )
     klass = src.bind(cls, "cls")
     checks = []
@@ -199,7 +199,7 @@ def compile_decode(
     else:
         pairs = ", ".join(f"{name!r}: {expr}" for name, expr in assigned)
         src.add(f"entity.__dict__.update({{{pairs}}})")
-    snapshot = [_copy_of(node, f"f{i}") for i, node in enumerate(nodes)]
+    snapshot = [_copy_of(src, node, f"f{i}") for i, node in enumerate(nodes)]
     src.add(f"return entity, ({', '.join(snapshot)}{',' if len(snapshot) == 1 else ''})")
     decode: Decode = src.build("row, key, version", "decode")
     return decode
@@ -237,7 +237,8 @@ def compile_fields(nodes: Sequence[FieldNode], copies: bool) -> Fields:
     src = _Source()
     src.names["_copy"] = copy_lists
     exprs = [
-        _copy_of(node, f"entity.{node.name}") if copies else f"entity.{node.name}" for node in nodes
+        _copy_of(src, node, f"entity.{node.name}") if copies else f"entity.{node.name}"
+        for node in nodes
     ]
     src.add(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
     fields: Fields = src.build("entity", "snapshot" if copies else "fields")

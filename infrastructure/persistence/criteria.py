@@ -51,7 +51,10 @@ class Criterion:
     def __invert__(self) -> Criterion:
         return Not(self)
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
+        """The ``WHERE`` text (values added to ``params``); ``negated``: under an odd ``NOT``."""
         raise NotImplementedError
 
     def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
@@ -65,8 +68,16 @@ class Compare(Criterion):
     op: str
     value: Any
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
         codec = mapping.codec_of(self.field)
+        if codec.type_name.startswith("vector["):
+            raise MappingError(
+                f"{mapping.name}.{self.field} is a vector: a stored vector never equals a list "
+                f"and vectors do not order, so {self.op} cannot be used on it; use nearest(), "
+                "or is_null()/is_not_null()"
+            )
         if self.op in _ORDERING and not codec.orderable:
             raise MappingError(
                 f"{mapping.name}.{self.field} ({codec.type_name}) is stored as text that does "
@@ -75,8 +86,8 @@ class Compare(Criterion):
         if self.op in _TEXT and codec.type_name not in ("str", "str | None"):
             raise MappingError(f"{mapping.name}.{self.field}: {self.op} needs a str field")
         name = f"w{len(params)}"
-        params[name] = self.encoded(mapping)
-        return f"n.{self.field} {self.op} ${name}"
+        params[name] = value = self.encoded(mapping)
+        return _comparison(self.field, self.op, name, value, negated)
 
     def encoded(self, mapping: EntityMapping[Any]) -> Any:
         if self.op == "IN":
@@ -105,7 +116,9 @@ class IsNull(Criterion):
     field: str
     negated: bool = False
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
         mapping.codec_of(self.field)
         return f"n.{self.field} IS {'NOT ' if self.negated else ''}NULL"
 
@@ -117,8 +130,10 @@ class IsNull(Criterion):
 class And(Criterion):
     parts: tuple[Criterion, ...]
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
-        return "(" + " AND ".join(p.compile(mapping, params) for p in self.parts) + ")"
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
+        return "(" + " AND ".join(p.compile(mapping, params, negated) for p in self.parts) + ")"
 
     def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
         result: Truth = True
@@ -135,8 +150,10 @@ class And(Criterion):
 class Or(Criterion):
     parts: tuple[Criterion, ...]
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
-        return "(" + " OR ".join(p.compile(mapping, params) for p in self.parts) + ")"
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
+        return "(" + " OR ".join(p.compile(mapping, params, negated) for p in self.parts) + ")"
 
     def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
         result: Truth = False
@@ -153,8 +170,10 @@ class Or(Criterion):
 class Not(Criterion):
     part: Criterion
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
-        return f"(NOT {self.part.compile(mapping, params)})"
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
+        return f"(NOT {self.part.compile(mapping, params, not negated)})"
 
     def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
         truth = self.part.evaluate(mapping, values)
@@ -165,11 +184,30 @@ class Not(Criterion):
 class Always(Criterion):
     """Matches everything (the empty criterion)."""
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
         return "true"
 
     def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
         return True
+
+
+def _comparison(field: str, op: str, param: str, value: Any, negated: bool) -> str:
+    """``n.field op $param``, kept off FalkorDB's broken string upper-bound index path.
+
+    FalkorDB 4.16's range index answers an upper bound on text wrongly (with
+    an index on ``name``, ``n.name < 't1'`` also returns 't1' and 't2'); lower
+    bounds, equality and numbers are right. An upper bound on text is written
+    as ``coalesce(n.field)``, which the planner cannot serve from the index,
+    so the server filters every row itself. A comparison under an odd number
+    of ``NOT`` is flipped by the planner (``NOT n.name >= x`` becomes
+    ``n.name < x``), so there the lower bounds are the upper ones.
+    """
+    upper = (op in ("<", "<=")) != (negated and op in _ORDERING)
+    if upper and isinstance(value, str):
+        return f"coalesce(n.{field}) {op} ${param}"
+    return f"n.{field} {op} ${param}"
 
 
 def _equal(left: Any, right: Any) -> bool:
@@ -329,11 +367,13 @@ def _beyond(key: OrderKey, value: Any) -> Criterion | None:
 class _Raw(Compare):
     """A comparison whose value is already encoded (cursor values)."""
 
-    def compile(self, mapping: EntityMapping[Any], params: dict[str, Any]) -> str:
+    def compile(
+        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
+    ) -> str:
         mapping.codec_of(self.field)
         name = f"w{len(params)}"
         params[name] = self.value
-        return f"n.{self.field} {self.op} ${name}"
+        return _comparison(self.field, self.op, name, self.value, negated)
 
     def encoded(self, mapping: EntityMapping[Any]) -> Any:
         return self.value

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -26,7 +26,8 @@ from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
 from falkordb.query_result import QueryResult
 from redis.exceptions import ResponseError
 
-from .readers import Vector
+from .readers import StoredVector
+from .vectors import Float32s, vector_literal
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _keys: dict[str, str] = {}
@@ -92,6 +93,7 @@ _LITERAL: dict[type, Callable[[Any], str]] = {
     dict: _map,
     list: _list,
     tuple: _list,
+    Float32s: vector_literal,
 }
 
 
@@ -130,8 +132,9 @@ _EPOCH = datetime(1970, 1, 1)
 _DAY = 86_400
 
 
-def _vector(value: Any) -> Vector:
-    return Vector(float(v) for v in value)
+def _vector(value: Any) -> StoredVector:
+    # A vecf32 value: the server sends its float32 values as doubles, exactly.
+    return StoredVector(float(v) for v in value)
 
 
 def _localdatetime(value: Any) -> datetime:
@@ -176,11 +179,24 @@ _CELL: dict[int, Callable[[Any], Any]] = defaultdict(
 class Rows:
     """The rows of a read whose cells are all scalars (or lists of them)."""
 
-    __slots__ = ("header", "result_set")
+    __slots__ = ("header", "result_set", "statistics")
 
-    def __init__(self, header: list[Any], result_set: list[list[Any]]) -> None:
+    def __init__(
+        self, header: list[Any], result_set: list[list[Any]], statistics: Sequence[Any] = ()
+    ) -> None:
         self.header = header
         self.result_set = result_set
+        self.statistics = statistics
+
+    @property
+    def run_time_ms(self) -> float | None:
+        """The server's "Query internal execution time", in ms (None when absent)."""
+        for line in self.statistics:
+            text = line.decode() if isinstance(line, bytes) else str(line)
+            name, _, value = text.partition(":")
+            if name.strip().lower().endswith("internal execution time"):
+                return float(value.split()[0])
+        return None
 
 
 def scalar_rows(response: list[Any]) -> Rows | None:
@@ -194,10 +210,11 @@ def scalar_rows(response: list[Any]) -> Rows | None:
     if isinstance(response[-1], ResponseError):
         raise response[-1]
     if len(response) == 1:
-        return Rows([], [])
+        return Rows([], [], response[0])
     cell = _CELL
     try:
-        return Rows(response[0], [[cell[t](v) for t, v in row] for row in response[1]])
+        rows = [[cell[t](v) for t, v in row] for row in response[1]]
+        return Rows(response[0], rows, response[-1] if len(response) > 2 else [])
     except _NotScalar:
         return None
 

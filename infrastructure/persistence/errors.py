@@ -127,3 +127,34 @@ class CommitOutcomeUnknownError(CommitError):
 
 class QueryTimeoutError(PersistenceError, TimeoutError):
     """A query ran past its timeout; a write that timed out left nothing behind."""
+
+
+class CommitNotReplicatedError(CommitOutcomeUnknownError):
+    """The primary applied the commit, but fewer replicas than required confirmed it in time.
+
+    Raised only when replica acknowledgement is on (``Database(replicas=N)``
+    or ``?replicas=N`` in the URL). What the caller may assume:
+
+    - the commit was applied, whole, on the primary that answered, and reads
+      from that primary see it;
+    - it is NOT known to be replicated: ``confirmed`` of ``required`` replicas
+      had it after ``timeout_ms``. It reaches the others when they catch up;
+      if the primary fails before that, the promoted replica may lack it and
+      the commit is lost.
+
+    So its outcome is in doubt, as for a dropped connection (hence the base
+    class): never resend it; rerun the unit from fresh reads, asking first
+    whether it landed (``run_idempotent`` does, and counts it in
+    ``UnitRun.unreplicated``).
+    """
+
+    def __init__(self, required: int, confirmed: int, timeout_ms: int) -> None:
+        self.required = required
+        self.confirmed = confirmed
+        self.timeout_ms = timeout_ms
+        super().__init__(
+            f"the commit was applied on the primary, but only {confirmed} of the {required} "
+            f"required replica(s) confirmed it within {timeout_ms} ms: it is not known to be "
+            "replicated, and a failover before the replicas catch up can lose it. Do not "
+            "resend it: rerun the unit from fresh reads, checking first whether it landed."
+        )

@@ -25,12 +25,12 @@ from .codec import (
     is_value_object,
     split_optional,
     unique_safe,
-    vector_codec,
 )
 from .compiled import Refused, compile_decode, compile_encode, compile_fields, compile_same
 from .errors import MappingError, StoredValueError, ValueEncodingError
 from .names import safe_identifier
 from .relationships import Relationship, RelationshipAttribute, RelationshipMapping
+from .vectors import Vector, vector_codec
 
 T = TypeVar("T")
 
@@ -156,6 +156,18 @@ def _leaf_properties(node: FieldNode, prefix: str) -> list[tuple[str, ScalarCode
     return out
 
 
+def _vector_fields(
+    name: str, vectors: Mapping[str, Vector] | None, stored: Sequence[str]
+) -> dict[str, Vector]:
+    out = dict(vectors or {})
+    for field, decl in out.items():
+        if field not in stored:
+            raise MappingError(f"{name}: vectors names {field!r}, which is not a stored field")
+        if not isinstance(decl, Vector):
+            raise MappingError(f"{name}.{field}: declare a vector with Vector(dimension, ...)")
+    return out
+
+
 class EntityMapping(Generic[T]):
     """How one entity class is stored: label, key, properties, version.
 
@@ -178,7 +190,8 @@ class EntityMapping(Generic[T]):
         indexes: Iterable[str] = (),
         unique: Iterable[str] = (),
         concurrency: str | None = "dirty",
-        vectors: Iterable[str] = (),
+        vectors: Mapping[str, Vector] | None = None,
+        fulltext: Iterable[str] = (),
     ) -> None:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
@@ -235,18 +248,18 @@ class EntityMapping(Generic[T]):
             if n not in excluded and n != self.version_field and n not in declared
         ]
         self.fields, self.properties = field_nodes(stored, hints, self.name)
-        self.vector_properties = frozenset(vectors)
-        for name in self.vector_properties:
-            kind, _ = split_optional(hints.get(name), f"{self.name}.{name}")
-            if name not in stored or kind != list[float]:
-                raise MappingError(
-                    f"{self.name}: vectors names {name!r}, which is not a stored list[float] field"
-                )
+        #: Vector fields (``vectors.Vector``), stored as vecf32 under their field names.
+        self.vectors: dict[str, Vector] = _vector_fields(self.name, vectors, stored)
         self.fields = tuple(
-            dataclasses.replace(n, codec=vector_codec(n.codec.type_name.endswith("None")))
-            if n.name in self.vector_properties and n.codec is not None
-            else n
-            for n in self.fields
+            dataclasses.replace(
+                node,
+                codec=vector_codec(
+                    self.vectors[node.name], hints[node.name], f"{self.name}.{node.name}"
+                ),
+            )
+            if node.name in self.vectors
+            else node
+            for node in self.fields
         )
         self.field_names = tuple(stored)
         leaves: list[tuple[str, ScalarCodec]] = []
@@ -285,6 +298,13 @@ class EntityMapping(Generic[T]):
         self.unique = tuple(dict.fromkeys(unique))
         for prop in (*self.indexes, *self.unique):
             self.codec_of(prop)
+        #: Text properties under one full-text index (``search``).
+        self.fulltext = tuple(dict.fromkeys(fulltext))
+        for prop in self.fulltext:
+            if self.codec_of(prop).type_name not in ("str", "str | None"):
+                raise MappingError(f"{self.name}.{prop}: a full-text field must be a str field")
+        if key in self.vectors:
+            raise MappingError(f"{self.name}.{key}: the key cannot be a vector")
         # Values under a unique constraint pass a stricter check (see codec.unique_safe).
         guarded = {self.key_property, *self.unique}
         self.fields = tuple(_guard(node, "", guarded) for node in self.fields)
@@ -407,7 +427,8 @@ class Registry:
         indexes: Iterable[str] = (),
         unique: Iterable[str] = (),
         concurrency: str | None = "dirty",
-        vectors: Iterable[str] = (),
+        vectors: Mapping[str, Vector] | None = None,
+        fulltext: Iterable[str] = (),
     ) -> EntityMapping[T]:
         """Map ``cls`` to nodes labelled ``label`` (default: the class name).
 
@@ -418,7 +439,10 @@ class Registry:
         that are not stored (they must have defaults); ``relationships`` maps
         fields to ``to_many``/``to_one`` declarations (see ``relationships``);
         ``indexes`` and ``unique`` name stored properties to give a range
-        index or a unique constraint (``ensure_schema`` creates them).
+        index or a unique constraint (``ensure_schema`` creates them);
+        ``vectors`` maps ``list[float]`` fields to ``Vector(dimension,
+        similarity)``: stored as vecf32 under a vector index, for ``nearest``;
+        ``fulltext`` names str fields under one full-text index, for ``search``.
 
         Without ``version``, ``concurrency="dirty"`` (the default) guards each
         update on the stored values, as this unit read them, of the properties
@@ -447,6 +471,7 @@ class Registry:
             unique=unique,
             concurrency=concurrency,
             vectors=vectors,
+            fulltext=fulltext,
         )
         if mapping.label in self._by_label:
             raise MappingError(

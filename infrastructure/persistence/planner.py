@@ -5,6 +5,10 @@ runtime error anywhere in it undoes every write it made. The query is a chain
 of ``CALL { UNWIND $rows ... }`` blocks, one per (label, operation), in this
 order:
 
+0. the unique values that updates change and deletes drop, cleared
+   (FalkorDB checks a unique constraint as each block writes, so without
+   this a swap of two values would be refused; with it the constraint
+   holds on the commit's end state);
 1. node creates, by label, each after counting the keys it creates that are
    already stored (the guard wants none: keys stay unique without the key
    constraint too);
@@ -35,8 +39,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
+from .codec import zero_signs_differ
+from .identity import InstanceState
 from .mapping import EntityMapping
 from .relationships import RelationshipMapping
+from .vectors import UpdateShape, stored, update_shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,7 @@ class CommitPlan:
     checked: tuple[CheckedBatch, ...]
     created: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...]  # mapping, encoded keys
     restricted: tuple[DeleteRule, ...] = ()
+    guards: tuple[tuple[str, int], ...] = ()  # (counted block, expected count), checked in order
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -68,6 +76,17 @@ def _by_mapping(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
         mapping = item.state.mapping
         groups.setdefault(mapping.label, (mapping, []))[1].append(item)
     return [groups[label] for label in sorted(groups)]
+
+
+def _update_groups(
+    updates: Sequence[Update],
+) -> list[tuple[EntityMapping[Any], list[Update], UpdateShape]]:
+    """Updates by label, then by which vector properties they change (each needs ``vecf32``)."""
+    out = []
+    for mapping, group in _by_mapping(updates):
+        for shape, positions in update_shapes(mapping.vectors, [u.changed for u in group]):
+            out.append((mapping, [group[i] for i in positions], shape))
+    return out
 
 
 R = TypeVar("R", EdgeWrite, DeleteRule)
@@ -180,18 +199,37 @@ def stored_olds(update: Update) -> dict[str, Any]:
     return {p: v for p, v in olds.items() if _sendable(v)}
 
 
-def _vector_set(prop: str) -> str:
-    """Turns the list ``row.p`` set for ``prop`` into a vecf32 (kept when not changed)."""
-    return (
-        f", n.{prop} = CASE WHEN NOT '{prop}' IN keys(row.p) THEN n.{prop} "
-        f"WHEN row.p.{prop} IS NULL THEN null ELSE vecf32(row.p.{prop}) END"
-    )
-
-
 def _version_match(mapping: EntityMapping[Any], expected: str = "row.v") -> str:
     if mapping.version_property is None:
         return ""
     return f" WHERE coalesce(n.{mapping.version_property}, 0) = {expected}"
+
+
+def _freed(changes: ChangeSet) -> list[tuple[EntityMapping[Any], list[dict[str, Any]]]]:
+    """Per label, the rows clearing the unique values that updates change and deletes drop."""
+    rows: dict[str, tuple[EntityMapping[Any], list[dict[str, Any]]]] = {}
+    freed: list[tuple[InstanceState, dict[str, None]]] = [
+        (u.state, {p: None for p in u.state.mapping.unique if p in u.changed})
+        for u in changes.updates
+    ]
+    freed.extend((d.state, dict.fromkeys(d.state.mapping.unique)) for d in changes.deletes)
+    for state, cleared in freed:
+        if cleared:
+            row = {"k": state.stored_key, "v": state.version, "z": cleared}
+            rows.setdefault(state.mapping.label, (state.mapping, []))[1].append(row)
+    return [rows[label] for label in sorted(rows)]
+
+
+def _sign_only(update: Update) -> dict[str, None]:
+    """The changed properties equal to their stored value but for the sign of a zero."""
+    snapshot, changed = update.state.snapshot, update.changed
+    if snapshot is None:
+        return {}
+    return {
+        p: None
+        for p, old in zip(update.state.mapping.properties, snapshot, strict=True)
+        if p in changed and changed[p] == old and zero_signs_differ(changed[p], old)
+    }
 
 
 def plan_commit(changes: ChangeSet) -> CommitPlan | None:
@@ -206,14 +244,26 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
     expected: list[int] = []
     restricted: list[DeleteRule] = []
 
+    for mapping, rows in _freed(changes):
+        # FalkorDB checks a unique constraint as each block writes, against
+        # values other nodes still hold (a value being moved away included):
+        # freeing first the unique values this commit moves or deletes makes
+        # the constraint hold on the commit's end state, so swaps work.
+        name = f"free_{mapping.label}"
+        params[name] = rows
+        blocks.append(
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
+            f"SET n += row.z RETURN count(n) AS {name} }}"
+        )
+
     for mapping, creates in _by_mapping(changes.creates):
         name = f"create_{mapping.label}"
         # Rows are the encoded values themselves, in ``properties`` order: no
         # map per row to build or send (null values leave a property unset).
         params[name] = [c.values for c in creates]
-        vectors = mapping.vector_properties
         assigned = [
-            f"{p}: vecf32(row[{i}])" if p in vectors else f"{p}: row[{i}]"
+            f"{p}: {stored(mapping.vectors, p, f'row[{i}]')}"
             for i, p in enumerate(mapping.properties)
         ]
         if mapping.version_property:
@@ -234,26 +284,31 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             f"RETURN count(*) AS {name} }}"
         )
 
-    for mapping, updates in _by_mapping(changes.updates):
-        name = f"update_{mapping.label}"
+    for mapping, updates, shape in _update_groups(changes.updates):
+        name = f"update_{mapping.label}{shape.suffix}"
         vprop = mapping.version_property
         key_index = mapping.key_index
-        olds = tuple(stored_olds(u) for u in updates) if mapping.guards_values else ()
-        if olds:
-            params[name] = [
-                {"k": u.values[key_index], "p": u.changed, "o": o}
-                for u, o in zip(updates, olds, strict=True)
-            ]
-        else:
-            params[name] = [
-                {"k": u.values[key_index], "v": u.state.version, "p": u.changed} for u in updates
-            ]
+        rows = [
+            {"k": u.values[key_index], "v": u.state.version, **shape.row(u.changed)}
+            for u in updates
+        ]
         bump = f", n.{vprop} = row.v + 1" if vprop else ""
-        bump += "".join(_vector_set(p) for p in sorted(mapping.vector_properties))
+        signs = [_sign_only(u) for u in updates]
+        clear = ""
+        if any(signs):
+            # FalkorDB skips a SET whose value equals the stored one, and
+            # -0.0 = 0.0: such properties are cleared first, then set.
+            for row, sign in zip(rows, signs, strict=True):
+                row["z"] = sign
+            clear = "SET n += row.z "
+        olds = tuple(stored_olds(u) for u in updates) if mapping.guards_values else ()
+        for row, old in zip(rows, olds, strict=False):  # the stored values, as read
+            row["o"] = old
+        params[name] = rows
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)}{_values_match(mapping)} "
-            f"SET n += row.p{bump} RETURN count(n) AS {name} }}"
+            f"{clear}SET n += row.p{shape.sets()}{bump} RETURN count(n) AS {name} }}"
         )
         counted.append(name)
         expected.append(len(updates))
@@ -322,10 +377,13 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         name = f"{rel.on_delete}_{rel.label}"
         params[name] = [{"k": rule.source} for rule in rules]
         target = rel.target
+        others = ""
+        if rel.on_delete == "restrict" and rel.self_loops:
+            others = f" WHERE b.{target.key_property} <> row.k"
         blocks.append(
             f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
             f"{{{rel.source.key_property}: row.k}}) OPTIONAL MATCH "
-            f"{rel.pattern('a', 'r', 'b:' + target.label)} RETURN count(r) AS {name} }}"
+            f"{rel.pattern('a', 'r', 'b:' + target.label)}{others} RETURN count(r) AS {name} }}"
         )
         counted.append(name)
         expected.append(sum(rule.expected for rule in rules))
@@ -358,7 +416,14 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         )
 
     blocks.append("RETURN 1")
-    return CommitPlan("\n".join(blocks), params, tuple(checked), tuple(created), tuple(restricted))
+    return CommitPlan(
+        "\n".join(blocks),
+        params,
+        tuple(checked),
+        tuple(created),
+        tuple(restricted),
+        tuple(zip(counted, expected, strict=True)),
+    )
 
 
 def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:

@@ -22,7 +22,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .codec import encode_value
+from .codec import encode_value, same_stored
 from .criteria import Always, Criterion, OrderKey, after, parse_order, sort_key
 from .errors import MappingError, ValueEncodingError
 from .identity import InstanceState, Status
@@ -30,6 +30,7 @@ from .mapping import EntityMapping
 from .reads import Count, Custom, Find, Read, projection, with_related
 from .relationships import RelationshipMapping
 from .state import UnitState
+from .vectors import Float32s
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -71,7 +72,9 @@ def _pending(unit: UnitState, mapping: EntityMapping[Any]) -> list[InstanceState
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
             continue  # as loaded: no need to encode it
         try:
-            if mapping.encode(state.entity) != state.snapshot:
+            if state.snapshot is None or not same_stored(
+                mapping.encode(state.entity), state.snapshot
+            ):
                 out.append(state)
         except ValueEncodingError:
             out.append(state)
@@ -193,22 +196,38 @@ def _overlay(
 def count(
     unit: UnitState, mapping: EntityMapping[Any], where: Criterion | None
 ) -> Conversation[int]:
-    """How many entities match ``where``, as the unit sees them."""
+    """How many entities match ``where``, as the unit sees them.
+
+    The same rule as ``find``: the stored nodes that match, each node the
+    unit holds a pending entity for replaced by that entity as the unit holds
+    it. So the read also counts which of the pending entities' keys match as
+    stored (not as the unit last read them: another unit may have changed or
+    deleted them since, and a new entity's key may already be taken).
+    """
     unit.check_open()
     where = criterion(where)
     params: dict[str, Any] = {}
     clause = where.compile(mapping, params)
-    rows = yield Read(
-        f"MATCH (n:{mapping.label}) WHERE {clause} RETURN count(n)", params, Count(mapping, where)
-    )
-    total = int(rows[0][0])
-    for state in _pending(unit, mapping):
-        stored = state.snapshot is not None and _matches(
-            where, mapping, _values(mapping, state.snapshot)
+    pending = _pending(unit, mapping)
+    text = f"MATCH (n:{mapping.label}) WHERE {clause} "
+    keys: tuple[Any, ...] = ()
+    if pending:
+        keys = tuple(dict.fromkeys(s.stored_key for s in pending))
+        params["pending"] = list(keys)
+        text += (
+            f"WITH count(n) AS total OPTIONAL MATCH (n:{mapping.label}) "
+            f"WHERE n.{mapping.key_property} IN $pending AND {clause} RETURN total, count(n)"
         )
-        now = state.status is not Status.DELETED and _matches(where, mapping, _current(state))
-        total += int(now) - int(stored)
-    return total
+    else:
+        text += "RETURN count(n)"
+    rows = yield Read(text, params, Count(mapping, where, keys))
+    total = int(rows[0][0])
+    if not pending:
+        return total
+    total -= int(rows[0][1])
+    return total + sum(
+        s.status is not Status.DELETED and _matches(where, mapping, _current(s)) for s in pending
+    )
 
 
 def page(
@@ -287,6 +306,8 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 def encode_param(value: Any) -> Any:
     """Encode a custom query's parameter the way the codec stores values."""
+    if isinstance(value, Float32s):  # a query vector (``as_vector``): sent as it is
+        return value
     if isinstance(value, dict):
         return {k: encode_param(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

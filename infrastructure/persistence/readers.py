@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 
-class Vector(list[float]):
+class StoredVector(list[float]):
     """A ``vecf32`` value as read from the server: its items are float32 values."""
 
 
@@ -35,14 +35,6 @@ def float32_shortest(value: float) -> float:
         if _F32.pack(shorter) == packed:
             return shorter
     return value
-
-
-def read_vector(value: Any) -> list[float]:
-    if not isinstance(value, list) or not all(
-        type(v) in (int, float) and math.isfinite(v) for v in value
-    ):
-        raise not_stored(value, "vector")
-    return [float(v) for v in value]
 
 
 def not_stored(value: Any, expected: str) -> TypeError:

@@ -57,10 +57,11 @@ class Find:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """One row holding how many entities match ``where``."""
+    """One row: how many entities match ``where`` (then, with ``keys``: how many of those)."""
 
     mapping: EntityMapping[Any]
     where: Criterion
+    keys: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +95,11 @@ class ExistingKeys:
 
 @dataclass(frozen=True, slots=True)
 class Attached:
-    """Keys of up to ``limit`` targets ``source`` holds through ``rel``, one row each."""
+    """Keys of up to ``limit`` targets ``source`` holds through ``rel``, but ``removed``."""
 
     rel: RelationshipMapping
     source: Any
+    removed: tuple[Any, ...] = ()
     limit: int = 20
 
 
@@ -109,7 +111,43 @@ class Custom:
     params: dict[str, Any]
 
 
-Intent = ByKeys | KeyExists | Find | Count | Related | Versions | ExistingKeys | Attached | Custom
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    """Up to ``k`` entities whose ``field`` is nearest ``vector`` (encoded), filtered by
+    ``where`` after the ``k`` are chosen; rows end with the distance, nearest first."""
+
+    mapping: EntityMapping[Any]
+    field: str
+    vector: Sequence[float]
+    k: int
+    where: Criterion
+
+
+@dataclass(frozen=True, slots=True)
+class TextSearch:
+    """Up to ``k`` entities whose full-text ``fields`` hold every term (``prefix``: as a
+    prefix of a word); rows end with the score, best first."""
+
+    mapping: EntityMapping[Any]
+    terms: tuple[str, ...]
+    fields: tuple[str, ...]
+    prefix: bool
+    k: int
+
+
+Intent = (
+    ByKeys
+    | KeyExists
+    | Find
+    | Count
+    | Related
+    | Versions
+    | ExistingKeys
+    | Attached
+    | Custom
+    | Nearest
+    | TextSearch
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,6 +208,11 @@ class RelationshipMapping:
     def target(self) -> EntityMapping[Any]:
         return self._registry.mapping_for(self.decl.target)
 
+    @property
+    def self_loops(self) -> bool:
+        """Whether an entity can hold itself through this relationship (same type both ends)."""
+        return self.decl.target is self.source.cls
+
     def pattern(self, a: str, r: str, b: str) -> str:
         """The edge pattern from the holder ``a`` to the target ``b``."""
         if self.direction == "out":
@@ -281,10 +286,17 @@ class RelationshipMapping:
         objects) their encoded properties.
         """
         value = entity.__dict__.get(self.name)
+        with_props = bool(self.edge_properties)
+        if not self.many and len(stored) > 1:
+            # A to-one over several stored edges (see ``assign``): unchanged
+            # while it holds one of them, as loaded.
+            return any(
+                item is value and (not with_props or self.encode_edge(item) == props)
+                for item, props in stored.values()
+            )
         items = value if self.many else ([] if value is None else [value])
         if not isinstance(items, list | tuple) or len(items) != len(stored):
             return False
-        with_props = bool(self.edge_properties)
         for item, (old, props) in zip(items, stored.values(), strict=True):
             if item is not old:
                 return False
@@ -321,8 +333,17 @@ class RelationshipMapping:
 
     def assign(self, entity: Any, edges: Edges) -> None:
         """Set the field from stored edges, bypassing the loading descriptor."""
-        items = [item for item, _ in edges.values()]
         if self.many:
-            entity.__dict__[self.name] = items
+            entity.__dict__[self.name] = [item for item, _ in edges.values()]
+        elif len(edges) > 1:
+            # Several stored edges under a to-one (written through another
+            # relationship over the same edges): it shows the target with the
+            # smallest stored key, and writes nothing until it is changed.
+            entity.__dict__[self.name] = edges[min(edges, key=_order)][0]
         else:
-            entity.__dict__[self.name] = items[0] if items else None
+            entity.__dict__[self.name] = next(iter(edges.values()))[0] if edges else None
+
+
+def _order(key: Any) -> tuple[str, Any]:
+    # Stored keys of one type are all text or all numbers; the type name keeps any mix ordered.
+    return (type(key).__name__, key)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import queries, reads
+from . import search as searching
 from .criteria import Criterion, combine, from_equals, parse_order
 from .errors import EntityNotFoundError, MappingError, StoredValueError
 from .identity import Status
@@ -25,6 +26,7 @@ from .mapping import EntityMapping
 from .queries import Page, Slice
 from .reads import Read
 from .relationships import RelationshipMapping
+from .search import Hits, search_errors
 from .state import UnitState
 
 if TYPE_CHECKING:
@@ -217,6 +219,41 @@ class RepositoryBase(Generic[T]):
         width = len(self.mapping.properties)
         return [problem for row in rows for problem in self.mapping.problems(row[:width])]
 
+    def _nearest(
+        self, field: str, vector: Sequence[float], k: int, where: Criterion | None
+    ) -> Conversation[Hits[T]]:
+        return (yield from searching.nearest(self._state, self.mapping, field, vector, k, where))
+
+    def _search(
+        self, text: str, fields: Sequence[str] | None, k: int, prefix: bool
+    ) -> Conversation[Hits[T]]:
+        return (yield from searching.search(self._state, self.mapping, text, fields, k, prefix))
+
+    def _hybrid(
+        self,
+        text: str,
+        field: str,
+        vector: Sequence[float],
+        k: int,
+        fields: Sequence[str] | None,
+        where: Criterion | None,
+    ) -> Conversation[Hits[T]]:
+        # Each ranking is asked for more than k, so an entity ranked just below k by
+        # both can still win the fusion.
+        close = yield from self._nearest(field, vector, 2 * k, where)
+        words = yield from self._search(text, fields, 2 * k, False)
+        if where is not None:
+            keep = {id(e) for e, _ in close}
+            matching = [hit for hit in words if id(hit[0]) in keep or self._matches(hit[0], where)]
+            words = matching
+        return searching.fuse([close, words], k)
+
+    def _matches(self, entity: T, where: Criterion) -> bool:
+        state = self._state.identity.state_of(entity)
+        return state is not None and queries._matches(
+            queries.criterion(where), self.mapping, queries._current(state)
+        )
+
     def _load_related(self, entities: Sequence[T], names: Sequence[str]) -> Conversation[None]:
         self._state.check_open()
         yield from self._complete(entities, self._relationships(names))
@@ -375,6 +412,74 @@ class Repository(RepositoryBase[T]):
     def query_entities(self, cypher: str, **params: Any) -> builtins.list[T]:
         """Entities of this type returned in the first column of a custom query."""
         return drive(self._query_entities(cypher, params), self._unit.read)
+
+    def nearest(
+        self,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        where: Criterion | None = None,
+    ) -> builtins.list[tuple[T, float]]:
+        """The ``k`` entities whose vector ``field`` is nearest ``vector``: (entity, distance).
+
+        Nearest first; the distance is the index's (cosine: ``1 - cos``,
+        euclidean: L2). ``where`` filters the candidates (more are asked for
+        until ``k`` match or none is left). Pending changes of the unit count,
+        as for ``find``.
+
+        Raises:
+            MappingError: ``field`` is not a vector field, or ``where`` names an unknown one.
+            ValueEncodingError: ``vector`` has another dimension or a non-finite value.
+            SearchQueryError: the server refused the query (no vector index: run
+                ``ensure_schema``).
+        """
+        with search_errors():
+            return drive(self._nearest(field, vector, k, where), self._unit.read)
+
+    def search(
+        self,
+        text: str,
+        *,
+        fields: Sequence[str] | None = None,
+        k: int = 20,
+        prefix: bool = False,
+    ) -> builtins.list[tuple[T, float]]:
+        """Up to ``k`` entities whose full-text fields hold every word of ``text``: (entity, score).
+
+        Best first. Any text is safe: it is split into words, and punctuation
+        never reaches the query parser. ``fields`` narrows the match to some
+        of the full-text fields; ``prefix`` matches words starting with each
+        term (of two characters or more). Entities the unit added or edited
+        to match come last, with score 0.0.
+
+        Raises:
+            MappingError: the type has no full-text fields, or ``fields`` names another.
+            SearchQueryError: the server refused the query.
+        """
+        with search_errors():
+            return drive(self._search(text, fields, k, prefix), self._unit.read)
+
+    def hybrid(
+        self,
+        text: str,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        fields: Sequence[str] | None = None,
+        where: Criterion | None = None,
+    ) -> builtins.list[tuple[T, float]]:
+        """``nearest`` and ``search`` fused by reciprocal rank: (entity, fused score), best first.
+
+        Each entity scores ``1 / (60 + rank)`` in each ranking it appears in
+        (ranks from 1, each ranking asked for ``2 * k``); ``where`` applies to both.
+
+        Raises:
+            MappingError, ValueEncodingError, SearchQueryError: as ``nearest`` and ``search``.
+        """
+        with search_errors():
+            return drive(self._hybrid(text, field, vector, k, fields, where), self._unit.read)
 
     def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""

@@ -9,7 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .errors import CommitOutcomeUnknownError, ConcurrencyError, DuplicateKeyError
+from .errors import (
+    CommitNotReplicatedError,
+    CommitOutcomeUnknownError,
+    ConcurrencyError,
+    DuplicateKeyError,
+)
 from .wire import DatabaseUnavailableError
 
 R = TypeVar("R")
@@ -71,6 +76,11 @@ class UnitRun(Generic[R]):
     ``value`` is what the successful attempt returned; it stays None when
     ``applied_earlier`` is True: an attempt whose commit outcome was unknown
     had in fact been applied, so the work was not run again.
+
+    ``unreplicated`` counts attempts that raised ``CommitNotReplicatedError``
+    (also counted in ``in_doubt``). A run ending with ``applied_earlier``
+    after one saw the write on the primary only: it is not known to be on
+    the replicas.
     """
 
     value: R | None = None
@@ -80,6 +90,7 @@ class UnitRun(Generic[R]):
     unavailable: int = 0
     in_doubt: int = 0
     duplicates: int = 0
+    unreplicated: int = 0
 
 
 _RERUN_ON = (
@@ -94,6 +105,8 @@ def _after_failure(run: UnitRun[R], exc: BaseException, base_s: float, down_s: f
     """Count ``exc`` in ``run``; the pause before the next attempt (re-raises a real error)."""
     if isinstance(exc, CommitOutcomeUnknownError):
         run.in_doubt += 1
+        if isinstance(exc, CommitNotReplicatedError):
+            run.unreplicated += 1
         return _pause(run.in_doubt + run.unavailable, down_s)
     if isinstance(exc, DatabaseUnavailableError):
         run.unavailable += 1
@@ -133,6 +146,11 @@ def run_idempotent(
       asked, and when it says yes the run ends with ``applied_earlier``.
       A ``DuplicateKeyError`` after that is the earlier attempt's own write
       and leads to asking again.
+    - ``CommitNotReplicatedError`` (a ``CommitOutcomeUnknownError``): the
+      primary applied it, so ``already_applied`` normally says yes and the
+      run ends with ``applied_earlier`` and ``unreplicated`` counted: done on
+      the primary, not known to be replicated. If a failover lost it,
+      ``already_applied`` says no and ``work`` runs again.
 
     Raises:
         The last error when all ``attempts`` failed, any error other than

@@ -4,12 +4,17 @@ Every mapped label gets a unique constraint on its key: it is what makes a
 create with a taken key fail (and with it the whole commit) instead of
 writing a duplicate node. Mappings may declare more range indexes and
 unique constraints (``registry.map(..., indexes=[...], unique=[...])``) and
-relationships may index edge properties.
+relationships may index edge properties. Vector fields get a vector index
+each (``vectors=``), and the ``fulltext=`` fields of a label one full-text
+index.
 
 ``ensure_schema`` is idempotent: it creates what is missing, waits until
 FalkorDB reports every constraint OPERATIONAL (they are built in the
 background), and reports what the graph holds that the mapping does not
-declare, without dropping it.
+declare, without dropping it. A vector index stored with other options
+than declared (another dimension or distance) is reported in
+``SchemaReport.different``, never dropped: rebuilding it is the operator's
+call.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, Literal
 from redis import exceptions as redis_errors
 
 from .errors import PersistenceError
-from .mapping import Registry
+from .mapping import EntityMapping, Registry
 
 
 class SchemaError(PersistenceError):
@@ -33,14 +38,17 @@ class SchemaError(PersistenceError):
 class SchemaItem:
     """One index or constraint: on nodes of a label or edges of a type."""
 
-    kind: Literal["UNIQUE", "RANGE"]
+    kind: Literal["UNIQUE", "RANGE", "VECTOR", "FULLTEXT"]
     entity: Literal["NODE", "RELATIONSHIP"]
     label: str
     property: str
+    # A vector index's options ("dimension 384, cosine, M 16, ..."): not part of its identity.
+    detail: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         target = f"(:{self.label})" if self.entity == "NODE" else f"[:{self.label}]"
-        return f"{self.kind} {target}.{self.property}"
+        shown = f" {{{self.detail}}}" if self.detail else ""
+        return f"{self.kind} {target}.{self.property}{shown}"
 
 
 @dataclass(slots=True)
@@ -51,10 +59,12 @@ class SchemaReport:
     created: list[SchemaItem] = field(default_factory=list)
     missing: list[SchemaItem] = field(default_factory=list)  # declared, not in the graph
     undeclared: list[SchemaItem] = field(default_factory=list)  # in the graph, not declared
+    # Declared and stored, with other options: (declared, stored). Never dropped.
+    different: list[tuple[SchemaItem, SchemaItem]] = field(default_factory=list)
 
     @property
     def in_sync(self) -> bool:
-        return not self.missing and not self.undeclared
+        return not self.missing and not self.undeclared and not self.different
 
 
 def declared_schema(registry: Registry) -> list[SchemaItem]:
@@ -66,7 +76,17 @@ def declared_schema(registry: Registry) -> list[SchemaItem]:
         items.update(SchemaItem("RANGE", "NODE", m.label, p) for p in m.indexes)
         for rel in m.relationships.values():
             items.update(SchemaItem("RANGE", "RELATIONSHIP", rel.type, p) for p in rel.decl.indexes)
+        items.update(
+            SchemaItem("VECTOR", "NODE", m.label, p, _vector_detail(v.options()))
+            for p, v in m.vectors.items()
+        )
+        items.update(SchemaItem("FULLTEXT", "NODE", m.label, p) for p in m.fulltext)
     return sorted(items)
+
+
+def _vector_detail(options: Any) -> str:
+    names = ("dimension", "similarityFunction", "M", "efConstruction", "efRuntime")
+    return ", ".join(f"{n} {options.get(n)}" for n in names if n in options)
 
 
 def _call(graph: Any, method: str) -> Any:
@@ -93,11 +113,42 @@ def stored_schema(graph: Any) -> dict[SchemaItem, str]:
     listed = _call(graph, "list_indices")
     rows = getattr(listed, "result_set", listed)
     for row in rows:
-        label, props, types, entity, status = row[0], row[1], row[2], row[6], row[7]
+        label, props, types, options = row[0], row[1], row[2], row[3]
+        entity, status = row[6], row[7]
         for prop in props:
-            if "RANGE" in types.get(prop, []) and (entity, label, prop) not in backing:
+            kinds = types.get(prop, [])
+            if "RANGE" in kinds and (entity, label, prop) not in backing:
                 found[SchemaItem("RANGE", entity, label, prop)] = status
+            if "VECTOR" in kinds:
+                detail = _vector_detail((options or {}).get(prop) or {})
+                found[SchemaItem("VECTOR", entity, label, prop, detail)] = status
+            if "FULLTEXT" in kinds:
+                found[SchemaItem("FULLTEXT", entity, label, prop)] = status
     return found
+
+
+def _vector_index(mapping: EntityMapping[Any], prop: str) -> str:
+    v = mapping.vectors[prop]
+    return (
+        f"CREATE VECTOR INDEX FOR (n:{mapping.label}) ON (n.{prop}) OPTIONS {{dimension: "
+        f"{v.dimension}, similarityFunction: '{v.similarity}', M: {v.m}, efConstruction: "
+        f"{v.ef_construction}, efRuntime: {v.ef_runtime}}}"
+    )
+
+
+def _create_search_indexes(graph: Any, registry: Registry, items: list[SchemaItem]) -> None:
+    """Create the missing vector indexes, and each label's missing full-text fields at once."""
+    text_fields: dict[str, list[str]] = {}
+    for item in items:
+        mapping = registry.mapping_for_label(item.label)
+        if mapping is None or item.entity != "NODE":
+            continue
+        if item.kind == "VECTOR":
+            graph.query(_vector_index(mapping, item.property))
+        elif item.kind == "FULLTEXT":
+            text_fields.setdefault(item.label, []).append(f"n.{item.property}")
+    for label, props in text_fields.items():
+        graph.query(f"CREATE FULLTEXT INDEX FOR (n:{label}) ON ({', '.join(props)})")
 
 
 def _create(graph: Any, item: SchemaItem) -> None:
@@ -123,10 +174,14 @@ def describe_schema(graph: Any, registry: Registry) -> SchemaReport:
     """Compare ``graph`` with what ``registry`` declares, changing nothing."""
     declared = declared_schema(registry)
     stored = stored_schema(graph)
+    by_item = {i: i for i in stored}
     return SchemaReport(
         declared=declared,
         missing=[i for i in declared if i not in stored],
         undeclared=sorted(i for i in stored if i not in set(declared)),
+        different=[
+            (i, by_item[i]) for i in declared if i in by_item and by_item[i].detail != i.detail
+        ],
     )
 
 
@@ -148,7 +203,9 @@ def ensure_schema(graph: Any, registry: Registry, *, timeout_s: float = 30.0) ->
     for item in retry:
         _drop_constraint(graph, item)
     for item in (*report.missing, *retry):
-        _create(graph, item)
+        if item.kind in ("UNIQUE", "RANGE"):
+            _create(graph, item)
+    _create_search_indexes(graph, registry, report.missing)
     report.created = sorted((*report.missing, *retry))
     deadline = time.monotonic() + timeout_s
     delay = 0.005
@@ -184,3 +241,5 @@ def format_report(report: SchemaReport) -> Iterable[str]:
         yield f"missing  {item}"
     for item in report.undeclared:
         yield f"undeclared  {item} (in the graph, not in the mapping)"
+    for declared, stored in report.different:
+        yield f"different  {declared}: the graph holds {{{stored.detail}}} (not changed)"

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from . import loading
 from .changes import ChangeSet, collect_changes
+from .codec import same_stored
 from .errors import (
     CommitError,
     ConcurrencyError,
@@ -28,6 +29,7 @@ from .errors import (
     UnitClosedError,
     ValueEncodingError,
 )
+from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
 from .loading import Reader
 from .mapping import EntityMapping, Registry
@@ -63,18 +65,14 @@ class PendingFlush:
 
 
 class FlushHook(Protocol):
-    """Extends what a flush writes, inside the same atomic query.
+    """An object whose methods named after events (``events.EVENTS``) handle them.
 
-    ``before_flush`` may add entities to the unit (an outbox record for each
-    domain event, say); ``after_flush`` runs once the query succeeded;
-    ``after_rollback`` runs once the unit discarded its pending work.
+    Any subset will do: ``before_flush(unit)`` may add entities to the unit
+    (an outbox record for each domain event, say), ``after_flush(unit,
+    written)`` runs once the query succeeded, ``after_rollback(unit)`` once
+    the unit discarded its pending work (see ``events``). An ``events.Events``
+    registry is a hook too.
     """
-
-    def before_flush(self, unit: UnitState) -> None: ...
-
-    def after_flush(self, unit: UnitState, pending: PendingFlush) -> None: ...
-
-    def after_rollback(self, unit: UnitState) -> None: ...
 
 
 class UnitState:
@@ -84,6 +82,7 @@ class UnitState:
         "_entering",
         "busy",
         "closed",
+        "events",
         "flushed_since_commit",
         "hooks",
         "identity",
@@ -96,6 +95,7 @@ class UnitState:
     def __init__(self, registry: Registry, hooks: Sequence[FlushHook] = ()) -> None:
         self.registry = registry
         self.hooks = tuple(hooks)
+        self.events = UnitEvents(self.hooks)
         # Set by the sync unit: how a relationship loads on attribute access.
         self.lazy_reader: Reader | None = None
         self.identity = IdentityMap()
@@ -266,16 +266,20 @@ class UnitState:
     def prepare_flush(self) -> Exchange[PendingFlush | None]:
         """What the next flush must send, or None when nothing changed.
 
-        Runs the flush hooks, adds new entities reachable through tracked
-        relationships (cascade on add), and loads what ``cascade`` delete rules
-        need (the only reads a flush may make).
+        Fires ``before_flush``, adds new entities reachable through tracked
+        relationships (cascade on add), loads what ``cascade`` delete rules
+        need (the only reads a flush may make), then fires the per-entity
+        ``before_*`` events (their edits are part of the plan).
         """
         self.check_open()
-        for hook in self.hooks:
-            hook.before_flush(self)
+        events = self.events
+        events.before_flush(self)
         self._adopt_new_targets()
         yield from self._expand_cascades()
         changes = self.changes()
+        if events.entity_handlers and changes and events.before_writes(self, changes):
+            self._adopt_new_targets()
+            changes = self.changes()
         plan = plan_commit(changes)
         return None if plan is None else PendingFlush(changes, plan)
 
@@ -365,8 +369,7 @@ class UnitState:
         for delete in changes.deletes:
             self.identity.forget(delete.state)
         self.flushed_since_commit = True
-        for hook in self.hooks:
-            hook.after_flush(self, pending)
+        self.events.after_flush(self, changes)
 
     def tracked_entities(self) -> list[object]:
         """Every entity the unit tracks that is not marked for deletion."""
@@ -375,57 +378,60 @@ class UnitState:
     def explain_failure(self, pending: PendingFlush, message: str) -> Exchange[PersistenceError]:
         """Turn a failed commit into the error that names what went wrong.
 
-        Yields the reads it needs (stale versions, existing keys) and returns
-        the error to raise. The failed query wrote nothing.
+        Yields the reads it needs and returns the error to raise. The failed
+        query wrote nothing. Which check of the query fired first depends on
+        its shape, so the cause is read back in one fixed order, whatever the
+        server said: entities stale or gone (``ConcurrencyError``: rerunning
+        from fresh reads is the cure, and may avoid the rest), then keys
+        already taken (``DuplicateKeyError``), then ``restrict`` rules that
+        still hold targets (``DeleteRestrictedError``).
         """
         plan = pending.plan
-        if "division by zero" in message.lower():
-            for rule in plan.restricted:
-                query, params = restrict_probe(rule)
-                rows = yield Read(query, params, Attached(rule.rel, rule.source))
-                if rows:
-                    rel = rule.rel
-                    holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
-                    attached = ", ".join(
-                        f"{rel.target.name}[{rel.target.key_codec.decode(r[0])!r}]" for r in rows
-                    )
-                    return DeleteRestrictedError(
-                        f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
-                        f"still holds {attached}; remove those first. Nothing was written."
-                    )
-            stale: list[tuple[str, Any]] = []
-            for batch in plan.checked:
-                if batch.operation not in ("update", "delete"):
-                    continue
-                query, params = stale_probe(batch)
-                asked = [k for k, _ in batch.rows]
-                rows = yield Read(query, params, Versions(batch.mapping, asked, batch.olds or None))
-                stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
-            if not stale and plan.created:
-                # The guard also refuses creates of stored keys (on graphs without the
-                # key constraint).
-                taken = yield from self._taken_keys(plan)
-                if taken:
-                    return _duplicate(taken, message)
+        stale: list[tuple[str, Any]] = []
+        for batch in plan.checked:
+            if batch.operation not in ("update", "delete"):
+                continue
+            query, params = stale_probe(batch)
+            asked = [k for k, _ in batch.rows]
+            rows = yield Read(query, params, Versions(batch.mapping, asked, batch.olds or None))
+            stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
+        if stale:
             return ConcurrencyError(stale)
-        if "unique constraint" in message.lower():
-            return _duplicate((yield from self._taken_keys(plan)), message)
-        return CommitError(f"commit failed, nothing was written: {message}")
-
-    def _taken_keys(self, plan: CommitPlan) -> Exchange[list[str]]:
-        """``Person['k']`` for each key the plan creates that is stored already."""
         taken: list[str] = []
         for mapping, keys in plan.created:
             query, params = existing_keys_probe(mapping, keys)
             rows = yield Read(query, params, ExistingKeys(mapping, keys))
             decode = mapping.key_codec.decode
             taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
-        return taken
+        if taken:
+            return _duplicate(taken, message)
+        for rule in plan.restricted:
+            query, params = restrict_probe(rule)
+            rows = yield Read(query, params, Attached(rule.rel, rule.source, rule.removed))
+            if rows:
+                rel = rule.rel
+                holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
+                attached = ", ".join(
+                    f"{rel.target.name}[{rel.target.key_codec.decode(r[0])!r}]" for r in rows
+                )
+                return DeleteRestrictedError(
+                    f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
+                    f"still holds {attached}; remove those first. Nothing was written."
+                )
+        if "unique constraint" in message.lower():
+            return DuplicateKeyError(
+                f"an entity already holds a unique value this commit writes; nothing was "
+                f"written ({message})"
+            )
+        if "division by zero" in message.lower():
+            return ConcurrencyError(stale)
+        return CommitError(f"commit failed, nothing was written: {message}")
 
     # -- ending -----------------------------------------------------------------
 
     def commit_done(self) -> None:
         self.flushed_since_commit = False
+        self.events.after_commit(self)
 
     def rollback(self) -> bool:
         """Discard pending work and restore tracked entities to their last stored state.
@@ -443,8 +449,7 @@ class UnitState:
                 _restore_edges(state)
         had_flushed = self.flushed_since_commit
         self.flushed_since_commit = False
-        for hook in self.hooks:
-            hook.after_rollback(self)
+        self.events.after_rollback(self)
         return had_flushed
 
     def close(self) -> None:
@@ -476,7 +481,7 @@ def _restore(state: InstanceState) -> None:
     if state.fields is not None and mapping.unchanged(state.entity, state.fields):
         return
     try:
-        if mapping.encode(state.entity) == state.snapshot:
+        if same_stored(mapping.encode(state.entity), state.snapshot):
             return
     except ValueEncodingError:
         pass

@@ -18,8 +18,15 @@ from redis import exceptions as redis_errors
 
 from . import detached
 from .declared import declared_repositories
-from .errors import FlushedWorkError, PersistenceError, ReadOnlyQueryError
+from .errors import (
+    CommitNotReplicatedError,
+    FlushedWorkError,
+    PersistenceError,
+    ReadOnlyQueryError,
+)
 from .mapping import EntityMapping, Registry
+from .observe import observed
+from .preview import CommitPreview, preview
 from .reads import Read
 from .repository import Conversation, Repository, RepositoryBase, drive
 from .state import FlushHook, PendingFlush, UnitState
@@ -28,6 +35,7 @@ from .wire import (
     commit_failure,
     commit_timed_out,
     is_timeout,
+    never_sent,
     read_failure,
 )
 
@@ -60,7 +68,7 @@ def read_errors_translated() -> Iterator[None]:
     try:
         yield
     except redis_errors.ResponseError as exc:
-        if is_timeout(exc):
+        if is_timeout(exc) or never_sent(exc):  # never_sent: CLUSTERDOWN
             raise read_failure(exc) from exc
         if "only on read-only queries" in str(exc):
             raise ReadOnlyQueryError(
@@ -143,6 +151,19 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self.state.check_open()
         return self.state.has_pending_changes()
 
+    def listen(
+        self, event: str, handler: Callable[..., Any], *, entity: type | None = None
+    ) -> None:
+        """Run ``handler`` on this unit's ``event`` (see ``events``), after the hooks' handlers.
+
+        ``entity`` limits ``before_insert``/``before_update``/``before_delete`` to one class.
+
+        Raises:
+            ValueError: an unknown event, or ``entity`` for an event not per entity.
+            TypeError: ``handler`` is not callable.
+        """
+        self.state.events.listen(event, handler, entity=entity)
+
     def add(self, entity: object) -> None:
         """Track a new entity of any mapped type; it is written at commit."""
         self.state.add(entity)
@@ -182,7 +203,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self, pending: PendingFlush, exc: BaseException
     ) -> Conversation[PersistenceError]:
         """The error a failed commit query stands for (reading what explains it)."""
-        if isinstance(exc, redis_errors.ResponseError):
+        if isinstance(exc, redis_errors.ResponseError) and not never_sent(exc):
             if is_timeout(exc):
                 return commit_timed_out(exc, self._write_timeout)
             return (yield from self.state.explain_failure(pending, str(exc)))
@@ -265,6 +286,8 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             ConcurrencyError: a versioned entity changed since it was loaded.
             DuplicateKeyError: a new entity's key exists already.
             CommitOutcomeUnknownError: the connection dropped mid-commit.
+            CommitNotReplicatedError: applied on the primary, but fewer replicas than
+                ``Database(replicas=N)`` asks for confirmed it in time.
             DatabaseUnavailableError: the query was never run (server unreachable or
                 loading its data, no free connection); nothing was written.
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
@@ -275,10 +298,17 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             pending = drive(self.state.prepare_flush(), self.read)
             if pending is None:
                 return
+            plan = pending.plan
             try:
-                self.graph.query(
-                    pending.plan.query, pending.plan.params, timeout=self._write_timeout
-                )
+                with observed(
+                    "commit", plan.query, plan.params, self.graph, len(pending.changes)
+                ) as seen:
+                    seen.result(
+                        self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
+                    )
+            except CommitNotReplicatedError:
+                self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+                raise
             except WRITE_ERRORS as exc:
                 raise drive(self._write_failure(pending, exc), self.read) from exc
             self.state.flushed(pending)
@@ -289,6 +319,17 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         self.flush()
         self.state.commit_done()
+
+    def plan(self) -> CommitPreview | None:
+        """What a commit would send now (text, parameters, counts, guards), sent nowhere.
+
+        Runs what a flush runs before sending (``before_flush`` and the
+        per-entity handlers, cascade reads), so the preview is the query the
+        next commit sends unless the unit changes in between. None when a
+        commit would write nothing.
+        """
+        pending = drive(self.state.prepare_flush(), self.read)
+        return None if pending is None else preview(pending.plan, pending.changes)
 
     def rollback(self) -> None:
         """Discard pending work and restore loaded entities to their stored state.
@@ -313,8 +354,13 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         self.state.check_open()
         previous = self.state.enter()
         try:
-            with read_errors_translated():
-                result = self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+            with (
+                observed("read", read.query, read.params, self.graph) as seen,
+                read_errors_translated(),
+            ):
+                result = seen.result(
+                    self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
+                )
         finally:
             self.state.leave(previous)
         rows: list[list[Any]] = result.result_set

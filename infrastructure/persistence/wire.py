@@ -5,7 +5,8 @@ differently:
 
 - nothing was written, retry when the server is back: the server could not
   be reached at connect time, it answered ``LOADING`` while it replays its
-  append-only file, or no pooled connection became free
+  append-only file, a cluster answered ``CLUSTERDOWN`` (a failed primary's
+  slots not yet taken over), or no pooled connection became free
   (``DatabaseUnavailableError``);
 - a commit may or may not have been applied: the connection failed after the
   query was sent (``CommitOutcomeUnknownError``; rerun the unit from fresh
@@ -56,10 +57,10 @@ def is_timeout(exc: redis_errors.ResponseError) -> bool:
 def never_sent(exc: BaseException) -> bool:
     """Whether ``exc`` proves the command was not executed by the server.
 
-    True for ``LOADING`` answers, refused connections (TCP or unix socket)
-    and an exhausted connection pool.
+    True for ``LOADING`` and ``CLUSTERDOWN`` answers, refused connections
+    (TCP or unix socket) and an exhausted connection pool.
     """
-    if isinstance(exc, redis_errors.BusyLoadingError):
+    if isinstance(exc, redis_errors.BusyLoadingError | redis_errors.ClusterDownError):
         return True
     if isinstance(exc, redis_errors.ConnectionError) and str(exc) == POOL_EXHAUSTED:
         return True
@@ -71,6 +72,8 @@ def unavailable(exc: BaseException, what: str) -> DatabaseUnavailableError:
     """``DatabaseUnavailableError`` for ``what`` ("read", "commit") failing with ``exc``."""
     if isinstance(exc, redis_errors.BusyLoadingError):
         why = "the server is still loading its data (LOADING)"
+    elif isinstance(exc, redis_errors.ClusterDownError):
+        why = f"the cluster is down ({exc}), as while a replica takes over a failed primary"
     elif str(exc) == POOL_EXHAUSTED:
         why = "no connection of the pool became free in time"
     else:

@@ -9,7 +9,9 @@ They are the ``falkordb`` package's own ``FalkorDB`` classes, so
   union (``GRAPH.LIST`` on a cluster otherwise answers for one node only);
 - the async cluster client is initialized (slot map loaded) before its first
   command: redis-py routes a command sent during a cold start by a default
-  policy, which can send a write to the wrong node or to several.
+  policy, which can send a write to the wrong node or to several;
+- with a ``ReplicaAck``, every write query is pipelined with ``WAIT`` (see
+  ``replication``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from redis.exceptions import RedisClusterException
 from redis.sentinel import Sentinel
 
 from .connections import Topology, cluster_unreachable
+from .replication import WRITE_COMMAND, ReplicaAck, async_write_and_wait, write_and_wait
 from .urls import Target
 
 LIST_GRAPHS = "GRAPH.LIST"
@@ -91,6 +94,7 @@ class SyncClient(FalkorDB):  # type: ignore[misc]
         topology: Topology,
         gate: Gate | None = None,
         sentinel: Sentinel | None = None,
+        ack: ReplicaAck | None = None,
     ) -> None:
         # FalkorDB.__init__ is skipped on purpose: it would build and probe its own connection.
         self.connection: Any = connection
@@ -98,12 +102,18 @@ class SyncClient(FalkorDB):  # type: ignore[misc]
         self.flushdb = connection.flushdb
         self._gate = gate
         self._sentinel = sentinel
+        self.ack = ack
+
+    def _send(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.ack is not None and args and args[0] == WRITE_COMMAND:
+            return write_and_wait(self.connection, self.ack, args)
+        return self.connection.execute_command(*args, **kwargs)
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         if self._gate is None:
-            return self.connection.execute_command(*args, **kwargs)
+            return self._send(args, kwargs)
         with self._gate.held():
-            return self.connection.execute_command(*args, **kwargs)
+            return self._send(args, kwargs)
 
     def list_graphs(self) -> list[str]:
         """The names of all graphs, on every node of a cluster, sorted."""
@@ -131,6 +141,7 @@ class AsyncClient(AsyncFalkorDB):  # type: ignore[misc]
         gate: AsyncGate | None = None,
         sentinel: AsyncSentinel | None = None,
         target: Target | None = None,
+        ack: ReplicaAck | None = None,
     ) -> None:
         self.connection: Any = connection
         self._target = target
@@ -138,6 +149,7 @@ class AsyncClient(AsyncFalkorDB):  # type: ignore[misc]
         self.flushdb = connection.flushdb
         self._gate = gate
         self._sentinel = sentinel
+        self.ack = ack
 
     async def _ready(self) -> None:
         # A no-op once the slot map is loaded; reloads it after a node failure.
@@ -149,12 +161,17 @@ class AsyncClient(AsyncFalkorDB):  # type: ignore[misc]
                     raise redis.ConnectionError(str(exc)) from exc
                 raise cluster_unreachable(self._target, exc) from exc
 
+    async def _send(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.ack is not None and args and args[0] == WRITE_COMMAND:
+            return await async_write_and_wait(self.connection, self.ack, args)
+        return await self.connection.execute_command(*args, **kwargs)
+
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         await self._ready()
         if self._gate is None:
-            return await self.connection.execute_command(*args, **kwargs)
+            return await self._send(args, kwargs)
         async with self._gate.held():
-            return await self.connection.execute_command(*args, **kwargs)
+            return await self._send(args, kwargs)
 
     async def list_graphs(self) -> list[str]:
         """The names of all graphs, on every node of a cluster, sorted."""

@@ -39,6 +39,11 @@ Topology = Literal["standalone", "cluster", "sentinel"]
 CONNECT_TIMEOUT_S = 5.0
 #: Timeouts for the short questions asked of sentinels.
 SENTINEL_TIMEOUT_S = 2.0
+#: No client-side limit on waiting for a reply, unless the URL sets ``socket_timeout``.
+#: Queries are bounded by their server-side timeouts instead. A socket timeout cuts a
+#: commit off while the server may still apply it: its outcome is then unknown
+#: (``CommitOutcomeUnknownError``), so set one only when that is what you want.
+SOCKET_TIMEOUT_S: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,11 @@ class Resolved:
 
 
 def _node_options(target: Target) -> dict[str, Any]:
-    options = {"socket_connect_timeout": CONNECT_TIMEOUT_S, **target.options}
+    options = {
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        **target.options,
+    }
     options["decode_responses"] = True
     return options
 
@@ -69,6 +78,8 @@ def _url_extras(target: Target) -> dict[str, Any]:
     extras: dict[str, Any] = {"decode_responses": True}
     if "socket_connect_timeout" not in target.options:
         extras["socket_connect_timeout"] = CONNECT_TIMEOUT_S
+    if "socket_timeout" not in target.options:
+        extras["socket_timeout"] = SOCKET_TIMEOUT_S
     return extras
 
 

@@ -21,8 +21,9 @@ from infrastructure.persistence.cypher import AsyncFastGraph, FastGraph
 
 from .clients import AsyncClient, AsyncGate, Gate, SyncClient
 from .connections import Limits, Resolved, Topology, async_connection, resolve, sync_connection
-from .embedded import EmbeddedFalkorDB
+from .embedded import EmbeddedFalkorDB, SharedFalkorDB
 from .graph_names import GraphNames
+from .replication import ReplicaAck, replica_ack
 from .urls import parse_database_url
 
 
@@ -34,6 +35,13 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def with_socket_timeout(url: str, seconds: float | None) -> str:
+    """``url`` with ``socket_timeout`` added to its query, unless None or the URL sets one."""
+    if seconds is None or "socket_timeout=" in url.partition("?")[2]:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}socket_timeout={seconds:g}"
+
+
 class Database:
     """Connections to one FalkorDB deployment, and the embedded server when no URL is given.
 
@@ -42,13 +50,34 @@ class Database:
     Reads go to primaries only, so a unit reads what was committed before it.
 
     Args:
-        url: see the module docstring; None starts an embedded server.
-        data_dir: the embedded server's data directory (None: a throwaway one).
+        url: see the module docstring; None uses an embedded server.
+        data_dir: the embedded server's data directory. Given, the server is
+            the directory's shared one (``SharedFalkorDB``): started if none
+            runs, used by every process pointed at the directory, stopped by
+            the last of them. None: a throwaway server of this object's own.
         appendfsync: the embedded server's AOF policy.
         max_connections: the bound of each client's pool (per node on a
             cluster); callers beyond it wait up to ``pool_timeout_s``.
         graph_names: how ``graph_for`` names a tenant's graph (a template
             string or a ``GraphNames``).
+        socket_timeout_s: a client-side limit on waiting for any reply
+            (None, the default: none; a ``socket_timeout`` in the URL wins).
+            A commit cut off by it may still be applied by the server: it
+            raises ``CommitOutcomeUnknownError``. Long work is better bounded
+            by the server-side query timeouts.
+        replicas: acknowledge a write only once this many replicas confirm
+            it (``WAIT``, in the same round trip); 0 for the primary's answer
+            alone. None: the URL's ``replicas=`` option, else 0. Fewer in time
+            raises ``CommitNotReplicatedError`` (applied on the primary, not
+            known to be replicated).
+        replica_timeout_ms: how long a write waits for its replicas (None:
+            the URL's ``replica_timeout_ms=``, else 1000).
+
+    Raises:
+        ValueError: ``max_connections`` below 1, ``socket_timeout_s`` not positive,
+            ``replicas`` negative,
+            ``replica_timeout_ms`` below 1.
+        DatabaseURLError: a URL that cannot be used.
     """
 
     def __init__(
@@ -60,14 +89,32 @@ class Database:
         max_connections: int = 64,
         pool_timeout_s: float = 30.0,
         graph_names: GraphNames | str = "{tenant}",
+        socket_timeout_s: float | None = None,
+        replicas: int | None = None,
+        replica_timeout_ms: int | None = None,
     ) -> None:
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
-        self._url = normalize_url(url) if url else None
+        if socket_timeout_s is not None and not socket_timeout_s > 0:
+            raise ValueError(f"socket_timeout_s must be positive or None, got {socket_timeout_s}")
+        self.socket_timeout_s = socket_timeout_s
+        self._url = with_socket_timeout(normalize_url(url), socket_timeout_s) if url else None
         self._target = parse_database_url(self._url) if self._url else None
-        self.server: EmbeddedFalkorDB | None = (
-            None if url else EmbeddedFalkorDB(data_dir, appendfsync=appendfsync)
+        if replicas is not None and (isinstance(replicas, bool) or replicas < 0):
+            raise ValueError(f"replicas must be 0 or more, got {replicas!r}")
+        self.ack: ReplicaAck | None = replica_ack(
+            replicas if replicas is not None else getattr(self._target, "replicas", None),
+            replica_timeout_ms
+            if replica_timeout_ms is not None
+            else getattr(self._target, "replica_timeout_ms", None),
         )
+        self.server: EmbeddedFalkorDB | SharedFalkorDB | None = None
+        if url is None:
+            self.server = (
+                EmbeddedFalkorDB(appendfsync=appendfsync)
+                if data_dir is None
+                else SharedFalkorDB(data_dir, appendfsync=appendfsync)
+            )
         self.limits = Limits(max_connections, pool_timeout_s)
         self.graph_names = (
             graph_names if isinstance(graph_names, GraphNames) else GraphNames(graph_names)
@@ -89,7 +136,7 @@ class Database:
         if self._url is None:
             assert self.server is not None
             self.server.start()
-            return self.server.url
+            return with_socket_timeout(self.server.url, self.socket_timeout_s)
         return self._url
 
     def open(self) -> Self:
@@ -123,7 +170,7 @@ class Database:
             gate = None
             if resolved.topology != "standalone":
                 gate = Gate(self.limits.max_connections, self.limits.timeout_s)
-            self._client = SyncClient(connection, resolved.topology, gate, sentinel)
+            self._client = SyncClient(connection, resolved.topology, gate, sentinel, self.ack)
         return self._client
 
     def graph(self, name: str) -> Any:
@@ -160,14 +207,20 @@ class Database:
         gate = None
         if resolved.topology != "standalone":
             gate = AsyncGate(self.limits.max_connections, self.limits.timeout_s)
-        client = AsyncClient(connection, resolved.topology, gate, sentinel, resolved.target)
+        client = AsyncClient(
+            connection, resolved.topology, gate, sentinel, resolved.target, self.ack
+        )
         self._async_clients.append(client)
         return client
 
     # -- lifecycle -----------------------------------------------------------
 
     def close(self) -> None:
-        """Close the sync pool and stop the embedded server (async clients: ``aclose``)."""
+        """Close the sync pool and stop the embedded server (async clients: ``aclose``).
+
+        A shared server (``data_dir`` given) is stopped only when no other
+        process uses it.
+        """
         if self._client is not None:
             self._client.close()
             self._client = None

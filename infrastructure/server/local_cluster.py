@@ -4,8 +4,9 @@
 and ``--cluster-enabled yes`` on free loopback ports, gives each primary an
 equal share of the 16384 hash slots (``CLUSTER ADDSLOTSRANGE``), joins them
 (``CLUSTER MEET``) and waits until every node reports ``cluster_state:ok``
-and agrees on who owns which slot. Only the processes it started are ever
-stopped, by their pid.
+and agrees on who owns which slot. With ``replicas=1`` each primary gets a
+replica (``CLUSTER REPLICATE``), which takes over its slots when it fails.
+Only the processes it started are ever stopped, by their pid.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def _command(client: redis.Redis, *args: Any) -> Any:
     return client.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
+def _node_count(nodes: Any) -> int:
+    # redis-py parses CLUSTER NODES into a dict keyed by address; raw text has a line each.
+    return len(nodes) if isinstance(nodes, dict) else len(str(nodes).splitlines())
+
+
 def slot_ranges(nodes: int) -> list[tuple[int, int]]:
     """Inclusive slot ranges splitting all hash slots evenly over ``nodes`` primaries."""
     if nodes < 1:
@@ -47,10 +53,15 @@ def slot_of(key: str) -> int:
 
 
 class LocalCluster:
-    """N FalkorDB primaries forming one Redis Cluster on 127.0.0.1.
+    """N FalkorDB primaries (and their replicas) forming one Redis Cluster on 127.0.0.1.
+
+    ``nodes`` lists the primaries first (``nodes[i]`` owns ``ranges[i]`` at
+    start), then their replicas: ``nodes[n + r * n + i]`` replicates primary
+    ``i``. After a failover the roles change; ``primary_for`` asks.
 
     Args:
         nodes: how many primaries (each owns an equal slot range).
+        replicas: how many replicas each primary gets.
         data_dir: parent of the nodes' directories (a temporary one when None,
             removed on ``stop``).
         appendfsync: the nodes' AOF policy (None: no AOF).
@@ -66,13 +77,17 @@ class LocalCluster:
         self,
         nodes: int = 3,
         *,
+        replicas: int = 0,
         data_dir: str | Path | None = None,
         appendfsync: Literal["always", "everysec", "no"] | None = None,
         node_timeout_ms: int = 2000,
         full_coverage: bool = True,
         startup_timeout_s: float = 30.0,
     ) -> None:
+        if replicas < 0:
+            raise ValueError(f"replicas must be 0 or more, got {replicas}")
         self.ranges = slot_ranges(nodes)
+        self.replicas = replicas
         self._own_dir = data_dir is None
         self.data_dir = (
             Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="falkordb-cluster-"))
@@ -112,7 +127,7 @@ class LocalCluster:
         if self.nodes:
             return self
         try:
-            for i in range(len(self.ranges)):
+            for i in range(len(self.ranges) * (1 + self.replicas)):
                 bus_port = free_port()
                 node = EmbeddedFalkorDB(
                     self.data_dir / f"node{i}",
@@ -124,6 +139,8 @@ class LocalCluster:
                         "--cluster-port", str(bus_port),
                         "--cluster-node-timeout", str(self.node_timeout_ms),
                         "--cluster-require-full-coverage", "yes" if self.full_coverage else "no",
+                        # a replica's first sync starts at once (not after 5 s)
+                        "--repl-diskless-sync-delay", "0",
                     ],
                 )  # fmt: skip
                 self.nodes.append(node)
@@ -143,15 +160,68 @@ class LocalCluster:
     def _form(self) -> None:
         clients = [self._client(i) for i in range(len(self.nodes))]
         try:
-            for epoch, (client, (lo, hi)) in enumerate(zip(clients, self.ranges, strict=True), 1):
+            primaries = len(self.ranges)
+            for epoch, (client, (lo, hi)) in enumerate(
+                zip(clients[:primaries], self.ranges, strict=True), 1
+            ):
                 _command(client, "CLUSTER", "SET-CONFIG-EPOCH", epoch)
                 _command(client, "CLUSTER", "ADDSLOTSRANGE", lo, hi)
             for port, bus_port in zip(self.ports[1:], self.bus_ports[1:], strict=True):
                 _command(clients[0], "CLUSTER", "MEET", "127.0.0.1", port, bus_port)
+            if self.replicas:
+                ids = [_command(c, "CLUSTER", "MYID") for c in clients[:primaries]]
+                self._wait_known(clients)
+                for j, client in enumerate(clients[primaries:]):
+                    _command(client, "CLUSTER", "REPLICATE", ids[j % primaries])
             self._wait_formed(clients)
         finally:
             for client in clients:
                 client.close()
+
+    def _wait_known(self, clients: list[redis.Redis]) -> None:
+        """Wait until every node knows every other (a replica must know its primary)."""
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            known = [_node_count(_command(c, "CLUSTER", "NODES")) for c in clients]
+            if all(k == len(clients) for k in known):
+                return
+            time.sleep(0.05)
+        raise LocalClusterError(f"the nodes did not meet within {self.startup_timeout_s}s")
+
+    def _replicas_synced(self, clients: list[redis.Redis]) -> str:
+        for i, client in enumerate(clients[len(self.ranges) :], len(self.ranges)):
+            info = client.info("replication")
+            if info.get("role") != "slave" or info.get("master_link_status") != "up":
+                return f"node {i} is not a synced replica yet"
+        return ""
+
+    def primary_for(self, key: str) -> int:
+        """Which node (index into ``nodes``) is the primary of ``key``'s slot now."""
+        slot = slot_of(key)
+        for i, node in enumerate(self.nodes):
+            if node.process is None or node.process.poll() is not None:
+                continue
+            try:
+                with self._client(i) as client:
+                    for lo, hi, primary, *_ in _command(client, "CLUSTER", "SLOTS"):
+                        if lo <= slot <= hi:
+                            return self.ports.index(int(primary[1]))
+            except (redis.ConnectionError, redis.TimeoutError):
+                continue
+        raise LocalClusterError(f"no live node knows the primary of {key!r}")
+
+    def replicas_of(self, index: int) -> list[int]:
+        """The nodes (indexes) that replicate node ``index`` now."""
+        found = []
+        for i in range(len(self.nodes)):
+            try:
+                with self._client(i) as client:
+                    info = client.info("replication")
+            except (redis.ConnectionError, redis.TimeoutError):
+                continue
+            if info.get("role") == "slave" and int(info.get("master_port", 0)) == self.ports[index]:
+                found.append(i)
+        return found
 
     def _wait_formed(self, clients: list[redis.Redis]) -> None:
         deadline = time.monotonic() + self.startup_timeout_s
@@ -174,6 +244,8 @@ class LocalCluster:
                     missing = f"node {i} sees slot ranges {owned}"
                 if missing:
                     break
+            if not missing and self.replicas:
+                missing = self._replicas_synced(clients)
             if not missing:
                 return
             time.sleep(0.05)

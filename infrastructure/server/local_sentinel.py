@@ -137,9 +137,15 @@ class LocalSentinel:
         )
 
     def _replicas_linked(self) -> bool:
-        for replica in self.servers[1:]:
+        _, primary_port = (
+            self.primary_address() if self.sentinel_port else ("", self.servers[0].port)
+        )
+        for replica in self.servers:
+            if replica.port == primary_port:
+                continue
             with redis.Redis(host="127.0.0.1", port=replica.port or 0, socket_timeout=2) as client:
-                if client.info("replication").get("master_link_status") != "up":
+                info = client.info("replication")
+                if info.get("master_link_status") != "up" or info.get("master_sync_in_progress"):
                     return False
         return True
 
@@ -148,8 +154,29 @@ class LocalSentinel:
             raise LocalSentinelError(f"the sentinel exited with {self.sentinel_process.returncode}")
         with self.sentinel_client() as client:
             seen = client.sentinel_slaves(self.service)
-        healthy = [r for r in seen if "s_down" not in r.get("flags", "")]
+        # Flags come from pings (every second); the link status it reports
+        # comes from INFO, every 10 s: the replicas' own INFO is asked instead.
+        healthy = [
+            r
+            for r in seen
+            if not {"s_down", "o_down", "disconnected"} & set(r.get("flags", "").split(","))
+        ]
         return len(healthy) == self.replica_count
+
+    def wait_healthy(self, timeout_s: float = 30.0) -> None:
+        """Wait until every replica is in sync with the primary and the sentinel sees it so."""
+        self._wait(self._replicas_linked, "the replicas to sync with the primary", timeout_s)
+        self._wait(self._sentinel_sees_replicas, "the sentinel to see the replicas", timeout_s)
+
+    def restart_as_replica(self, server: EmbeddedFalkorDB) -> EmbeddedFalkorDB:
+        """Start a killed server again, on its data, as a replica of the current primary.
+
+        With an append-only file it first loads what it had acknowledged;
+        whatever of it the new primary lacks is dropped when it resyncs.
+        """
+        host, port = self.primary_address()
+        server.extra_args = [*FAST_SYNC, "--replicaof", host, str(port)]
+        return server.restart()
 
     def _wait(self, ready: Callable[[], bool], what: str, timeout_s: float | None = None) -> None:
         deadline = time.monotonic() + (timeout_s or self.startup_timeout_s)
@@ -179,11 +206,21 @@ class LocalSentinel:
         return primary
 
     def wait_for_failover(self, old_port: int, timeout_s: float = 30.0) -> tuple[str, int]:
-        """Wait until the sentinel names a new primary that answers as one; return its address."""
+        """Wait until the sentinel has finished promoting a new primary; return its address.
+
+        The sentinel names the promoted replica before its failover is over;
+        a killed primary started again before then can make it abort and
+        turn the promoted replica back into a replica, dropping its writes.
+        So this also waits for the failover to be over.
+        """
 
         def promoted() -> bool:
             host, port = self.primary_address()
             if port == old_port:
+                return False
+            with self.sentinel_client() as sentinel:
+                flags = str(sentinel.sentinel_master(self.service).get("flags", ""))
+            if "failover_in_progress" in flags.split(","):
                 return False
             with redis.Redis(host=host, port=port, socket_timeout=1) as client:
                 role: object = client.info("replication").get("role")

@@ -15,7 +15,9 @@ base name, as in ``falkors`` / ``rediss``, means TLS)::
                                                          when the sentinels
                                                          watch exactly one)
 
-``options`` are redis-py connection options (``socket_timeout=5``...). For
+``options`` are redis-py connection options (``socket_timeout=5``...), except
+``replicas=N`` and ``replica_timeout_ms=T``: acknowledge a write only once N
+replicas confirm it, waiting up to T ms (see ``replication``). For
 sentinel URLs ``sentinel_username`` / ``sentinel_password`` authenticate to
 the sentinels; the user and password in the URL are the data nodes' own.
 """
@@ -57,6 +59,8 @@ class Target:
     service: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     sentinel_options: dict[str, Any] = field(default_factory=dict)
+    replicas: int | None = None
+    replica_timeout_ms: int | None = None
 
 
 def _split_hosts(hostlist: str, default_port: int, url: str) -> tuple[tuple[str, int], ...]:
@@ -102,6 +106,15 @@ def _options(plain_url: str) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _count(params: dict[str, str], name: str, url: str) -> int | None:
+    text = params.pop(name, None)
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise DatabaseURLError(f"{name} must be a whole number, got {text!r} in {_redacted(url)!r}")
+    return int(text)
+
+
 def parse_database_url(url: str) -> Target:
     """Read a database URL (see the module docstring for the forms).
 
@@ -114,7 +127,18 @@ def parse_database_url(url: str) -> Target:
         raise DatabaseURLError(f"not a URL (no '://'): {_redacted(url)!r}")
     scheme = scheme.lower()
     if scheme == "unix":
-        return Target(url, "standalone", options=_options(url))
+        location, _, query = url.partition("?")
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        replicas = _count(params, "replicas", url)
+        replica_timeout_ms = _count(params, "replica_timeout_ms", url)
+        plain = f"{location}{'?' if params else ''}{urlencode(params)}"
+        return Target(
+            plain,
+            "standalone",
+            options=_options(plain),
+            replicas=replicas,
+            replica_timeout_ms=replica_timeout_ms,
+        )
     base, _, mode_name = scheme.partition("+")
     if base not in _BASES or mode_name not in _MODES:
         raise DatabaseURLError(
@@ -138,6 +162,8 @@ def parse_database_url(url: str) -> Target:
             f"several hosts need falkor+cluster:// or falkor+sentinel://: {_redacted(url)!r}"
         )
     params = dict(parse_qsl(query, keep_blank_values=True))
+    replicas = _count(params, "replicas", url)
+    replica_timeout_ms = _count(params, "replica_timeout_ms", url)
     sentinel_options: dict[str, Any] = {}
     for name in ("sentinel_username", "sentinel_password"):
         if name in params:
@@ -157,4 +183,6 @@ def parse_database_url(url: str) -> Target:
         raise DatabaseURLError(f"a cluster has only database 0: {_redacted(url)!r}")
     if tls:
         sentinel_options.setdefault("ssl", True)
-    return Target(plain, mode, hosts, tls, service, options, sentinel_options)
+    return Target(
+        plain, mode, hosts, tls, service, options, sentinel_options, replicas, replica_timeout_ms
+    )

@@ -25,7 +25,7 @@ from infrastructure.persistence import (
     ensure_key_constraints,
 )
 from infrastructure.persistence.cypher import AsyncFastGraph
-from infrastructure.persistence.readers import Vector
+from infrastructure.persistence.readers import StoredVector
 
 
 @dataclass
@@ -138,7 +138,7 @@ async def test_native_values_read_exactly_and_a_read_only_unit_writes_nothing(
             "made": date(2025, 6, 29),
             "at": datetime(2025, 6, 29, 13, 45),
             "span": timedelta(seconds=90),
-            "weights": Vector([0.10000000149011612, 0.5]),
+            "weights": StoredVector([0.10000000149011612, 0.5]),
         },
     )
     async with rbe.unit() as uow:

@@ -11,7 +11,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -161,7 +160,7 @@ def test_accounts_reachable_through_transfers(api: httpx.Client) -> None:
     reached = api.get(f"/accounts/{a['id']}/reachable")
     assert reached.status_code == 200, reached.text
     assert [x["id"] for x in reached.json()] == sorted([b["id"], c["id"]])
-    assert {x["id"]: x["balance"] for x in reached.json()} == {b["id"]: "50", c["id"]: "55"}
+    assert {x["id"]: x["balance"] for x in reached.json()} == {b["id"]: "50.00", c["id"]: "55.00"}
     from_d = api.get(f"/accounts/{d['id']}/reachable").json()
     assert [x["id"] for x in from_d] == sorted([a["id"], b["id"], c["id"]])
     assert api.get(f"/accounts/{c['id']}/reachable").json() == []
@@ -175,7 +174,7 @@ def test_accounts_and_deposits(api: httpx.Client) -> None:
     owner = person(api, "Pia")
     opened = api.post("/accounts", json={"owner_id": owner["id"]})
     assert opened.status_code == 201
-    assert opened.json()["balance"] == "0"
+    assert opened.json()["balance"] == "0.00"
     assert opened.json()["currency"] == "EUR"
     acc = opened.json()["id"]
     paid = api.post(f"/accounts/{acc}/deposits", json={"amount": "10.25"})
@@ -245,8 +244,8 @@ def test_concurrent_transfers_lose_no_money(api: httpx.Client) -> None:
     # Every transfer read and wrote the same two accounts: conflicts were retried, not lost.
     assert statuses.count(201) + statuses.count(409) == 20
     landed = statuses.count(201)
-    assert api.get(f"/accounts/{source['id']}").json()["balance"] == str(Decimal(50 - landed))
-    assert api.get(f"/accounts/{target['id']}").json()["balance"] == str(Decimal(landed))
+    assert api.get(f"/accounts/{source['id']}").json()["balance"] == f"{50 - landed}.00"
+    assert api.get(f"/accounts/{target['id']}").json()["balance"] == f"{landed}.00"
     assert landed > 0
 
 
@@ -282,3 +281,104 @@ def test_a_transfer_is_still_there_after_the_app_restarts(tmp_path: Path) -> Non
             assert client.get(f"/accounts/{target['id']}").json()["balance"] == "12.34"
     finally:
         second.stop()
+
+
+def test_emails_are_unique(api: httpx.Client) -> None:
+    email = f"only.{uuid.uuid4().hex[:8]}@example.com"
+    assert api.post("/people", json={"name": "One", "email": email}).status_code == 201
+    taken = error(api.post("/people", json={"name": "Two", "email": email}), 409)
+    assert taken == {
+        "error": "EmailTaken",
+        "detail": f"a person with email {email!r} is registered already",
+    }
+
+    async def race() -> list[int]:  # at once: the unique constraint decides, not the check
+        contested = f"race.{uuid.uuid4().hex[:8]}@example.com"
+        async with httpx.AsyncClient(base_url=str(api.base_url), timeout=30) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post("/people", json={"name": f"R{i}", "email": contested})
+                    for i in range(8)
+                )
+            )
+        return sorted(a.status_code for a in answers)
+
+    assert asyncio.run(race()) == [201] + [409] * 7
+
+
+def test_money_has_its_currency_decimal_places(api: httpx.Client) -> None:
+    owner = person(api, f"Money{uuid.uuid4().hex[:6]}")
+    euros = account(api, owner, "7.5")
+    assert euros["balance"] == "7.50"
+    yen = account(api, owner, "1200", currency="JPY")
+    assert yen["balance"] == "1200"
+    dinars = account(api, owner, "1.5", currency="KWD")
+    assert dinars["balance"] == "1.500"
+    too_fine = error(api.post(f"/accounts/{euros['id']}/deposits", json={"amount": "0.001"}), 422)
+    assert "amount 0.001 has more decimal places than EUR has (2)" in too_fine["detail"][0]["msg"]
+    no_sen = api.post(f"/accounts/{yen['id']}/deposits", json={"amount": "0.5", "currency": "JPY"})
+    assert no_sen.status_code == 422
+    assert api.get(f"/accounts/{euros['id']}").json()["balance"] == "7.50"  # nothing written
+    other = account(api, person(api, f"Payee{uuid.uuid4().hex[:6]}"))
+    body = {"source_id": euros["id"], "target_id": other["id"], "amount": "2"}
+    made = api.post("/transfers", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["amount"] == "2.00"
+
+
+def test_a_transfer_to_the_same_account_says_so(api: httpx.Client) -> None:
+    own = account(api, person(api, f"Self{uuid.uuid4().hex[:6]}"), "10")
+    body = {"source_id": own["id"], "target_id": own["id"], "amount": "1"}
+    refused = error(api.post("/transfers", json=body), 422)
+    assert refused["error"] == "SameAccountTransfer"
+    assert "same account" in refused["detail"]
+
+
+def test_every_error_has_one_shape(api: httpx.Client) -> None:
+    garbled = api.post(
+        "/people", content=b'{"name": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert error(garbled, 400) == {
+        "error": "BadRequest",
+        "detail": "the request body cannot be read: send JSON encoded in UTF-8",
+    }
+    assert error(api.get("/no/such/path"), 404) == {"error": "NotFound", "detail": "Not Found"}
+    wrong_method = error(api.delete("/people"), 405)
+    assert wrong_method == {"error": "MethodNotAllowed", "detail": "Method Not Allowed"}
+    invalid = error(api.post("/people", json={}), 422)
+    assert set(invalid) == {"error", "detail"}
+    assert all(set(problem) == {"loc", "msg", "type"} for problem in invalid["detail"])
+
+
+def test_the_openapi_documents_every_error_status(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path == "/health":
+                continue
+            statuses = set(operation["responses"]) - {"200", "201"}
+            assert {"422", "503"} <= statuses, (method, path)
+            if method == "post":
+                assert "400" in statuses, (method, path)
+            if "{" in path:
+                assert "404" in statuses, (method, path)
+            for status in statuses:
+                content = operation["responses"][status]["content"]["application/json"]
+                assert content["schema"] == error_body, (method, path, status)
+    assert "409" in spec["paths"]["/people"]["post"]["responses"]
+    assert "409" in spec["paths"]["/transfers"]["post"]["responses"]
+
+
+def test_the_docs_page_needs_no_network(api: httpx.Client) -> None:
+    page = api.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    assert "unpkg" not in page.text
+    scripts = [part.split('"')[1] for part in page.text.split("src=")[1:]]
+    assert scripts, page.text
+    for script in scripts:
+        assert script.startswith("/"), script  # served by the app itself
+        asset = api.get(script)
+        assert asset.status_code == 200
+        assert len(asset.content) > 100_000  # the Swagger UI bundle, not a stub

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -39,10 +40,14 @@ def graph(database: Database) -> Iterator[str]:
 
 
 def test_help_lists_every_command() -> None:
+    from app.cli import cli
+
     done = run("--help")
     assert done.returncode == 0, done.stderr
-    for command in ("serve", "demo", "seed", "schema", "check"):
-        assert command in done.stdout
+    commands = [c.name or c.callback.__name__ for c in cli.registered_commands if c.callback]
+    assert {"serve", "demo", "seed", "schema", "relay", "plan", "stop", "check"} <= set(commands)
+    for command in commands:
+        assert f"│ {command} " in done.stdout, command
     serve = run("serve", "--help")
     assert "127.0.0.1" in serve.stdout
     assert "8000" in serve.stdout
@@ -99,3 +104,41 @@ def test_check_lists_stored_values_that_do_not_load(database: Database, graph: s
     clean = run("check", **env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "loads" in clean.stdout
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run("serve", FALKORDB_DATA_DIR=str(tmp_path / "data"), APP_PORT=str(port))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"cannot listen on 127.0.0.1:{port}: Address already in use; choose another port "
+        "with --port, APP_PORT or make run PORT=..."
+    ]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "data").exists()  # refused before starting anything
+
+
+def test_bench_help_works() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--profile" in done.stdout
+
+
+def test_plan_prints_the_demo_units_commit_and_writes_nothing(
+    database: Database, graph: str
+) -> None:
+    done = run("plan", FALKORDB_URL=database.url, FALKORDB_GRAPH=graph)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "create  Person: 1" in done.stdout
+    assert "create  Account: 1" in done.stdout
+    assert "create  OutboxRecord: 3" in done.stdout
+    assert "CALL { UNWIND $create_Account AS row CREATE (n:Account {" in done.stdout
+    assert "plan.demo@example.com" not in done.stdout  # values are not shown
+    assert "nothing was written" in done.stdout
+    rows = database.graph(graph).ro_query("MATCH (n) RETURN count(n)").result_set
+    assert rows == [[0]]

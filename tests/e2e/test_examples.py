@@ -108,6 +108,19 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "after the with block, active: False",
         "a repository of a closed unit raises UnitClosedError too",
     ],
+    "09_semantic_search": [
+        "indexes created: FULLTEXT, UNIQUE, VECTOR",
+        "nearest 'nodes and edges': Graph theory, Graph databases, Graph queries",
+        "distances ascending: True",
+        "a found note is the unit's object: True",
+        "nearest German note: Brot backen",
+        "search 'GRAPH': Graph databases, Graph queries, Graph theory",
+        "hostile text: Graph databases",
+        "prefix 'sour': Sourdough bread",
+        "hybrid 'bread' + 'flour water': Sourdough bread, Brot backen",
+        "about 'nodes and edges', near Ada: Graph databases by Ada, Graph queries by Bob",
+        "has pending changes after searching: False",
+    ],
     "21_async_unit": [
         "committed on exit, Hana's version: 1",
         "loaded: Hana, 34 | same object twice: True",
@@ -121,6 +134,23 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "get_many, reversed keys: ['Mateo', 'Lea', 'Kemal', 'Jonas', 'Ines']",
         "get after get_many, same object: True",
         "200 concurrent units on a pool of 64 connections: all loaded",
+    ],
+    "09_observe_a_unit": [
+        "the preview sends nothing; it would create: [('Account', 'create'), ('Person', 'create')]",
+        "after_commit: 2 new, 0 changed",
+        "created_at set: True | by: teller-1",
+        re.compile(
+            r"log: read on example_observe_\w+: [\d.]+ ms \(server [\d.]+ ms\), 1 rows; "
+            r"params \{key:text\}"
+        ),
+        "before_update Account: changed ['balance_amount']",
+        re.compile(
+            r"log: commit on example_observe_\w+: .* "
+            r"params \{update_Account:rows\[1\], expected:rows\[1\]\}"
+        ),
+        "after_commit: 0 new, 1 changed",
+        "balance 25.00 EUR, updated by teller-2",
+        "updated_at moved past created_at: True",
     ],
     "23_async_commit_rollback": [
         "balances after the failed unit: 100.00 EUR | 0 EUR",

@@ -241,6 +241,12 @@ class GraphUnit:
     async def commit(self) -> None:
         self.sync.commit()
 
+    async def plan(self) -> Any:
+        return self.sync.plan()
+
+    def listen(self, event: str, handler: Any, **options: Any) -> None:
+        self.sync.listen(event, handler, **options)
+
     async def rollback(self) -> None:
         self.sync.rollback()
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infrastructure.persistence import MappingError, Registry, StoredValueError
+from infrastructure.persistence import Registry, StoredValueError
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Harness
@@ -245,47 +245,3 @@ async def test_layer_written_values_read_the_same_through_the_raw_client(
     rows = harness.graph.ro_query("MATCH (n:Stamped) RETURN n.stamp").result_set
     # The exact text form keeps the microseconds; the server's own type would drop them.
     assert rows[0][0] == "2025-06-29T13:45:00.123456"
-
-
-@dataclass
-class Passage:
-    id: str
-    embedding: list[float] = field(default_factory=list)
-    title: str = ""
-
-
-async def test_fields_mapped_as_vectors_are_written_as_vecf32_and_compared_as_float32(
-    harness: Harness,
-) -> None:
-    registry = Registry()
-    registry.map(Passage, key="id", vectors=["embedding"])
-    harness.prepare(registry)
-    harness.graph.query(
-        "CREATE VECTOR INDEX FOR (n:Passage) ON (n.embedding) "
-        "OPTIONS {dimension: 2, similarityFunction: 'euclidean'}"
-    )
-    harness.graph.query("CREATE (:Passage {id: 'raw', embedding: vecf32([0.1, 0.2])})")
-    async with harness.unit(registry) as uow:
-        raw = await uow.repository(Passage).get("raw")
-        assert raw.embedding == [0.10000000149011612, 0.20000000298023224]  # float32, exactly
-        raw.embedding = [0.1, 0.2]  # the same float32 values: no change
-        assert not uow.has_pending_changes
-        uow.add(Passage("new", [0.9, 0.8]))
-    async with harness.unit(registry) as uow:
-        raw = await uow.repository(Passage).get("raw")
-        raw.embedding = [0.5, 0.5]
-        raw.title = "edited"
-    kinds = harness.graph.ro_query(
-        "MATCH (n:Passage) RETURN n.id, typeOf(n.embedding) ORDER BY n.id"
-    ).result_set
-    assert kinds == [["new", "Vectorf32"], ["raw", "Vectorf32"]]
-    nearest = harness.graph.ro_query(
-        "CALL db.idx.vector.queryNodes('Passage', 'embedding', 1, vecf32([0.5, 0.5])) "
-        "YIELD node RETURN node.id"
-    ).result_set
-    assert nearest == [["raw"]]  # the edited vector is indexed
-
-
-def test_vectors_must_name_float_list_fields() -> None:
-    with pytest.raises(MappingError, match="not a stored list\\[float\\] field"):
-        Registry().map(Passage, key="id", vectors=["title"])

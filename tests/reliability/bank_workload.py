@@ -114,6 +114,7 @@ class Audit:
     transfers: dict[UUID, Transfer]
     total: Decimal
     expected_total: Decimal
+    lowest: Decimal
     wrong_version: list[UUID]
     wrong_balance: list[UUID]
 
@@ -151,6 +152,7 @@ def audit(new_unit: UnitFactory, account_ids: list[UUID]) -> Audit:
         transfers=transfers,
         total=sum((a.balance.amount for a in accounts), Decimal(0)),
         expected_total=OPENING * len(account_ids),
+        lowest=min((a.balance.amount for a in accounts), default=Decimal(0)),
         wrong_version=[a.id for a in accounts if a.version != 1 + touched[a.id]],
         wrong_balance=[a.id for a in accounts if a.balance.amount != OPENING + net[a.id]],
     )

@@ -24,10 +24,14 @@ class Profile:
     hostile_examples: int
     load_seconds: float
     load_clients: int
+    differential_examples: int = 60
+    differential_steps: int = 25
+    failovers: int = 3
+    failover_pause_s: tuple[float, float] = (0.2, 0.8)
 
 
 SHORT = Profile("short", 5.0, (0.08, 0.3), 3.0, 4, 2, 6, 60, 2.0, 8)
-LONG = Profile("long", 45.0, (0.05, 0.4), 20.0, 6, 3, 8, 400, 10.0, 16)
+LONG = Profile("long", 45.0, (0.05, 0.4), 20.0, 6, 3, 8, 400, 10.0, 16, 400, 40, failovers=12)
 
 
 def current_profile() -> Profile:

@@ -52,6 +52,42 @@ ROWS = [
     ("timeouts", "read_timeouts", "reads timed out", ""),
     ("timeouts", "write_timeouts", "commits timed out", ""),
     ("timeouts", "timed_out_writes_left_behind", "  entities left behind", "0"),
+    ("differential", "sequences", "sequences (real unit, fake unit, model)", ""),
+    ("differential", "steps", "  steps compared", ""),
+    ("failover_no_wait", "failovers", "sentinel failovers (SIGKILL), no WAIT", ""),
+    ("failover_no_wait", "lagged_replica", "  of them with a lagging replica", ""),
+    ("failover_no_wait", "commits_acknowledged", "  commits acknowledged", ""),
+    ("failover_no_wait", "acknowledged_lost", "  acknowledged commits lost", ""),
+    ("failover_no_wait", "in_doubt", "  commits in doubt", ""),
+    ("failover_no_wait", "in_doubt_found", "    in doubt, found whole", ""),
+    ("failover_no_wait", "half_applied", "  half-applied commits", "0"),
+    ("failover_no_wait", "lost_updates", "  lost updates", "0"),
+    ("failover_wait", "failovers", "sentinel failovers (SIGKILL), WAIT 1", ""),
+    ("failover_wait", "lagged_replica", "  of them with a lagging replica", ""),
+    ("failover_wait", "commits_acknowledged", "  commits acknowledged", ""),
+    ("failover_wait", "acknowledged_lost", "  acknowledged commits lost", "0"),
+    ("failover_wait", "in_doubt", "  commits in doubt", ""),
+    ("failover_wait", "not_replicated", "    of them not confirmed by the replica", ""),
+    ("failover_wait", "in_doubt_found", "    in doubt, found whole", ""),
+    ("failover_wait", "half_applied", "  half-applied commits", "0"),
+    ("failover_wait", "lost_updates", "  lost updates", "0"),
+    ("cluster_no_wait", "failovers", "cluster failovers (SIGKILL), no WAIT", ""),
+    ("cluster_no_wait", "lagged_replica", "  of them with a lagging replica", ""),
+    ("cluster_no_wait", "commits_acknowledged", "  commits acknowledged", ""),
+    ("cluster_no_wait", "acknowledged_lost", "  acknowledged commits lost", ""),
+    ("cluster_no_wait", "in_doubt", "  commits in doubt", ""),
+    ("cluster_no_wait", "in_doubt_found", "    in doubt, found whole", ""),
+    ("cluster_no_wait", "half_applied", "  half-applied commits", "0"),
+    ("cluster_no_wait", "lost_updates", "  lost updates", "0"),
+    ("cluster_wait", "failovers", "cluster failovers (SIGKILL), WAIT 1", ""),
+    ("cluster_wait", "lagged_replica", "  of them with a lagging replica", ""),
+    ("cluster_wait", "commits_acknowledged", "  commits acknowledged", ""),
+    ("cluster_wait", "acknowledged_lost", "  acknowledged commits lost", "0"),
+    ("cluster_wait", "in_doubt", "  commits in doubt", ""),
+    ("cluster_wait", "not_replicated", "    of them not confirmed by the replica", ""),
+    ("cluster_wait", "in_doubt_found", "    in doubt, found whole", ""),
+    ("cluster_wait", "half_applied", "  half-applied commits", "0"),
+    ("cluster_wait", "lost_updates", "  lost updates", "0"),
     ("api", "abuse_requests", "abusive requests", ""),
     ("api", "abuse_5xx", "  answered 5xx", "0"),
     ("api", "load_requests", "load requests", ""),
@@ -63,13 +99,13 @@ ROWS = [
 
 def render(figures: dict[str, dict[str, float]]) -> tuple[str, bool]:
     """The table, and whether every figure with a required value has it."""
-    lines = [f"{'suite':<12} {'figure':<42} {'value':>10}  {'must be':<22} ok"]
+    lines = [f"{'suite':<16} {'figure':<42} {'value':>10}  {'must be':<22} ok"]
     lines.append("-" * len(lines[0]))
     all_ok = True
     for suite, name, label, must in ROWS:
         bucket = figures.get(suite, {})
         if name not in bucket:
-            lines.append(f"{suite:<12} {label:<42} {'(not run)':>10}")
+            lines.append(f"{suite:<16} {label:<42} {'(not run)':>10}")
             continue
         value = bucket[name]
         shown = (
@@ -85,7 +121,7 @@ def render(figures: dict[str, dict[str, float]]) -> tuple[str, bool]:
             ok, wanted = True, ""
         all_ok &= ok
         mark = "" if not must else ("yes" if ok else "NO")
-        lines.append(f"{suite:<12} {label:<42} {shown:>10}  {wanted:<22} {mark}")
+        lines.append(f"{suite:<16} {label:<42} {shown:>10}  {wanted:<22} {mark}")
     return "\n".join(lines), all_ok
 
 

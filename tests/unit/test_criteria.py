@@ -387,3 +387,26 @@ def test_a_where_that_is_not_a_criterion_is_refused_naming_what_it_got(where: ob
     ):
         criterion(where)
     assert criterion(None).evaluate(node_registry().mapping_for(Node), {}) is True
+
+
+# -- text upper bounds stay off FalkorDB's range index ------------------------------------
+
+
+def test_text_upper_bounds_are_written_so_the_index_cannot_serve_them(
+    item: EntityMapping[Item],
+) -> None:
+    assert compiled(F("s") < "t", item)[0] == "coalesce(n.s) < $w0"
+    assert compiled(F("s") <= "t", item)[0] == "coalesce(n.s) <= $w0"
+    assert compiled(F("s") >= "t", item)[0] == "n.s >= $w0"
+    assert compiled(F("s") > "t", item)[0] == "n.s > $w0"
+    assert compiled(F("n") < 3, item)[0] == "n.n < $w0"  # numbers: the index is right
+    assert compiled(F("s") == "t", item)[0] == "n.s = $w0"
+
+
+def test_under_a_not_the_lower_text_bounds_are_the_upper_ones(item: EntityMapping[Item]) -> None:
+    assert compiled(~(F("s") >= "t"), item)[0] == "(NOT coalesce(n.s) >= $w0)"
+    assert compiled(~(F("s") < "t"), item)[0] == "(NOT n.s < $w0)"
+    text = compiled(~~((F("s") <= "a") & (F("s") > "b")), item)[0]
+    assert text == "(NOT (NOT (coalesce(n.s) <= $w0 AND n.s > $w1)))"
+    text = compiled(~((F("s") <= "a") | (F("s") > "b")), item)[0]
+    assert text == "(NOT (n.s <= $w0 OR coalesce(n.s) > $w1))"

@@ -258,7 +258,15 @@ def test_bank_events_are_excluded() -> None:
     registry = bank_registry()
     assert "events" not in registry.mapping_for(Person).properties
     account_props = registry.mapping_for(Account).properties
-    assert account_props == ("id", "owner_id", "balance_amount", "balance_currency")
+    assert account_props == (
+        "id",
+        "owner_id",
+        "balance_amount",
+        "balance_currency",
+        "created_at",
+        "updated_at",
+        "updated_by",
+    )
 
 
 # -- loading --------------------------------------------------------------------

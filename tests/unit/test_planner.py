@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -12,9 +13,12 @@ import pytest
 
 from domain.model import Account, Money, Person, Transfer
 from infrastructure.bank import bank_registry
+from infrastructure.persistence import Registry
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.planner import CommitPlan, plan_commit, stale_keys, stale_probe
 from infrastructure.persistence.state import UnitState
+from tests.integration.graph_support import Person as GraphPerson
+from tests.integration.graph_support import graph_registry
 
 E = TypeVar("E")
 
@@ -340,3 +344,67 @@ def test_stale_keys_of_an_unversioned_batch_are_only_the_vanished(unit: UnitStat
     (batch,) = plan(unit).checked
     rows: list[list[Any]] = [[str(here.id), True, 0], [str(gone.id), False, 0]]
     assert stale_keys(batch, rows) == [gone.id]
+
+
+# -- unique values and the sign of zero ---------------------------------------------------
+
+
+def graph_unit() -> UnitState:
+    return UnitState(graph_registry())
+
+
+def test_unique_values_an_update_changes_are_cleared_before_any_create() -> None:
+    unit = graph_unit()
+    ann = load(unit, GraphPerson("ann", "Ann", email="a@x"), version=3)
+    bob = load(unit, GraphPerson("bob", "Bob", email="b@x"), version=1)
+    ann.email, bob.email = "b@x", "a@x"
+    bob.name = "Robert"
+    unit.add(GraphPerson("cat", "Cat", email="c@x"))
+    planned = plan(unit)
+    rows = planned.params["free_Person"]
+    assert rows == [
+        {"k": "ann", "v": 3, "z": {"email": None}},
+        {"k": "bob", "v": 1, "z": {"email": None}},
+    ]
+    text = planned.query
+    block = text[first(text, "$free_Person") : first(text, "AS free_Person")]
+    assert "WHERE coalesce(n.version, 0) = row.v" in block
+    assert "SET n += row.z" in block
+    assert first(text, "$free_Person") < first(text, "$create_Person")
+    assert first(text, "$create_Person") < first(text, "$update_Person")
+    assert "free_Person" not in text[first(text, "WITH ") :]  # not counted by the guard
+
+
+def test_no_clearing_block_when_no_unique_value_moves() -> None:
+    unit = graph_unit()
+    ann = load(unit, GraphPerson("ann", "Ann", email="a@x"))
+    ann.name = "Anne"
+    assert "free_Person" not in plan(unit).params
+
+
+def test_a_deleted_entitys_unique_values_are_cleared_first() -> None:
+    unit = graph_unit()
+    unit.delete(load(unit, GraphPerson("ann", "Ann", email="a@x"), version=2))
+    assert plan(unit).params["free_Person"] == [{"k": "ann", "v": 2, "z": {"email": None}}]
+
+
+def test_a_change_of_the_sign_of_zero_is_cleared_then_set() -> None:
+    @dataclass
+    class Gauge:
+        id: str
+        level: float
+        other: float = 1.0
+
+    registry = Registry()
+    registry.map(Gauge, key="id")
+    unit = UnitState(registry)
+    gauge = load(unit, Gauge("g", 0.0), version=0)
+    gauge.level = -0.0
+    planned = plan(unit)
+    (row,) = planned.params["update_Gauge"]
+    assert row["p"] == {"level": -0.0}
+    assert row["z"] == {"level": None}
+    assert "SET n += row.z SET n += row.p" in planned.query
+    gauge.level, gauge.other = 0.0, 2.0
+    (row,) = plan(unit).params["update_Gauge"]
+    assert "z" not in row

@@ -1,0 +1,320 @@
+"""Lifecycle events of a unit of work, and the public view their handlers see.
+
+Events, in the order they fire for one commit::
+
+    before_flush(unit)                 may add, edit or delete entities
+    before_insert(unit, write)         once per entity the flush creates
+    before_update(unit, write)         once per entity it changes
+    before_delete(unit, write)         once per entity it deletes
+        -- the one atomic query is sent --
+    after_flush(unit, written)         the query succeeded
+    after_commit(unit, written)        ``commit()`` finished (everything since the last commit)
+    after_rollback(unit)               the unit discarded its pending work
+
+``unit`` is a ``UnitView`` (what the unit tracks, ``add``/``delete``, the
+writes a flush would make now); ``write`` an ``EntityWrite`` (the entity, its
+key, the changed property names, the version the write stores); ``written``
+the ``Written`` writes of the flush or commit. Handlers never see the
+identity map or the change set.
+
+A ``before_*`` handler that raises stops the flush before anything is sent:
+nothing is written and the error reaches the caller. An ``after_*`` handler
+that raises is logged (logger ``falkor_uow.events``) and changes nothing: the
+write stands and the other handlers still run.
+
+Handlers come from the ``hooks=`` of a unit (objects with methods of these
+names, such as ``OutboxHook``, or ``Events`` registries shared by a factory
+or a container) and from ``unit.listen(...)`` on one unit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from .identity import InstanceState, Status
+
+if TYPE_CHECKING:
+    from .changes import ChangeSet
+    from .mapping import Registry
+    from .state import UnitState
+
+logger = logging.getLogger("falkor_uow.events")
+
+#: Every event a handler can listen to, in firing order.
+EVENTS = (
+    "before_flush",
+    "before_insert",
+    "before_update",
+    "before_delete",
+    "after_flush",
+    "after_commit",
+    "after_rollback",
+)
+_ENTITY_EVENTS = {"insert": "before_insert", "update": "before_update", "delete": "before_delete"}
+
+Handler = Callable[..., Any]
+H = TypeVar("H", bound=Handler)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityWrite:
+    """One entity a flush writes.
+
+    ``changed`` names the stored properties the write sets (all of them for
+    an insert, none for a delete) and ``relationships`` the relationships
+    whose edges it changes. ``version`` is the version the write gives the
+    entity: 1 for an insert, the version read + 1 for an update or a delete
+    (a delete is checked at the version read); None for an entity mapped
+    without a version.
+    """
+
+    entity: Any
+    name: str  # the mapped name (label) of the entity's class
+    key: Any
+    stored_key: Any  # the key as the graph stores it
+    operation: Literal["insert", "update", "delete"]
+    changed: frozenset[str]
+    relationships: frozenset[str]
+    version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The entities one flush (or every flush of one commit) creates, changes and deletes."""
+
+    new: tuple[EntityWrite, ...] = ()
+    changed: tuple[EntityWrite, ...] = ()
+    deleted: tuple[EntityWrite, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.changed or self.deleted)
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.changed) + len(self.deleted)
+
+    def __iter__(self) -> Iterator[EntityWrite]:
+        yield from self.new
+        yield from self.changed
+        yield from self.deleted
+
+    def __add__(self, other: Written) -> Written:
+        return Written(
+            self.new + other.new, self.changed + other.changed, self.deleted + other.deleted
+        )
+
+    def write_of(self, entity: object) -> EntityWrite | None:
+        """The write of ``entity`` (compared by identity), or None when it is not written."""
+        return next((w for w in self if w.entity is entity), None)
+
+
+def writes_of(changes: ChangeSet) -> Written:
+    """The public account of a change set."""
+    relinked: dict[int, set[str]] = {}
+    for state, name, _ in changes.edges_after:
+        relinked.setdefault(id(state), set()).add(name)
+
+    def write(state: InstanceState, operation: Any, changed: Iterable[str]) -> EntityWrite:
+        mapping = state.mapping
+        if mapping.version_property is None:
+            version = None
+        else:
+            version = 1 if operation == "insert" else state.version + 1
+        return EntityWrite(
+            state.entity,
+            mapping.name,
+            state.key,
+            state.stored_key,
+            operation,
+            frozenset(changed),
+            frozenset(relinked.get(id(state), ())),
+            version,
+        )
+
+    return Written(
+        tuple(write(c.state, "insert", c.state.mapping.properties) for c in changes.creates),
+        tuple(write(u.state, "update", u.changed) for u in changes.updates),
+        tuple(write(d.state, "delete", ()) for d in changes.deletes),
+    )
+
+
+class UnitView:
+    """What an event handler sees of a unit of work.
+
+    ``registry``, the entities tracked, ``add``/``delete`` (in ``before_flush``
+    the additions travel in the same atomic query) and ``pending()``, the
+    writes a flush would make now. ``UnitView.of(x)`` accepts a view or the
+    unit's I/O-free state.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: UnitState) -> None:
+        self._state = state
+
+    @staticmethod
+    def of(unit: UnitView | UnitState) -> UnitView:
+        return unit if isinstance(unit, UnitView) else UnitView(unit)
+
+    @property
+    def registry(self) -> Registry:
+        return self._state.registry
+
+    def tracked_entities(self) -> list[object]:
+        """Every entity the unit tracks that is not marked for deletion."""
+        return self._state.tracked_entities()
+
+    def deleted_entities(self) -> list[object]:
+        """Every entity the unit will delete at its next flush."""
+        return [s.entity for s in self._state.identity if s.status is Status.DELETED]
+
+    def add(self, entity: object) -> None:
+        """Track a new entity; in ``before_flush`` it is written by the same query."""
+        self._state.add(entity)
+
+    def delete(self, entity: object) -> None:
+        """Mark a tracked entity for deletion (a new one is simply dropped)."""
+        self._state.delete(entity)
+
+    def pending(self) -> Written:
+        """The writes a flush would make now (before ``before_*`` handlers run again).
+
+        Raises:
+            ValueEncodingError: a value cannot be stored.
+        """
+        return writes_of(self._state.changes())
+
+
+class Events:
+    """A registry of event handlers; put it in a unit's ``hooks`` (or a factory's).
+
+    ::
+
+        events = Events()
+
+        @events.on("after_commit")
+        def notify(unit, written): ...
+
+        events.listen("before_insert", stamp, entity=Person)
+        BankUnitOfWork(graph, registry, hooks=[events])
+
+    The handlers registered when a unit is made are the ones it runs.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: list[tuple[str, Handler, type | None]] = []
+
+    def listen(self, event: str, handler: H, *, entity: type | None = None) -> H:
+        """Run ``handler`` on ``event``; ``entity`` limits a per-entity event to one class.
+
+        Raises:
+            ValueError: ``event`` is not one of ``EVENTS``, or ``entity`` is given
+                for an event that is not per entity.
+            TypeError: ``handler`` is not callable.
+        """
+        _check(event, handler, entity)
+        self._handlers.append((event, handler, entity))
+        return handler
+
+    def on(self, event: str, *, entity: type | None = None) -> Callable[[H], H]:
+        """``listen`` as a decorator."""
+
+        def register(handler: H) -> H:
+            return self.listen(event, handler, entity=entity)
+
+        return register
+
+    def handlers(self) -> list[tuple[str, Handler, type | None]]:
+        return list(self._handlers)
+
+
+def _check(event: str, handler: Any, entity: type | None) -> None:
+    if event not in EVENTS:
+        raise ValueError(f"unknown unit-of-work event {event!r}; the events are {EVENTS}")
+    if not callable(handler):
+        raise TypeError(f"the handler for {event!r} must be callable, got {handler!r}")
+    if entity is not None and event not in _ENTITY_EVENTS.values():
+        raise ValueError(
+            f"entity= applies to before_insert, before_update and before_delete, not {event!r}"
+        )
+
+
+class UnitEvents:
+    """The handlers of one unit, and what its commit has written so far."""
+
+    __slots__ = ("entity_handlers", "handlers", "since_commit")
+
+    def __init__(self, hooks: Sequence[Any] = ()) -> None:
+        self.handlers: dict[str, list[tuple[Handler, type | None]]] = {}
+        self.entity_handlers = False
+        self.since_commit: Written | None = None
+        for hook in hooks:
+            if isinstance(hook, Events):
+                for event, handler, entity in hook.handlers():
+                    self.listen(event, handler, entity=entity)
+                continue
+            for event in EVENTS:
+                method = getattr(hook, event, None)
+                if method is not None:
+                    self.listen(event, method)
+
+    def listen(self, event: str, handler: Handler, *, entity: type | None = None) -> None:
+        _check(event, handler, entity)
+        self.handlers.setdefault(event, []).append((handler, entity))
+        if event in _ENTITY_EVENTS.values():
+            self.entity_handlers = True
+
+    # -- before the query: errors propagate, nothing is sent ------------------------
+
+    def before_flush(self, state: UnitState) -> None:
+        handlers = self.handlers.get("before_flush")
+        if handlers:
+            view = UnitView(state)
+            for handler, _ in handlers:
+                handler(view)
+
+    def before_writes(self, state: UnitState, changes: ChangeSet) -> bool:
+        """Fire ``before_insert``/``update``/``delete``; True when a handler ran."""
+        view, ran = UnitView(state), False
+        for write in writes_of(changes):
+            for handler, entity in self.handlers.get(_ENTITY_EVENTS[write.operation], ()):
+                if entity is None or isinstance(write.entity, entity):
+                    handler(view, write)
+                    ran = True
+        return ran
+
+    # -- after the query: errors are logged, the write stands ------------------------
+
+    def after_flush(self, state: UnitState, changes: ChangeSet) -> None:
+        flushed, committed = self.handlers.get("after_flush"), self.handlers.get("after_commit")
+        if not (flushed or committed):
+            return
+        written = writes_of(changes)
+        if committed:
+            self.since_commit = (
+                written if self.since_commit is None else self.since_commit + written
+            )
+        if flushed:
+            self._after("after_flush", flushed, UnitView(state), written)
+
+    def after_commit(self, state: UnitState) -> None:
+        handlers = self.handlers.get("after_commit")
+        if handlers:
+            written, self.since_commit = self.since_commit or Written(), None
+            self._after("after_commit", handlers, UnitView(state), written)
+
+    def after_rollback(self, state: UnitState) -> None:
+        self.since_commit = None
+        handlers = self.handlers.get("after_rollback")
+        if handlers:
+            self._after("after_rollback", handlers, UnitView(state))
+
+    @staticmethod
+    def _after(event: str, handlers: list[tuple[Handler, type | None]], *args: Any) -> None:
+        for handler, _ in handlers:
+            try:
+                handler(*args)
+            except Exception:
+                logger.exception("%s handler %r raised; the unit's writes stand", event, handler)
