@@ -300,6 +300,7 @@ def check(data_dir: DataDir = None, graph: Graph = None) -> None:
         container.shutdown_resources()
 
 
+@cli.command()
 def stop(data_dir: DataDir = None) -> None:
     """Stop the embedded FalkorDB of the data directory, if no process is using it.
 
