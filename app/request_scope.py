@@ -12,6 +12,10 @@ that loaded the signed-in person and the service that follows share one
 identity map. Only once a service has committed (its ``async with`` closed
 the unit), or a lost race made the retry policy start over, does a call open
 a fresh unit: each attempt must read afresh.
+
+The request's actor (``X-Actor`` header, else ``"api"``) is set for the
+request (``acting_as``), so the audit hook stamps ``updated_by`` with it. The
+example has no sign-in: a real application sets the authenticated user here.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import Request
 
 from domain import ports
+from infrastructure.persistence import acting_as
+
+#: Who a request acts as when it does not say (the ``X-Actor`` header).
+DEFAULT_ACTOR = "api"
 
 
 class RequestUnit:
@@ -46,7 +54,9 @@ class RequestUnit:
 async def request_unit(request: Request) -> AsyncIterator[RequestUnit]:
     """The FastAPI dependency: the request's ``RequestUnit``, closed when the request ends."""
     unit = RequestUnit(request.app.state.container.async_unit_of_work)
-    try:
-        yield unit
-    finally:
-        await unit.close()
+    actor = request.headers.get("x-actor", "").strip() or DEFAULT_ACTOR
+    with acting_as(actor[:200]):
+        try:
+            yield unit
+        finally:
+            await unit.close()

@@ -382,3 +382,22 @@ def test_the_docs_page_needs_no_network(api: httpx.Client) -> None:
         asset = api.get(script)
         assert asset.status_code == 200
         assert len(asset.content) > 100_000  # the Swagger UI bundle, not a stub
+
+
+def test_writes_are_stamped_with_the_requests_actor(api: httpx.Client, database: Database) -> None:
+    owner = person(api, "Stamped")
+    anonymous = account(api, owner)
+    response = api.post(
+        "/accounts", json={"owner_id": owner["id"], "currency": "EUR"}, headers={"X-Actor": "alice"}
+    )
+    assert response.status_code == 201, response.text
+    named = response.json()
+    graph = database.graph(api.get("/health").json()["graph"])
+    rows = graph.ro_query(
+        "MATCH (a:Account) WHERE a.id IN $ids RETURN a.id, a.updated_by, a.created_at IS NOT NULL",
+        {"ids": [anonymous["id"], named["id"]]},
+    ).result_set
+    assert {row[0]: row[1:] for row in rows} == {
+        anonymous["id"]: ["api", True],
+        named["id"]: ["alice", True],
+    }

@@ -28,15 +28,28 @@ POOL = 3
 UNITS = 40
 
 
-@pytest.fixture
-async def small_pool(database: Database, graph_name: str) -> AsyncIterator[Database]:
+def pool_of(database: Database, graph_name: str, timeout_s: float) -> Database:
     """A second ``Database`` on the session's server whose pools hold ``POOL`` connections.
 
     Its connections carry a client name of their own, so the server can count them.
     """
     separator = "&" if "?" in database.url else "?"
     url = f"{database.url}{separator}client_name=pool_{graph_name}"
-    small = Database(url, max_connections=POOL, pool_timeout_s=0.2)
+    return Database(url, max_connections=POOL, pool_timeout_s=timeout_s)
+
+
+@pytest.fixture
+async def small_pool(database: Database, graph_name: str) -> AsyncIterator[Database]:
+    """A small pool whose callers give up quickly (0.2 s)."""
+    small = pool_of(database, graph_name, 0.2)
+    yield small
+    await small.aclose()
+
+
+@pytest.fixture
+async def patient_pool(database: Database, graph_name: str) -> AsyncIterator[Database]:
+    """A small pool whose callers wait long enough for any turn, even on a loaded machine."""
+    small = pool_of(database, graph_name, 60.0)
     yield small
     await small.aclose()
 
@@ -47,13 +60,13 @@ def connections_named(database: Database, name: str) -> int:
 
 
 async def test_more_units_than_connections_all_complete_within_the_pool(
-    small_pool: Database,
+    patient_pool: Database,
     database: Database,
     bank_graph: Any,
     graph_name: str,
     registry: Registry,
 ) -> None:
-    graph = small_pool.async_client().select_graph(graph_name)
+    graph = patient_pool.async_client().select_graph(graph_name)
     in_flight = peak = 0
 
     async def register(n: int) -> Person:
