@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -10,10 +11,12 @@ import pytest
 
 from infrastructure.persistence import (
     AsyncUnitOfWork,
+    ConcurrencyError,
     DuplicateKeyError,
     Registry,
     UnitOfWork,
     describe_schema,
+    ensure_schema,
 )
 
 
@@ -63,6 +66,9 @@ async def test_an_async_unit_refuses_a_stored_key_too(
 
 def test_units_racing_to_create_one_key_store_it_once(graph: Any) -> None:
     registry = tags()
+    # The label and its key property exist (see the next test for a graph that never held one).
+    with UnitOfWork(graph, registry) as uow:
+        uow.add(Tag("first"))
 
     def create(i: int) -> bool:
         try:
@@ -74,5 +80,28 @@ def test_units_racing_to_create_one_key_store_it_once(graph: Any) -> None:
 
     with ThreadPoolExecutor(6) as pool:
         won = list(pool.map(create, range(12)))
+    assert won.count(True) == 1
+    assert stored_count(graph) == 2
+
+
+def test_racing_first_creates_of_a_label_the_graph_never_held_need_the_constraint(
+    graph: Any,
+) -> None:
+    """FalkorDB plans a commit against the labels known on arrival: the documented limit."""
+    registry = tags()
+    ensure_schema(graph, registry)  # the key constraint: the server itself refuses the second
+    barrier = threading.Barrier(6)
+
+    def create(i: int) -> bool:
+        barrier.wait()
+        try:
+            with UnitOfWork(graph, registry) as uow:
+                uow.add(Tag("same", f"by {i}"))
+        except (DuplicateKeyError, ConcurrencyError):
+            return False
+        return True
+
+    with ThreadPoolExecutor(6) as pool:
+        won = list(pool.map(create, range(6)))
     assert won.count(True) == 1
     assert stored_count(graph) == 1
