@@ -114,17 +114,24 @@ def test_a_server_left_by_a_killed_starter_is_reused(tmp_path: Path) -> None:
 def test_stop_command_stops_a_server_nobody_uses(tmp_path: Path) -> None:
     data, release = tmp_path / "data", tmp_path / "release"
     starter = worker(data, release, tmp_path / "starter.log")
-    pid = report_of(starter)["server"]
-    refused = app_command(data, tmp_path / "refused.log", "stop")
-    assert refused.wait() == 1
-    assert f"in use by pid(s) {starter.process.pid}" in refused.output
-    assert the_server(data) == pid
-    starter.process.send_signal(signal.SIGKILL)
-    starter.wait()
-    stopped = app_command(data, tmp_path / "stop.log", "stop")
-    assert stopped.wait() == 0, stopped.output
-    assert f"stopped the FalkorDB server (pid {pid})" in stopped.output
-    assert servers_on(data.resolve()) == []
+    try:
+        pid = report_of(starter)["server"]
+        refused = app_command(data, tmp_path / "refused.log", "stop")
+        assert refused.wait() == 1
+        assert f"in use by pid(s) {starter.process.pid}" in refused.output
+        assert the_server(data) == pid
+        starter.process.send_signal(signal.SIGKILL)
+        starter.wait()
+        stopped = app_command(data, tmp_path / "stop.log", "stop")
+        assert stopped.wait() == 0, stopped.output
+        assert f"stopped the FalkorDB server (pid {pid})" in stopped.output
+        assert servers_on(data.resolve()) == []
+    finally:  # a failed assertion leaves neither the worker nor its server behind
+        if starter.process.poll() is None:
+            starter.process.kill()
+            starter.wait()
+        for left in servers_on(data.resolve()):
+            os.kill(left, signal.SIGKILL)
 
 
 def test_a_server_not_on_the_socket_is_refused_by_pid(tmp_path: Path) -> None:
