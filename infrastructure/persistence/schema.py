@@ -19,8 +19,9 @@ call.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -144,14 +145,37 @@ def _create_search_indexes(graph: Any, registry: Registry, items: list[SchemaIte
         if mapping is None or item.entity != "NODE":
             continue
         if item.kind == "VECTOR":
-            graph.query(_vector_index(mapping, item.property))
+            with _unless_created_meanwhile():
+                graph.query(_vector_index(mapping, item.property))
         elif item.kind == "FULLTEXT":
             text_fields.setdefault(item.label, []).append(f"n.{item.property}")
     for label, props in text_fields.items():
-        graph.query(f"CREATE FULLTEXT INDEX FOR (n:{label}) ON ({', '.join(props)})")
+        with _unless_created_meanwhile():
+            graph.query(f"CREATE FULLTEXT INDEX FOR (n:{label}) ON ({', '.join(props)})")
+
+
+@contextlib.contextmanager
+def _unless_created_meanwhile() -> Iterator[None]:
+    """Let a create pass when another process created the same item first.
+
+    Two processes ensuring one schema at once (``serve`` and ``seed`` started
+    together) both see an index missing; the second to create it is told
+    "already indexed" or "already exists", which is the state it wanted.
+    """
+    try:
+        yield
+    except redis_errors.ResponseError as exc:
+        text = str(exc).lower()
+        if "already indexed" not in text and "already exists" not in text:
+            raise
 
 
 def _create(graph: Any, item: SchemaItem) -> None:
+    with _unless_created_meanwhile():
+        _create_now(graph, item)
+
+
+def _create_now(graph: Any, item: SchemaItem) -> None:
     if item.kind == "UNIQUE":
         if item.entity == "NODE":
             graph.create_node_unique_constraint(item.label, item.property)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -158,3 +160,35 @@ def test_indexes_must_name_stored_properties() -> None:
             exclude=["friendships", "followers", "pets"],
             relationships={"follows": to_many(Person, "FOLLOWS", indexes=["weight"])},
         )
+
+
+def test_units_of_several_processes_ensuring_one_schema_at_once_all_succeed(
+    database: Any, registry: Registry
+) -> None:
+    """``serve`` and ``seed`` started together both create the same indexes: neither fails."""
+    for round_ in range(4):
+        graph = database.graph(f"schema_race_{round_}_{uuid.uuid4().hex[:6]}")
+        barrier = threading.Barrier(4)
+        failures: list[BaseException] = []
+
+        def ensure(
+            graph: Any = graph,
+            barrier: threading.Barrier = barrier,
+            failures: list[BaseException] = failures,
+        ) -> None:
+            barrier.wait()
+            try:
+                ensure_schema(graph, registry)
+            except BaseException as exc:  # collected: the assertion below names it
+                failures.append(exc)
+
+        threads = [threading.Thread(target=ensure) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            assert failures == []
+            assert describe_schema(graph, registry).missing == []
+        finally:
+            graph.delete()
