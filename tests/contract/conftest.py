@@ -13,8 +13,7 @@ and ``async with be.unit() as uow`` enters either kind of unit.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,29 +28,16 @@ from infrastructure.fakes import (
 )
 from infrastructure.persistence import AsyncUnitOfWork, Registry, UnitOfWork, ensure_schema
 from tests.integration.graph_support import graph_registry
+from tests.units import OpensUnits
 
 
 @dataclass
-class Backend:
+class Backend(OpensUnits):
     """A way to open units of the example domain on one fresh, shared graph."""
 
     name: str
     is_async: bool
     new_unit: Callable[[], Any]
-
-    @asynccontextmanager
-    async def unit(self, uow: Any = None) -> AsyncIterator[Any]:
-        """``with`` / ``async with`` a unit (a new one by default): commit on a clean exit."""
-        uow = self.new_unit() if uow is None else uow
-        if self.is_async:
-            async with uow:
-                yield uow
-        else:
-            with uow:
-                yield uow
-
-    async def io(self, value: Any) -> Any:
-        return await value if inspect.isawaitable(value) else value
 
     def __repr__(self) -> str:
         return self.name

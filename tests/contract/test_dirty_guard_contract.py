@@ -3,9 +3,7 @@ On the fakes and on FalkorDB, sync and async."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +18,7 @@ from infrastructure.persistence import (
     UnitOfWork,
     ensure_key_constraints,
 )
+from tests.units import OpensUnits
 
 
 @dataclass
@@ -37,22 +36,9 @@ class Loose:
 
 
 @dataclass
-class Units:
+class Units(OpensUnits):
     is_async: bool
     new_unit: Callable[[], Any]
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Any]:
-        uow = self.new_unit()
-        if self.is_async:
-            async with uow:
-                yield uow
-        else:
-            with uow:
-                yield uow
-
-    async def io(self, value: Any) -> Any:
-        return await value if inspect.isawaitable(value) else value
 
 
 @pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])

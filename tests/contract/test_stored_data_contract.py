@@ -6,9 +6,7 @@ The same node is written with the raw falkordb client on the server and with
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +24,7 @@ from infrastructure.persistence import (
 )
 from infrastructure.persistence.cypher import AsyncFastGraph
 from infrastructure.persistence.readers import StoredVector
+from tests.units import OpensUnits
 
 
 @dataclass
@@ -41,24 +40,11 @@ class Gadget:
 
 
 @dataclass
-class RawBackend:
+class RawBackend(OpensUnits):
     name: str
     is_async: bool
     new_unit: Callable[[], Any]
     write: Callable[[str, str, dict[str, Any]], None]  # (key, cypher properties, fake values)
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Any]:
-        uow = self.new_unit()
-        if self.is_async:
-            async with uow:
-                yield uow
-        else:
-            with uow:
-                yield uow
-
-    async def io(self, value: Any) -> Any:
-        return await value if inspect.isawaitable(value) else value
 
 
 @pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])

@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from infrastructure.server.embedded import free_port, servers_on
+from tests.reliability.api_process import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,18 +81,9 @@ class Serve(Started):
             self.wait_ready()
 
     def wait_ready(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited at start-up:\n{self.output}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise AssertionError(f"serve did not answer in time:\n{self.output}")
+        wait_until_healthy(
+            self.url, self.process, lambda: self.output, self.kill, "serve", timeout_s
+        )
 
 
 def app_command(data_dir: Path, log: Path, *args: str) -> Started:

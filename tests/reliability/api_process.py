@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,29 @@ import httpx
 from infrastructure.server.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    output: Callable[[], str],
+    give_up: Callable[[], None],
+    what: str,
+    timeout_s: float = 60,
+) -> None:
+    """Return once ``url``/health answers 200; fail (after ``give_up()``) if it never does."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited at start-up:\n{output()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    give_up()
+    raise AssertionError(f"{what} did not answer in time:\n{output()}")
 
 
 class ApiProcess:
@@ -37,18 +61,7 @@ class ApiProcess:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the app exited at start-up:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"the app did not answer in time:\n{self.log.read_text()}")
+        wait_until_healthy(self.url, self.process, self.log.read_text, self.stop, "the app")
 
     def stop(self) -> None:
         if self.process.poll() is None:
