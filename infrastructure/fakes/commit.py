@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from infrastructure.persistence.bulk import BulkOp
 from infrastructure.persistence.changes import ChangeSet, Create, Update
 from infrastructure.persistence.mapping import EntityMapping
 from infrastructure.persistence.planner import edge_rows, stored_olds
 from infrastructure.persistence.relationships import RelationshipMapping
 
+from .bulk import GuardFired, apply_changes, apply_upserts
 from .graph import MemoryGraph, Ref, stored
 
 
@@ -96,8 +98,10 @@ def _unlink(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[st
             graph.set_edge(rel.type, start, end, None)
 
 
-def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
-    """Write ``changes`` to ``graph`` completely, or not at all.
+def apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp] = ()) -> dict[str, Any]:
+    """Write ``changes`` (and ``bulk``) to ``graph`` completely, or not at all.
+
+    Returns what the commit query returns for ``bulk`` (``bulk_plan``), by name.
 
     Raises:
         CommitRefused: a count check failed (a stale or vanished entity, a
@@ -106,14 +110,18 @@ def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     """
     graph.journal = []
     try:
-        _apply(graph, changes)
+        outcomes = _apply(graph, changes, bulk)
+    except GuardFired as fired:
+        graph.undo()
+        raise CommitRefused(str(fired)) from None
     except BaseException:
         graph.undo()
         raise
     graph.journal = None
+    return outcomes
 
 
-def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
+def _apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp]) -> dict[str, Any]:
     counts: list[tuple[int, int]] = []  # (found, expected), as the guard compares them
     taken: list[str] = []
     written: list[tuple[EntityMapping[Any], Ref]] = []  # nodes with unique values to check
@@ -183,10 +191,13 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     if taken:
         raise CommitRefused(f"unique constraint violation on {', '.join(taken)} (in-memory store)")
 
+    outcomes, upserted = apply_upserts(graph, bulk)
+    written.extend((m, ref) for m, ref in upserted if m.unique)
     for rel, unlinks in _by_relationship(changes.unlinks):
         _unlink(graph, rel, edge_rows(rel, unlinks))
     for ref in doomed:
         graph.set_node(ref, None)
+    outcomes.update(apply_changes(graph, bulk))
     # Unique values hold on the commit's end state (the real commit frees the
     # values it moves or deletes first): a swap is no clash.
     clashes = [c for mapping, ref in written for c in _clashes(graph, mapping, ref)]
@@ -194,6 +205,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         raise CommitRefused(
             f"unique constraint violation on {', '.join(clashes)} (in-memory store)"
         )
+    return outcomes
 
 
 C = TypeVar("C", Create, Update)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from infrastructure.persistence import reads
+from infrastructure.persistence.bulk import BulkOp
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.criteria import sort_key
 from infrastructure.persistence.mapping import EntityMapping, Registry
@@ -197,15 +198,16 @@ class FakeStore:
 
     # -- writes -----------------------------------------------------------------
 
-    def apply(self, changes: ChangeSet) -> None:
-        """Write ``changes`` atomically, or nothing.
+    def apply(self, changes: ChangeSet, bulk: Sequence[BulkOp] = ()) -> dict[str, Any]:
+        """Write ``changes`` and ``bulk`` atomically, or nothing; what ``bulk`` returned.
 
         Raises:
             commit.CommitRefused: a check failed (see ``commit.apply``).
         """
         with self._lock:
-            commit.apply(self._graph, changes)
+            outcomes = commit.apply(self._graph, changes, bulk)
             self.commits += 1
+            return outcomes
 
     def put(self, label: str, key: Any, properties: Mapping[str, Any]) -> None:
         """Store a node as another client would write it, bypassing every mapping.

@@ -74,10 +74,11 @@ def _flushing(state: UnitState, store: FakeStore) -> Conversation[None]:
     if pending is None:
         return
     try:
-        store.apply(pending.changes)
+        outcomes = store.apply(pending.changes, pending.bulk)
     except CommitRefused as refused:
         raise (yield from state.explain_failure(pending, str(refused))) from None
-    state.flushed(pending)
+    returned = [outcomes[name] for name in pending.plan.returns]
+    state.flushed(pending, [[1, *returned]])
 
 
 class FakeUnitOfWork(UnitOfWork):

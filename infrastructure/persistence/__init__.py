@@ -33,6 +33,7 @@ from .errors import (
     UnsafeIdentifierError,
     ValueEncodingError,
 )
+from .bulk import Affected, ResultPendingError
 from .events import EntityWrite, Events, UnitView, Written
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
@@ -68,6 +69,7 @@ from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
 
 __all__ = [
+    "Affected",
     "QUERY_LOGGER",
     "AsyncRepository",
     "AsyncSession",
@@ -97,6 +99,7 @@ __all__ = [
     "PersistenceError",
     "QueryTimeoutError",
     "ReadOnlyQueryError",
+    "ResultPendingError",
     "Registry",
     "Relationship",
     "RelationshipNotLoadedError",

@@ -9,11 +9,12 @@ I/O-free conversations that the sync and async units drive like any read.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from . import reads
 from .errors import EntityNotFoundError, IdentityConflictError
-from .identity import OWNER, Status
+from .identity import OWNER, InstanceState, Status
 from .loading import LoadGroup
 from .mapping import EntityMapping
 from .relationships import LAZY
@@ -56,7 +57,7 @@ def merge(unit: UnitState, entity: T) -> Exchange[T]:
             if not mapping.slots:
                 fresh.__dict__.pop(OWNER, None)
                 fresh.__dict__.pop(LAZY, None)
-            _copy_fields(mapping, entity, fresh)
+            copy_fields(mapping, entity, fresh)
             unit.add(fresh)
             return fresh
         state = unit.identity.get(mapping.cls, key)
@@ -68,7 +69,7 @@ def merge(unit: UnitState, entity: T) -> Exchange[T]:
             f"{mapping.describe(entity)} is marked for deletion in this unit; it cannot be merged"
         )
     target: T = state.entity
-    _copy_fields(mapping, entity, target)
+    copy_fields(mapping, entity, target)
     if mapping.version_field is not None and state.status is Status.PERSISTENT:
         state.version = getattr(entity, mapping.version_field)
         mapping.set_version(target, state.version)
@@ -94,29 +95,40 @@ def refresh(unit: UnitState, entity: object) -> Exchange[None]:
     if not rows:
         unit.identity.forget(state)
         raise EntityNotFoundError(mapping.name, [state.key])
-    width = len(mapping.properties)
-    values = tuple(rows[0][:width])
-    fresh, fields = mapping.load(values, state.key, rows[0][width])
-    for name in mapping.field_names:
-        object.__setattr__(entity, name, getattr(fresh, name))
-    state.status = Status.PERSISTENT
-    state.version = rows[0][width]
-    mapping.set_version(entity, state.version)
-    state.fields = mapping.snapshot_of(entity)
-    baseline = getattr(fields, "baseline", None)
-    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+    apply_stored_row(state, rows[0])
     if mapping.relationships:
         values_of = entity.__dict__
         for name in mapping.relationships:
             values_of.pop(name, None)
         if state.edges:
             state.edges.clear()
-        group = LoadGroup()
-        group.states.append(state)
-        values_of[LAZY] = group.loaders(unit, list(mapping.relationships.values()))
+        lazy_relationships(unit, state)
 
 
-def _copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
+def apply_stored_row(state: InstanceState, row: Sequence[Any]) -> None:
+    """Give a tracked entity the stored values and version of ``row`` (``reads.projection``)."""
+    mapping, entity = state.mapping, state.entity
+    width = len(mapping.properties)
+    values = tuple(row[:width])
+    fresh, fields = mapping.load(values, state.key, row[width])
+    for name in mapping.field_names:
+        object.__setattr__(entity, name, getattr(fresh, name))
+    state.status = Status.PERSISTENT
+    state.version = row[width]
+    mapping.set_version(entity, state.version)
+    state.fields = mapping.snapshot_of(entity)
+    baseline = getattr(fields, "baseline", None)
+    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+
+
+def lazy_relationships(unit: UnitState, state: InstanceState) -> None:
+    """Let ``state``'s relationships load from the server on next access."""
+    group = LoadGroup()
+    group.states.append(state)
+    state.entity.__dict__[LAZY] = group.loaders(unit, list(state.mapping.relationships.values()))
+
+
+def copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
     """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
     for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
         object.__setattr__(target, name, value)

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .bulk_plan import BulkPlan
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
 from .identity import InstanceState
@@ -65,6 +66,7 @@ class CommitPlan:
     created: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...]  # mapping, encoded keys
     restricted: tuple[DeleteRule, ...] = ()
     guards: tuple[tuple[str, int], ...] = ()  # (counted block, expected count), checked in order
+    returns: tuple[str, ...] = ()  # what the query returns after its leading 1 (``bulk_plan``)
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -232,12 +234,13 @@ def _sign_only(update: Update) -> dict[str, None]:
     }
 
 
-def plan_commit(changes: ChangeSet) -> CommitPlan | None:
-    """Compile ``changes`` into one atomic query, or ``None`` when there is nothing to do."""
-    if not changes:
+def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan | None:
+    """Compile ``changes`` (and ``bulk``'s upserts and set-based changes) into one atomic
+    query, or ``None`` when there is nothing to do."""
+    if not changes and bulk is None:
         return None
     blocks: list[str] = []
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = dict(bulk.params) if bulk is not None else {}
     counted: list[str] = []
     checked: list[CheckedBatch] = []
     created: list[tuple[EntityMapping[Any], tuple[Any, ...]]] = []
@@ -400,6 +403,9 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         # everything above) happens only when a count is off.
         blocks.append(f"WITH {carried} WHERE 1 / (CASE WHEN {condition} THEN 1 ELSE 0 END) = 1")
 
+    if bulk is not None:
+        blocks.extend(bulk.upserts)
+
     for rel, unlinks in _by_relationship(changes.unlinks):
         name = f"unlink_{rel.label}"
         params[name] = _edge_rows(rel, unlinks)
@@ -415,7 +421,10 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             f"RETURN count(*) AS done_{mapping.label} }}"
         )
 
-    blocks.append("RETURN 1")
+    returns = bulk.returns if bulk is not None else ()
+    if bulk is not None:
+        blocks.extend(bulk.changes)
+    blocks.append(", ".join(("RETURN 1", *returns)))
     return CommitPlan(
         "\n".join(blocks),
         params,
@@ -423,6 +432,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         tuple(created),
         tuple(restricted),
         tuple(zip(counted, expected, strict=True)),
+        returns,
     )
 
 

@@ -15,7 +15,9 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from . import bulk as bulk_ops
 from . import loading
+from .bulk_plan import plan_bulk
 from .changes import ChangeSet, collect_changes
 from .codec import same_stored
 from .errors import (
@@ -62,6 +64,7 @@ Exchange = Generator[Read, list[list[Any]], R]
 class PendingFlush:
     changes: ChangeSet
     plan: CommitPlan
+    bulk: tuple[bulk_ops.BulkOp, ...] = ()  # queued upserts and set-based changes it writes
 
 
 class FlushHook(Protocol):
@@ -80,6 +83,7 @@ class UnitState:
 
     __slots__ = (
         "_entering",
+        "bulk",
         "busy",
         "closed",
         "events",
@@ -99,6 +103,8 @@ class UnitState:
         # Set by the sync unit: how a relationship loads on attribute access.
         self.lazy_reader: Reader | None = None
         self.identity = IdentityMap()
+        # Upserts and set-based changes queued for the next commit (see ``bulk``).
+        self.bulk: list[bulk_ops.BulkOp] = []
         self.closed = False
         self.flushed_since_commit = False
         self.mark = UnitMark(self)
@@ -259,7 +265,7 @@ class UnitState:
 
     def has_pending_changes(self) -> bool:
         try:
-            return bool(self.changes())
+            return bool(self.bulk) or bool(self.changes())
         except (ValueEncodingError, PersistenceError):
             return True  # an edit that cannot be stored is still a pending edit
 
@@ -276,12 +282,14 @@ class UnitState:
         events.before_flush(self)
         self._adopt_new_targets()
         yield from self._expand_cascades()
+        bulk_ops.settle_upserts(self)
         changes = self.changes()
         if events.entity_handlers and changes and events.before_writes(self, changes):
             self._adopt_new_targets()
             changes = self.changes()
-        plan = plan_commit(changes)
-        return None if plan is None else PendingFlush(changes, plan)
+        queued = tuple(self.bulk)
+        plan = plan_commit(changes, plan_bulk(queued, self.identity))
+        return None if plan is None else PendingFlush(changes, plan, queued)
 
     def _adopt_new_targets(self) -> None:
         deleted = Status.DELETED
@@ -344,8 +352,12 @@ class UnitState:
                         if child is not None and child.status is Status.PERSISTENT:
                             child.status = Status.DELETED
 
-    def flushed(self, pending: PendingFlush) -> None:
-        """Record that ``pending`` was written: snapshots and versions move forward."""
+    def flushed(self, pending: PendingFlush, reply: Sequence[Sequence[Any]] | None = None) -> None:
+        """Record that ``pending`` was written: snapshots and versions move forward.
+
+        ``reply`` is the commit query's result rows (what its upserts and
+        set-based changes returned); None when it is not known.
+        """
         changes = pending.changes
         for create in changes.creates:
             state = create.state
@@ -368,6 +380,10 @@ class UnitState:
             state.edges[name] = edges
         for delete in changes.deletes:
             self.identity.forget(delete.state)
+        if pending.bulk:
+            returns = pending.plan.returns
+            outcomes = dict(zip(returns, reply[0][1:], strict=True)) if reply else None
+            bulk_ops.settle(self, list(pending.bulk), outcomes)
         self.flushed_since_commit = True
         self.events.after_flush(self, changes)
 
@@ -418,6 +434,9 @@ class UnitState:
                     f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
                     f"still holds {attached}; remove those first. Nothing was written."
                 )
+        refused = bulk_ops.restricted(pending.bulk, message)
+        if refused is not None:
+            return refused
         if "unique constraint" in message.lower():
             return DuplicateKeyError(
                 f"an entity already holds a unique value this commit writes; nothing was "
@@ -447,6 +466,7 @@ class UnitState:
             _restore(state)
             if state.edges:
                 _restore_edges(state)
+        self.bulk.clear()
         had_flushed = self.flushed_since_commit
         self.flushed_since_commit = False
         self.events.after_rollback(self)
@@ -463,6 +483,7 @@ class UnitState:
                     if mapping.relationships:  # only they get lazy loaders
                         values.pop(LAZY, None)
         self.identity.clear()
+        self.bulk.clear()
         self.closed = True
 
 

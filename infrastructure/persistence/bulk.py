@@ -1,0 +1,296 @@
+"""Upserts by key and set-based changes, written by the unit's next commit.
+
+``upsert`` writes an entity by its key whether or not it is stored;
+``update_where`` and ``delete_where`` change every node of a label that a
+criterion matches, without loading them. All three are queued on the unit
+(``UnitState.bulk``) and compiled into the same atomic commit query as the
+tracked changes (``bulk_plan``), so a failure anywhere writes nothing.
+
+What the unit holds afterwards:
+
+- an upserted object is tracked, at the version the commit stored (its
+  ``version`` field is set), as if loaded: later edits in the unit are
+  checked against that version;
+- an upsert of a key the unit already tracks copies the object's fields onto
+  the tracked one instead (as ``merge`` does): an ordinary update, checked on
+  the version the unit read;
+- tracked entities an ``update_where`` matched are given their stored
+  values and version; those a ``delete_where`` matched stop being tracked;
+- ``Affected.count``, returned by both, is the number of nodes matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .criteria import Criterion
+from .errors import IdentityConflictError, MappingError, PersistenceError
+from .expressions import Arith
+from .identity import OWNER, InstanceState, Status, UnitMark
+from .mapping import EntityMapping
+from .relationships import DeleteRestrictedError
+
+if TYPE_CHECKING:
+    from .state import UnitState
+
+
+class ResultPendingError(PersistenceError):
+    """A set-based change's count was asked for before its commit succeeded."""
+
+
+@dataclass(eq=False)
+class Affected:
+    """How many nodes a set-based change matched; known once its commit succeeded."""
+
+    what: str
+    _count: int | None = field(default=None, repr=False)
+
+    @property
+    def count(self) -> int:
+        """The number of nodes changed (or deleted).
+
+        Raises:
+            ResultPendingError: the unit has not committed the change yet (or the
+                commit failed, or its outcome is unknown).
+        """
+        if self._count is None:
+            raise ResultPendingError(
+                f"{self.what} is written by the unit's next commit: its count is known "
+                "once that commit succeeded (read it after `with uow:` or uow.commit())"
+            )
+        return self._count
+
+    def __int__(self) -> int:
+        return self.count
+
+
+@dataclass(frozen=True, eq=False)
+class Upsert:
+    mapping: EntityMapping[Any]
+    entity: Any
+    stored_key: Any
+
+
+@dataclass(frozen=True, eq=False)
+class UpdateWhere:
+    mapping: EntityMapping[Any]
+    where: Criterion
+    sets: dict[str, Any]  # stored property -> encoded value or ``Arith``
+    result: Affected
+
+
+@dataclass(frozen=True, eq=False)
+class DeleteWhere:
+    mapping: EntityMapping[Any]
+    where: Criterion
+    result: Affected
+
+
+BulkOp = Upsert | UpdateWhere | DeleteWhere
+
+
+def check_upsertable(mapping: EntityMapping[Any]) -> None:
+    if mapping.vectors:
+        raise MappingError(
+            f"{mapping.name} maps vector fields ({', '.join(mapping.vectors)}), which an "
+            "upsert cannot compare with what is stored; add or load and change such entities"
+        )
+
+
+def check_unlinked(mapping: EntityMapping[Any], entity: Any) -> None:
+    """Refuse an upsert of an entity whose relationships hold targets (not written)."""
+    linked = [n for n in mapping.relationships if entity.__dict__.get(n)]
+    if linked:
+        raise MappingError(
+            f"{mapping.describe(entity)}: an upsert writes properties only, and "
+            f"{', '.join(linked)} hold targets; upsert it with them empty and link it "
+            "after the commit (the unit then tracks it), or add/load it and link it"
+        )
+
+
+def upsert(unit: UnitState, mapping: EntityMapping[Any], entity: Any) -> Any:
+    """Queue ``entity`` to be written by key; returns the object the unit will track.
+
+    Raises:
+        MappingError: the mapping has vector fields.
+        ValueEncodingError: the key cannot be stored.
+        IdentityConflictError: the unit deletes that key, or another open unit
+            tracks ``entity``.
+    """
+    unit.check_open()
+    unit.check_alone()
+    check_upsertable(mapping)
+    key = mapping.key_of(entity)
+    stored_key = mapping.encode_key(key)
+    own = unit.identity.state_of(entity)
+    if own is not None and own.entity is entity:
+        return entity  # tracked already: its changes are written anyway
+    tracked = unit.identity.get(mapping.cls, key)
+    if tracked is not None:
+        return _onto_tracked(mapping, entity, tracked)
+    mark = getattr(entity, "__dict__", {}).get(OWNER)
+    owner = mark.unit if isinstance(mark, UnitMark) else None
+    if owner is not None and owner is not unit and owner.tracks(entity):
+        raise IdentityConflictError(
+            f"{mapping.describe(entity)} is tracked by another open unit of work; "
+            "upsert a copy of it, or load it in this unit"
+        )
+    check_unlinked(mapping, entity)
+    # One write per key and commit: the last upsert of a key is the one written.
+    unit.bulk.append(Upsert(mapping, entity, stored_key))
+    return entity
+
+
+def _onto_tracked(mapping: EntityMapping[Any], entity: Any, tracked: InstanceState) -> Any:
+    from .detached import copy_fields
+
+    if tracked.status is Status.DELETED:
+        raise IdentityConflictError(
+            f"{mapping.describe(entity)} is marked for deletion in this unit, so it cannot be "
+            "upserted in the same unit: commit the delete first, or add() the tracked object "
+            "again to undo the delete"
+        )
+    copy_fields(mapping, entity, tracked.entity)
+    mapping.set_version(tracked.entity, tracked.version)  # checked on the version read
+    return tracked.entity
+
+
+def settle_upserts(unit: UnitState) -> None:
+    """Turn queued upserts of keys the unit has come to track into edits of those entities."""
+    kept: list[BulkOp] = []
+    for op in unit.bulk:
+        if isinstance(op, Upsert):
+            tracked = unit.identity.by_stored.get((op.mapping.cls, op.stored_key))
+            if tracked is not None and tracked.entity is not op.entity:
+                _onto_tracked(op.mapping, op.entity, tracked)
+                continue
+            if tracked is not None:
+                continue
+        kept.append(op)
+    unit.bulk[:] = kept
+
+
+def sets_of(mapping: EntityMapping[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Checked, encoded assignments of ``update_where``.
+
+    Raises:
+        MappingError: no assignment, the key or an unknown field assigned, or
+            arithmetic that does not fit (see ``Arith.check``).
+        ValueEncodingError: a value cannot be stored in its field.
+    """
+    if not values:
+        raise MappingError(f"{mapping.name}.update_where: give at least one field to set")
+    out: dict[str, Any] = {}
+    for prop, value in values.items():
+        codec = mapping.codec_of(prop)
+        if prop == mapping.key_property:
+            raise MappingError(
+                f"{mapping.name}.update_where cannot set the key {prop!r}: keys never change"
+            )
+        if isinstance(value, Arith):
+            if prop in mapping.vectors:
+                raise MappingError(f"{mapping.name}.{prop} is a vector: set a value instead")
+            value.check(mapping, prop)
+            out[prop] = value
+            continue
+        try:
+            out[prop] = codec.encode(value)
+        except PersistenceError as exc:
+            raise type(exc)(f"{mapping.name}.update_where {prop}: {exc}") from None
+    return out
+
+
+def check_deletable(mapping: EntityMapping[Any]) -> None:
+    cascading = [r.name for r in mapping.relationships.values() if r.on_delete == "cascade"]
+    if cascading:
+        raise MappingError(
+            f"{mapping.name}.delete_where: {', '.join(cascading)} cascade on delete, and a "
+            "set-based delete does not follow them; load the entities and remove() them"
+        )
+
+
+def settle(unit: UnitState, ops: list[BulkOp], outcomes: dict[str, Any] | None) -> None:
+    """After the commit that wrote ``ops``: counts set, the identity map made coherent.
+
+    ``outcomes`` maps each result name of ``bulk_plan`` to what the commit
+    returned; None when the commit's reply is unknown (counts stay pending).
+    """
+    from . import bulk_plan
+
+    written = {id(op) for op in ops}
+    unit.bulk[:] = [op for op in unit.bulk if id(op) not in written]
+    if outcomes is None:
+        return
+    versions: dict[tuple[str, Any], int] = {}
+    for label, pairs in bulk_plan.upsert_outcomes(ops, outcomes):
+        versions.update(((label, k), v) for k, v in pairs)
+    for op in reversed(ops):  # the last upsert of a key is the one written, and tracked
+        if isinstance(op, Upsert):
+            _track_upserted(unit, op, versions.get((op.mapping.label, op.stored_key), 0))
+    from .detached import apply_stored_row
+
+    for at, op in enumerate(ops):
+        if isinstance(op, Upsert):
+            continue
+        count, rows = outcomes[bulk_plan.count_name(at)], outcomes[bulk_plan.rows_name(at)]
+        op.result._count = int(count)
+        mapping = op.mapping
+        for row in rows:
+            stored = row if isinstance(op, DeleteWhere) else row[mapping.key_index]
+            state = unit.identity.by_stored.get((mapping.cls, stored))
+            if state is None:
+                continue
+            if isinstance(op, DeleteWhere):
+                unit.identity.forget(state)
+            else:
+                apply_stored_row(state, row)
+
+
+def restricted(ops: Sequence[BulkOp], message: str) -> DeleteRestrictedError | None:
+    """The error of a refused commit whose ``delete_where`` met a ``restrict`` rule.
+
+    Called once the unit's own checks explain nothing: the guard that fired
+    (a division by zero) is then the set-based delete's own.
+    """
+    if "division by zero" not in message.lower():
+        return None
+    for op in ops:
+        if not isinstance(op, DeleteWhere):
+            continue
+        held = [r.name for r in op.mapping.relationships.values() if r.on_delete == "restrict"]
+        if held:
+            return DeleteRestrictedError(
+                f"{op.mapping.name}.delete_where matched entities whose "
+                f"{' or '.join(repr(h) for h in held)} relationship (restrict) still holds "
+                "targets; remove those edges (or the targets) first. Nothing was written."
+            )
+    return None
+
+
+def _track_upserted(unit: UnitState, op: Upsert, version: int) -> None:
+    mapping, entity = op.mapping, op.entity
+    if unit.identity.by_stored.get((mapping.cls, op.stored_key)) is not None:
+        return  # a later set-based change of the commit made the unit track it
+    mapping.set_version(entity, version)
+    state = InstanceState(
+        mapping,
+        mapping.key_of(entity),
+        entity,
+        Status.PERSISTENT,
+        mapping.encode(entity),
+        version,
+        None,
+        mapping.snapshot_of(entity),
+        op.stored_key,
+    )
+    unit.identity.track_loaded(state)
+    if not mapping.slots:
+        entity.__dict__[OWNER] = unit.mark
+    if mapping.relationships:  # not written by an upsert: they load as stored
+        from .detached import lazy_relationships
+
+        for name in mapping.relationships:
+            entity.__dict__.pop(name, None)
+        lazy_relationships(unit, state)

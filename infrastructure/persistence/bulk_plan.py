@@ -1,0 +1,180 @@
+"""The Cypher of queued upserts and set-based changes, as blocks of the commit query.
+
+The planner places them after its guard: upserts before the tracked edge
+and node deletes, set-based changes last, in the order they were queued, so
+they see the graph as every other write of the commit leaves it. Each block
+returns what the unit needs once the commit succeeded (``bulk.settle``):
+
+- ``upsert_<label>``: ``[key, version]`` per upserted node (versioned
+  mappings), else the count;
+- ``bulk_<i>``: the number of nodes the i-th set-based change matched;
+- ``bulk_<i>_rows``: for the nodes among them the unit tracks (or upserts),
+  the stored row (``update_where``) or the key (``delete_where``).
+
+An upsert ``MERGE``s on the key: a new node gets every mapped property
+(and version 1); a stored one gets every mapped property overwritten (a
+``None`` removes it; properties the mapping does not know are kept) and its
+version moves by one only when a value changed, so writing the same batch
+twice leaves the graph as once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .bulk import BulkOp, DeleteWhere, UpdateWhere, Upsert, check_unlinked
+from .expressions import Arith
+from .identity import IdentityMap, Status
+from .mapping import EntityMapping
+from .reads import projection
+from .vectors import stored
+
+
+def count_name(at: int) -> str:
+    return f"bulk_{at}"
+
+
+def rows_name(at: int) -> str:
+    return f"bulk_{at}_rows"
+
+
+def upsert_name(label: str) -> str:
+    return f"upsert_{label}"
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPlan:
+    params: dict[str, Any]
+    upserts: tuple[str, ...]  # blocks before the tracked deletes
+    changes: tuple[str, ...]  # blocks after them
+    returns: tuple[str, ...]  # result names, in RETURN order
+
+
+def upsert_groups(ops: Sequence[BulkOp]) -> list[tuple[EntityMapping[Any], list[Upsert]]]:
+    """Upserts by label, the last one of each key only (in the order of first upsert)."""
+    groups: dict[str, tuple[EntityMapping[Any], dict[Any, Upsert]]] = {}
+    for op in ops:
+        if isinstance(op, Upsert):
+            groups.setdefault(op.mapping.label, (op.mapping, {}))[1][op.stored_key] = op
+    return [(groups[label][0], list(groups[label][1].values())) for label in sorted(groups)]
+
+
+def upsert_row(op: Upsert) -> dict[str, Any]:
+    """``{"k": key, "p": every other mapped property}`` (encoded; None removes)."""
+    mapping = op.mapping
+    check_unlinked(mapping, op.entity)
+    values = mapping.encode(op.entity)
+    key = mapping.key_property
+    props = {p: v for p, v in zip(mapping.properties, values, strict=True) if p != key}
+    return {"k": op.stored_key, "p": props}
+
+
+def upsert_outcomes(
+    ops: Sequence[BulkOp], outcomes: dict[str, Any]
+) -> Iterator[tuple[str, list[list[Any]]]]:
+    """Per label, the ``[key, version]`` pairs the commit stored (versioned mappings)."""
+    for mapping, _ in upsert_groups(ops):
+        if mapping.version_property:
+            yield mapping.label, outcomes[upsert_name(mapping.label)]
+
+
+#: Properties of ``row.p`` whose stored value differs (absent and null are the same).
+_MOVED = "[k IN keys(row.p) WHERE NOT coalesce(n[k] = row.p[k], n[k] IS NULL AND row.p[k] IS NULL)]"
+
+
+def watched(identity: IdentityMap, ops: Sequence[BulkOp], mapping: EntityMapping[Any]) -> list[Any]:
+    """Stored keys of ``mapping``'s entities the unit tracks or upserts in this commit."""
+    keys = [
+        s.stored_key for s in identity if s.mapping is mapping and s.status is not Status.DELETED
+    ]
+    keys.extend(op.stored_key for op in ops if isinstance(op, Upsert) and op.mapping is mapping)
+    return keys
+
+
+def _criterion(op: UpdateWhere | DeleteWhere, at: int, params: dict[str, Any]) -> str:
+    own: dict[str, Any] = {}
+    text = op.where.compile(op.mapping, own)
+    prefix = f"bulk_{at}_c"
+    for name, value in own.items():
+        params[prefix + name[1:]] = value
+    return re.sub(r"\$w(\d+)\b", lambda m: f"${prefix}{m.group(1)}", text)
+
+
+def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
+    """The blocks writing ``ops``, with their parameters; None for no ops."""
+    if not ops:
+        return None
+    params: dict[str, Any] = {}
+    upserts: list[str] = []
+    returns: list[str] = []
+    for mapping, group in upsert_groups(ops):
+        name = upsert_name(mapping.label)
+        params[name] = [upsert_row(op) for op in group]
+        vprop = mapping.version_property
+        created = f", n.{vprop} = 1" if vprop else ""
+        bump = (
+            f", n.{vprop} = coalesce(n.{vprop}, 0) + CASE WHEN size(moved) = 0 THEN 0 ELSE 1 END"
+            if vprop
+            else ""
+        )
+        result = f"collect([n.{mapping.key_property}, n.{vprop}])" if vprop else "count(n)"
+        upserts.append(
+            f"CALL {{ UNWIND ${name} AS row MERGE (n:{mapping.label} "
+            f"{{{mapping.key_property}: row.k}}) ON CREATE SET n += row.p{created} "
+            f"WITH n, row, {_MOVED} AS moved SET n += row.p{bump} RETURN {result} AS {name} }}"
+        )
+        returns.append(name)
+    changes: list[str] = []
+    for at, op in enumerate(ops):
+        if isinstance(op, Upsert):
+            continue
+        mapping = op.mapping
+        where = _criterion(op, at, params)
+        keys = watched(identity, ops, mapping)
+        key = f"n.{mapping.key_property}"
+        count, rows = count_name(at), rows_name(at)
+        if keys:
+            params[f"{rows}_w"] = keys
+        if isinstance(op, UpdateWhere):
+            assigned = []
+            for j, (prop, value) in enumerate(op.sets.items()):
+                param = f"bulk_{at}_s{j}"
+                if isinstance(value, Arith):
+                    params[param] = value.operand
+                    assigned.append(f"n.{prop} = {value.compile(param)}")
+                else:
+                    params[param] = value
+                    assigned.append(f"n.{prop} = {stored(mapping.vectors, prop, '$' + param)}")
+            if mapping.version_property:
+                v = mapping.version_property
+                assigned.append(f"n.{v} = coalesce(n.{v}, 0) + 1")
+            found = (
+                f"collect(CASE WHEN {key} IN ${rows}_w THEN [{projection(mapping)}] END)"
+                if keys
+                else "[]"
+            )
+            changes.append(
+                f"CALL {{ MATCH (n:{mapping.label}) WHERE {where} SET {', '.join(assigned)} "
+                f"RETURN count(n) AS {count}, {found} AS {rows} }}"
+            )
+        else:
+            for j, rel in enumerate(mapping.relationships.values()):
+                if rel.on_delete != "restrict":
+                    continue
+                others = " WHERE b <> n" if rel.self_loops else ""
+                changes.append(
+                    f"CALL {{ MATCH (n:{mapping.label}) WHERE {where} MATCH "
+                    f"{rel.pattern('n', 'r', 'b:' + rel.target.label)}{others} "
+                    "WITH count(r) AS held WHERE 1 / (CASE WHEN held = 0 THEN 1 ELSE 0 END) = 1 "
+                    f"RETURN held AS bulk_{at}_held_{j} }}"
+                )
+            found = f"collect(CASE WHEN k IN ${rows}_w THEN k END)" if keys else "[]"
+            changes.append(
+                f"CALL {{ MATCH (n:{mapping.label}) WHERE {where} WITH n, {key} AS k "
+                f"DETACH DELETE n RETURN count(k) AS {count}, {found} AS {rows} }}"
+            )
+        returns.extend((count, rows))
+    return BulkPlan(params, tuple(upserts), tuple(changes), tuple(returns))
