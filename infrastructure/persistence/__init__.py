@@ -12,6 +12,7 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
 from .audit import AuditHook, acting_as, current_actor
+from .bulk import Affected, ResultPendingError
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
@@ -33,7 +34,6 @@ from .errors import (
     UnsafeIdentifierError,
     ValueEncodingError,
 )
-from .bulk import Affected, ResultPendingError
 from .events import EntityWrite, Events, UnitView, Written
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
@@ -69,8 +69,8 @@ from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
 
 __all__ = [
-    "Affected",
     "QUERY_LOGGER",
+    "Affected",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
@@ -99,11 +99,11 @@ __all__ = [
     "PersistenceError",
     "QueryTimeoutError",
     "ReadOnlyQueryError",
-    "ResultPendingError",
     "Registry",
     "Relationship",
     "RelationshipNotLoadedError",
     "Repository",
+    "ResultPendingError",
     "SchemaError",
     "SchemaItem",
     "SchemaReport",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .criteria import Criterion
 from .errors import IdentityConflictError, MappingError, PersistenceError
 from .expressions import Arith
-from .identity import OWNER, InstanceState, Status, UnitMark
+from .identity import OWNER, InstanceState, Status, owned_elsewhere
 from .mapping import EntityMapping
 from .relationships import DeleteRestrictedError
 
@@ -130,9 +130,7 @@ def upsert(unit: UnitState, mapping: EntityMapping[Any], entity: Any) -> Any:
     tracked = unit.identity.get(mapping.cls, key)
     if tracked is not None:
         return _onto_tracked(mapping, entity, tracked)
-    mark = getattr(entity, "__dict__", {}).get(OWNER)
-    owner = mark.unit if isinstance(mark, UnitMark) else None
-    if owner is not None and owner is not unit and owner.tracks(entity):
+    if owned_elsewhere(entity, unit):
         raise IdentityConflictError(
             f"{mapping.describe(entity)} is tracked by another open unit of work; "
             "upsert a copy of it, or load it in this unit"

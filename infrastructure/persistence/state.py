@@ -32,7 +32,7 @@ from .errors import (
     ValueEncodingError,
 )
 from .events import UnitEvents
-from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
+from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark, owned_elsewhere
 from .loading import Reader
 from .mapping import EntityMapping, Registry
 from .planner import (
@@ -174,9 +174,7 @@ class UnitState:
                 state.status = Status.PERSISTENT
             return
         mapping = self.registry.mapping_for(type(entity))
-        mark = getattr(entity, "__dict__", {}).get(OWNER)
-        owner = mark.unit if isinstance(mark, UnitMark) else None
-        if owner is not None and owner is not self and owner.tracks(entity):
+        if owned_elsewhere(entity, self):
             raise IdentityConflictError(
                 f"{mapping.describe(entity)} is tracked by another open unit of work; "
                 "load it in this unit instead (one unit, one identity map), or take a "
