@@ -18,7 +18,7 @@ from infrastructure.persistence.bulk_plan import (
     rows_name,
     upsert_groups,
     upsert_name,
-    upsert_row,
+    upsert_values,
 )
 from infrastructure.persistence.expressions import Arith
 from infrastructure.persistence.mapping import EntityMapping
@@ -45,15 +45,16 @@ def apply_upserts(
         vprop = mapping.version_property
         pairs = []
         for op in group:
-            row = upsert_row(op)
-            ref = (mapping.label, row["k"])
+            given = dict(zip(mapping.properties, upsert_values(op), strict=True))
+            ref = (mapping.label, op.stored_key)
             before = graph.node(ref)
-            new = {**(before or {}), **row["p"], mapping.key_property: row["k"]}
+            new = {**(before or {}), **given}
             if vprop:
                 old = (before or {}).get(vprop, 0)
-                moved = before is None or any(before.get(p) != v for p, v in row["p"].items())
+                moved = before is None or any(before.get(p) != v for p, v in given.items())
                 new[vprop] = 1 if before is None else old + int(moved)
-                pairs.append([row["k"], new[vprop]])
+                if new[vprop] != 1:
+                    pairs.append([op.stored_key, new[vprop]])
             graph.set_node(ref, stored({p: v for p, v in new.items() if v is not None}))
             written.append((mapping, ref))
         outcomes[upsert_name(mapping.label)] = pairs if vprop else len(group)

@@ -21,7 +21,7 @@ What the unit holds afterwards:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,9 @@ from .criteria import Criterion
 from .errors import IdentityConflictError, MappingError, PersistenceError
 from .expressions import Arith
 from .identity import OWNER, InstanceState, Status, owned_elsewhere
+from .loading import LoadGroup
 from .mapping import EntityMapping
-from .relationships import DeleteRestrictedError
+from .relationships import LAZY, DeleteRestrictedError
 
 if TYPE_CHECKING:
     from .state import UnitState
@@ -66,11 +67,12 @@ class Affected:
         return self.count
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Upsert:
     mapping: EntityMapping[Any]
     entity: Any
     stored_key: Any
+    values: tuple[Any, ...] = ()  # encoded when the commit is planned
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,35 +112,49 @@ def check_unlinked(mapping: EntityMapping[Any], entity: Any) -> None:
         )
 
 
-def upsert(unit: UnitState, mapping: EntityMapping[Any], entity: Any) -> Any:
-    """Queue ``entity`` to be written by key; returns the object the unit will track.
+def upsert(unit: UnitState, mapping: EntityMapping[Any], entities: Iterable[Any]) -> list[Any]:
+    """Queue ``entities`` to be written by key; returns the objects the unit will track.
 
     Raises:
-        MappingError: the mapping has vector fields.
-        ValueEncodingError: the key cannot be stored.
+        MappingError: the mapping has vector fields, or an entity's
+            relationships hold targets.
+        ValueEncodingError: a key cannot be stored.
         IdentityConflictError: the unit deletes that key, or another open unit
-            tracks ``entity``.
+            tracks the entity.
     """
     unit.check_open()
     unit.check_alone()
     check_upsertable(mapping)
-    key = mapping.key_of(entity)
-    stored_key = mapping.encode_key(key)
-    own = unit.identity.state_of(entity)
-    if own is not None and own.entity is entity:
-        return entity  # tracked already: its changes are written anyway
-    tracked = unit.identity.get(mapping.cls, key)
-    if tracked is not None:
-        return _onto_tracked(mapping, entity, tracked)
-    if owned_elsewhere(entity, unit):
-        raise IdentityConflictError(
-            f"{mapping.describe(entity)} is tracked by another open unit of work; "
-            "upsert a copy of it, or load it in this unit"
-        )
-    check_unlinked(mapping, entity)
-    # One write per key and commit: the last upsert of a key is the one written.
-    unit.bulk.append(Upsert(mapping, entity, stored_key))
-    return entity
+    identity = unit.identity
+    by_object, by_stored = identity.by_object, identity.by_stored
+    key_of, encode_key, cls = mapping.key_of, mapping.encode_key, mapping.cls
+    rels, marks = mapping.relationships, not mapping.slots
+    queued: list[BulkOp] = []
+    out: list[Any] = []
+    try:
+        for entity in entities:
+            stored_key = encode_key(key_of(entity))
+            own = by_object.get(id(entity))
+            if own is not None and own.entity is entity:
+                out.append(entity)  # tracked already: its changes are written anyway
+                continue
+            tracked = by_stored.get((cls, stored_key))
+            if tracked is not None:
+                out.append(_onto_tracked(mapping, entity, tracked))
+                continue
+            if marks and entity.__dict__.get(OWNER) is not None and owned_elsewhere(entity, unit):
+                raise IdentityConflictError(
+                    f"{mapping.describe(entity)} is tracked by another open unit of work; "
+                    "upsert a copy of it, or load it in this unit"
+                )
+            if rels:
+                check_unlinked(mapping, entity)
+            # One write per key and commit: the last upsert of a key is the one written.
+            queued.append(Upsert(mapping, entity, stored_key))
+            out.append(entity)
+    finally:
+        unit.bulk.extend(queued)  # those before a refused one stay queued, as with add()
+    return out
 
 
 def _onto_tracked(mapping: EntityMapping[Any], entity: Any, tracked: InstanceState) -> Any:
@@ -221,12 +237,10 @@ def settle(unit: UnitState, ops: list[BulkOp], outcomes: dict[str, Any] | None) 
     unit.bulk[:] = [op for op in unit.bulk if id(op) not in written]
     if outcomes is None:
         return
-    versions: dict[tuple[str, Any], int] = {}
-    for label, pairs in bulk_plan.upsert_outcomes(ops, outcomes):
-        versions.update(((label, k), v) for k, v in pairs)
-    for op in reversed(ops):  # the last upsert of a key is the one written, and tracked
-        if isinstance(op, Upsert):
-            _track_upserted(unit, op, versions.get((op.mapping.label, op.stored_key), 0))
+    for mapping, group in bulk_plan.upsert_groups(ops):
+        name = bulk_plan.upsert_name(mapping.label)
+        versions = dict(outcomes[name]) if mapping.version_property else {}
+        _track_upserted(unit, group, versions, 1 if mapping.version_property else 0)
     from .detached import apply_stored_row
 
     for at, op in enumerate(ops):
@@ -267,28 +281,45 @@ def restricted(ops: Sequence[BulkOp], message: str) -> DeleteRestrictedError | N
     return None
 
 
-def _track_upserted(unit: UnitState, op: Upsert, version: int) -> None:
-    mapping, entity = op.mapping, op.entity
-    if unit.identity.by_stored.get((mapping.cls, op.stored_key)) is not None:
-        return  # a later set-based change of the commit made the unit track it
-    mapping.set_version(entity, version)
-    state = InstanceState(
-        mapping,
-        mapping.key_of(entity),
-        entity,
-        Status.PERSISTENT,
-        mapping.encode(entity),
-        version,
-        None,
-        mapping.snapshot_of(entity),
-        op.stored_key,
-    )
-    unit.identity.track_loaded(state)
-    if not mapping.slots:
-        entity.__dict__[OWNER] = unit.mark
-    if mapping.relationships:  # not written by an upsert: they load as stored
-        from .detached import lazy_relationships
+def _track_upserted(
+    unit: UnitState, ops: Sequence[Upsert], versions: dict[Any, int], otherwise: int
+) -> None:
+    """Track the objects of ``ops`` (one mapping) as stored, as a load would.
 
-        for name in mapping.relationships:
-            entity.__dict__.pop(name, None)
-        lazy_relationships(unit, state)
+    ``versions`` holds the stored version of each key whose version is not ``otherwise``.
+    """
+    mapping = ops[0].mapping
+    by_stored = unit.identity.by_stored
+    track = unit.identity.track_loaded
+    set_version, snapshot_of, key_of = mapping.set_version, mapping.snapshot_of, mapping.key_of
+    marks, cls = not mapping.slots, mapping.cls
+    loaders = None
+    if mapping.relationships:  # not written by an upsert: they load as stored
+        group = LoadGroup()
+        loaders = group.loaders(unit, list(mapping.relationships.values()))
+    for op in reversed(ops):  # the last upsert of a key is the one written, and tracked
+        if (cls, op.stored_key) in by_stored:
+            continue
+        entity = op.entity
+        version = versions.get(op.stored_key, otherwise)
+        set_version(entity, version)
+        state = InstanceState(
+            mapping,
+            key_of(entity),
+            entity,
+            Status.PERSISTENT,
+            op.values,
+            version,
+            None,
+            snapshot_of(entity),
+            op.stored_key,
+        )
+        track(state)
+        if marks:
+            entity.__dict__[OWNER] = unit.mark
+        if loaders is not None:
+            values = entity.__dict__
+            for name in mapping.relationships:
+                values.pop(name, None)
+            values[LAZY] = loaders
+            group.states.append(state)

@@ -5,8 +5,8 @@ and node deletes, set-based changes last, in the order they were queued, so
 they see the graph as every other write of the commit leaves it. Each block
 returns what the unit needs once the commit succeeded (``bulk.settle``):
 
-- ``upsert_<label>``: ``[key, version]`` per upserted node (versioned
-  mappings), else the count;
+- ``upsert_<label>``: ``[key, version]`` per upserted node whose version is
+  not 1 (versioned mappings), else the count;
 - ``bulk_<i>``: the number of nodes the i-th set-based change matched;
 - ``bulk_<i>_rows``: for the nodes among them the unit tracks (or upserts),
   the stored row (``update_where``) or the key (``delete_where``).
@@ -21,7 +21,7 @@ twice leaves the graph as once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,27 +62,47 @@ def upsert_groups(ops: Sequence[BulkOp]) -> list[tuple[EntityMapping[Any], list[
     return [(groups[label][0], list(groups[label][1].values())) for label in sorted(groups)]
 
 
-def upsert_row(op: Upsert) -> dict[str, Any]:
-    """``{"k": key, "p": every other mapped property}`` (encoded; None removes)."""
+def upsert_values(op: Upsert) -> tuple[Any, ...]:
+    """The row an upsert sends: every mapped property, encoded, in ``properties`` order.
+
+    Raises:
+        MappingError: the entity's relationships hold targets (not written).
+        ValueEncodingError: a value cannot be stored.
+    """
     mapping = op.mapping
-    check_unlinked(mapping, op.entity)
-    values = mapping.encode(op.entity)
-    key = mapping.key_property
-    props = {p: v for p, v in zip(mapping.properties, values, strict=True) if p != key}
-    return {"k": op.stored_key, "p": props}
+    if mapping.relationships:
+        check_unlinked(mapping, op.entity)
+    op.values = mapping.encode(op.entity)
+    return op.values
 
 
-def upsert_outcomes(
-    ops: Sequence[BulkOp], outcomes: dict[str, Any]
-) -> Iterator[tuple[str, list[list[Any]]]]:
-    """Per label, the ``[key, version]`` pairs the commit stored (versioned mappings)."""
-    for mapping, _ in upsert_groups(ops):
-        if mapping.version_property:
-            yield mapping.label, outcomes[upsert_name(mapping.label)]
+def _same(prop: str, at: int) -> str:
+    """Whether ``n.prop`` holds ``row[at]`` (absent and null are the same)."""
+    return f"coalesce(n.{prop} = row[{at}], n.{prop} IS NULL AND row[{at}] IS NULL)"
 
 
-#: Properties of ``row.p`` whose stored value differs (absent and null are the same).
-_MOVED = "[k IN keys(row.p) WHERE NOT coalesce(n[k] = row.p[k], n[k] IS NULL AND row.p[k] IS NULL)]"
+def _upsert_block(mapping: EntityMapping[Any], name: str) -> str:
+    key, vprop = mapping.key_property, mapping.version_property
+    props = [(i, p) for i, p in enumerate(mapping.properties) if p != key]
+    sets = [f"n.{p} = row[{i}]" for i, p in props]
+    created, matched = list(sets), list(sets)
+    if vprop:
+        created.append(f"n.{vprop} = 1")
+        same = " AND ".join(_same(p, i) for i, p in props) or "true"
+        # First in the list, so it compares the values as they were stored.
+        matched.insert(
+            0, f"n.{vprop} = coalesce(n.{vprop}, 0) + CASE WHEN {same} THEN 0 ELSE 1 END"
+        )
+    # The versions of the nodes it created are 1: only the others come back.
+    result = (
+        f"collect(CASE WHEN n.{vprop} <> 1 THEN [n.{key}, n.{vprop}] END)" if vprop else "count(n)"
+    )
+    on_create = f" ON CREATE SET {', '.join(created)}" if created else ""
+    on_match = f" ON MATCH SET {', '.join(matched)}" if matched else ""
+    return (
+        f"CALL {{ UNWIND ${name} AS row MERGE (n:{mapping.label} "
+        f"{{{key}: row[{mapping.key_index}]}}){on_create}{on_match} RETURN {result} AS {name} }}"
+    )
 
 
 def watched(identity: IdentityMap, ops: Sequence[BulkOp], mapping: EntityMapping[Any]) -> list[Any]:
@@ -112,20 +132,8 @@ def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
     returns: list[str] = []
     for mapping, group in upsert_groups(ops):
         name = upsert_name(mapping.label)
-        params[name] = [upsert_row(op) for op in group]
-        vprop = mapping.version_property
-        created = f", n.{vprop} = 1" if vprop else ""
-        bump = (
-            f", n.{vprop} = coalesce(n.{vprop}, 0) + CASE WHEN size(moved) = 0 THEN 0 ELSE 1 END"
-            if vprop
-            else ""
-        )
-        result = f"collect([n.{mapping.key_property}, n.{vprop}])" if vprop else "count(n)"
-        upserts.append(
-            f"CALL {{ UNWIND ${name} AS row MERGE (n:{mapping.label} "
-            f"{{{mapping.key_property}: row.k}}) ON CREATE SET n += row.p{created} "
-            f"WITH n, row, {_MOVED} AS moved SET n += row.p{bump} RETURN {result} AS {name} }}"
-        )
+        params[name] = [upsert_values(op) for op in group]
+        upserts.append(_upsert_block(mapping, name))
         returns.append(name)
     changes: list[str] = []
     for at, op in enumerate(ops):

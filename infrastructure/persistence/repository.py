@@ -114,12 +114,16 @@ class RepositoryBase(Generic[T]):
                 unit tracks ``entity``.
         """
         self._check_type(entity)
-        upserted: T = bulk.upsert(self._state, self.mapping, entity)
+        upserted: T = bulk.upsert(self._state, self.mapping, [entity])[0]
         return upserted
 
     def upsert_many(self, entities: Iterable[T]) -> builtins.list[T]:
-        """``upsert`` each entity (one block of the commit per label); the tracked objects."""
-        return [self.upsert(entity) for entity in entities]
+        """``upsert`` each entity (all in one block of the commit); the tracked objects."""
+        listed = builtins.list(entities)
+        for entity in listed:
+            self._check_type(entity)
+        upserted: builtins.list[T] = bulk.upsert(self._state, self.mapping, listed)
+        return upserted
 
     def update_where(
         self, where: Criterion, set: Mapping[str, Any] | None = None, **values: Any

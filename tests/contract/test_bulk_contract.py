@@ -254,3 +254,16 @@ async def test_delete_where_refuses_a_cascade_it_would_not_follow(gbe):
     async with gbe.unit() as uow:
         with pytest.raises(MappingError, match="cascade"):
             uow.repository(Person).delete_where(F("age") > 1)
+
+
+async def test_a_key_loaded_after_its_upsert_was_queued_takes_the_upserted_fields(gbe):
+    await seed(gbe, Person("a", "Ann", age=1))
+    async with gbe.unit() as uow:
+        repo = uow.repository(Person)
+        repo.upsert(Person("a", "Anna", age=2))
+        loaded = await gbe.io(repo.get("a"))  # the stored node: the upsert is not written yet
+        assert (loaded.name, loaded.age) == ("Ann", 1)
+        await gbe.io(uow.flush())
+        assert (loaded.name, loaded.age, loaded.version) == ("Anna", 2, 2)
+        assert await gbe.io(repo.get("a")) is loaded
+    assert await people(gbe) == [("a", "Anna", 2, None, 2)]

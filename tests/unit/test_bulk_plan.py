@@ -49,7 +49,7 @@ def test_upserts_follow_the_guard_and_set_based_changes_follow_the_deletes(unit)
         kind: next(i for i, b in enumerate(text) if marker in b)
         for kind, marker in [
             ("guard", "WITH doomed_Transfer WHERE 1 /"),
-            ("upsert", "MERGE (n:Person {id: row.k})"),
+            ("upsert", "MERGE (n:Person {id: row[0]})"),
             ("delete", "DETACH DELETE n RETURN count(*) AS done_Transfer"),
             ("update", "SET n.amount = n.amount - $bulk_1_s0"),
             ("restrict", "RETURN held AS bulk_2_held_0"),
@@ -59,9 +59,7 @@ def test_upserts_follow_the_guard_and_set_based_changes_follow_the_deletes(unit)
     assert at["guard"] < at["upsert"] < at["delete"] < at["update"]
     assert at["update"] < at["restrict"] < at["delete_where"]
     assert text[-1] == "RETURN 1, upsert_Person, bulk_1, bulk_1_rows, bulk_2, bulk_2_rows"
-    assert plan.params["upsert_Person"] == [
-        {"k": "a", "p": {"name": "Ann", "age": None, "email": None}}
-    ]
+    assert plan.params["upsert_Person"] == [("a", "Ann", None, None)]
     assert (plan.params["bulk_1_s0"], plan.params["bulk_1_c0"], plan.params["bulk_2_c0"]) == (
         1,
         1,
@@ -85,7 +83,7 @@ def test_a_batch_writes_each_key_once_the_last_upsert_winning(unit):
     r = repo(unit, Person)
     r.upsert_many([Person("a", "one"), Person("b", "two"), Person("a", "three")])
     rows = planned(unit).plan.params["upsert_Person"]
-    assert [(row["k"], row["p"]["name"]) for row in rows] == [("a", "three"), ("b", "two")]
+    assert [(row[0], row[1]) for row in rows] == [("a", "three"), ("b", "two")]
 
 
 @pytest.mark.parametrize(
