@@ -4,9 +4,12 @@ The steps, counts and guard follow ``persistence.planner``: creates, updates
 at the version read, the nodes to delete found at their version, edge merges
 and property updates, the delete rules' edge counts; then the guard (every
 count as expected, or the commit is refused with nothing written); then edge
-deletes and node deletes, last. A refused commit raises ``CommitRefused``
-with the server's kind of message, and the unit explains it with the same
-follow-up reads it sends to FalkorDB (answered from memory).
+deletes and node deletes, last. A refused commit raises the kind of
+failure the server's answer would be classified as (``GuardFailure`` for
+the version and count guard, ``UniqueFailure`` for a taken key or unique
+value; see ``persistence.failures``), and the unit explains it with the same
+follow-up reads it sends to FalkorDB (answered from memory). Versions follow
+``persistence.writes.next_version``, as the commit query stores them.
 """
 
 from __future__ import annotations
@@ -15,20 +18,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from infrastructure.persistence.changes import ChangeSet, Create, Update
+from infrastructure.persistence.failures import GuardFailure, UniqueFailure
 from infrastructure.persistence.mapping import EntityMapping
 from infrastructure.persistence.planner import edge_rows, stored_olds
 from infrastructure.persistence.relationships import RelationshipMapping
+from infrastructure.persistence.writes import next_version
 
 from .graph import MemoryGraph, Ref, stored
-
-
-class CommitRefused(Exception):
-    """The in-memory commit failed a check; nothing was written.
-
-    The message names the failure as the server does ("division by zero"
-    for the version and count guard, "unique constraint" for a taken key),
-    so ``UnitState.explain_failure`` turns it into the same error.
-    """
 
 
 def _ref(mapping: EntityMapping[Any], key: Any) -> Ref:
@@ -100,9 +96,10 @@ def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     """Write ``changes`` to ``graph`` completely, or not at all.
 
     Raises:
-        CommitRefused: a count check failed (a stale or vanished entity, a
-            restrict rule, a cascade that found other targets) or a created
-            key or unique property is taken; ``graph`` is unchanged.
+        GuardFailure: a count check failed (a stale or vanished entity, a
+            restrict rule, a cascade that found other targets); ``graph`` is unchanged.
+        UniqueFailure: a created key or a unique property is taken; ``graph``
+            is unchanged.
     """
     graph.journal = []
     try:
@@ -126,7 +123,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
                 taken.append(f"{mapping.label}.{mapping.key_property}")
                 continue
             if mapping.version_property:
-                values[mapping.version_property] = 1
+                values[mapping.version_property] = next_version(None)
             graph.set_node(ref, stored(values))
             if mapping.unique:
                 written.append((mapping, ref))
@@ -142,7 +139,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
             if found and props is not None:
                 new = {**props, **update.changed}
                 if mapping.version_property:
-                    new[mapping.version_property] = state.version + 1
+                    new[mapping.version_property] = next_version(state.version)
                 graph.set_node(ref, stored(new))
                 if any(prop in update.changed for prop in mapping.unique):
                     written.append((mapping, ref))
@@ -179,9 +176,9 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         counts.append((attached, sum(rule.expected for rule in rules)))
 
     if any(found != expected for found, expected in counts):
-        raise CommitRefused("division by zero (the in-memory store's version and count guard)")
+        raise GuardFailure("a count of the in-memory store's version and count guard was off")
     if taken:
-        raise CommitRefused(f"unique constraint violation on {', '.join(taken)} (in-memory store)")
+        raise UniqueFailure(f"{', '.join(taken)} already held (in-memory store)")
 
     for rel, unlinks in _by_relationship(changes.unlinks):
         _unlink(graph, rel, edge_rows(rel, unlinks))
@@ -191,9 +188,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     # values it moves or deletes first): a swap is no clash.
     clashes = [c for mapping, ref in written for c in _clashes(graph, mapping, ref)]
     if clashes:
-        raise CommitRefused(
-            f"unique constraint violation on {', '.join(clashes)} (in-memory store)"
-        )
+        raise UniqueFailure(f"{', '.join(clashes)} already held (in-memory store)")
 
 
 C = TypeVar("C", Create, Update)

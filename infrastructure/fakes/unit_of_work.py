@@ -29,13 +29,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
 from infrastructure.persistence.aio import AsyncUnitOfWork, drive_async
+from infrastructure.persistence.diagnosis import explain
+from infrastructure.persistence.failures import CommitFailure
 from infrastructure.persistence.mapping import Registry
 from infrastructure.persistence.reads import Read
 from infrastructure.persistence.repository import Conversation, drive
 from infrastructure.persistence.state import FlushHook, UnitState
 from infrastructure.persistence.unit_of_work import UnitOfWork
 
-from .commit import CommitRefused
 from .store import FakeQueryError, FakeStore, MemoryQuery
 
 
@@ -75,8 +76,8 @@ def _flushing(state: UnitState, store: FakeStore) -> Conversation[None]:
         return
     try:
         store.apply(pending.changes)
-    except CommitRefused as refused:
-        raise (yield from state.explain_failure(pending, str(refused))) from None
+    except CommitFailure as refused:
+        raise (yield from explain(pending.plan, refused)) from None
     state.flushed(pending)
 
 

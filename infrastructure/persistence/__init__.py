@@ -33,7 +33,14 @@ from .errors import (
     UnsafeIdentifierError,
     ValueEncodingError,
 )
-from .events import EntityWrite, Events, UnitView, Written
+from .events import Events, UnitView
+from .failures import (
+    CommitFailure,
+    GuardFailure,
+    OtherFailure,
+    TimeoutFailure,
+    UniqueFailure,
+)
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
 from .preview import CommitPreview
@@ -66,14 +73,17 @@ from .search import SearchQueryError
 from .unit_of_work import Session, UnitOfWork
 from .vectors import Vector, as_vector
 from .wire import DatabaseUnavailableError
+from .writes import FIRST_VERSION, EntityWrite, Written, next_version
 
 __all__ = [
+    "FIRST_VERSION",
     "QUERY_LOGGER",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
     "AuditHook",
     "CommitError",
+    "CommitFailure",
     "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
     "CommitPreview",
@@ -90,9 +100,11 @@ __all__ = [
     "Events",
     "F",
     "FlushedWorkError",
+    "GuardFailure",
     "IdentityConflictError",
     "MappingError",
     "NotTrackedError",
+    "OtherFailure",
     "Page",
     "PersistenceError",
     "QueryTimeoutError",
@@ -108,6 +120,8 @@ __all__ = [
     "Session",
     "Slice",
     "StoredValueError",
+    "TimeoutFailure",
+    "UniqueFailure",
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
@@ -123,6 +137,7 @@ __all__ = [
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",
+    "next_version",
     "retry_on_conflict",
     "retry_on_conflict_async",
     "run_idempotent",

@@ -427,5 +427,3 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
 
 AsyncSession = AsyncUnitOfWork
 """The seed's name for the async unit of work."""
-
-AsyncUnitOfWorkFactory = Callable[[], AsyncUnitOfWork]

@@ -18,26 +18,21 @@ from redis import exceptions as redis_errors
 
 from . import detached
 from .declared import declared_repositories
+from .diagnosis import explain
 from .errors import (
     CommitNotReplicatedError,
     FlushedWorkError,
     PersistenceError,
     ReadOnlyQueryError,
 )
+from .failures import classify
 from .mapping import EntityMapping, Registry
 from .observe import observed
 from .preview import CommitPreview, preview
 from .reads import Read
 from .repository import Conversation, Repository, RepositoryBase, drive
 from .state import FlushHook, PendingFlush, UnitState
-from .wire import (
-    CONNECTION_ERRORS,
-    commit_failure,
-    commit_timed_out,
-    is_timeout,
-    never_sent,
-    read_failure,
-)
+from .wire import CONNECTION_ERRORS, commit_failure, is_timeout, never_sent, read_failure
 
 T = TypeVar("T")
 GraphT = TypeVar("GraphT")
@@ -204,9 +199,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
     ) -> Conversation[PersistenceError]:
         """The error a failed commit query stands for (reading what explains it)."""
         if isinstance(exc, redis_errors.ResponseError) and not never_sent(exc):
-            if is_timeout(exc):
-                return commit_timed_out(exc, self._write_timeout)
-            return (yield from self.state.explain_failure(pending, str(exc)))
+            return (yield from explain(pending.plan, classify(exc), self._write_timeout))
         return commit_failure(exc)
 
 
