@@ -183,9 +183,7 @@ class AsyncPersonRepository(PersonQueries, AsyncRepository[Person]):
     async def shortest_path(
         self, person_id: UUID, other_id: UUID, max_hops: int = 6
     ) -> builtins.list[Person]:
-        return await drive_async(
-            self._shortest_path(person_id, other_id, max_hops), self._read
-        )
+        return await drive_async(self._shortest_path(person_id, other_id, max_hops), self._read)
 
 
 class AccountRepository(AccountQueries, Repository[Account]):

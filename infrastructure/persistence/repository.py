@@ -155,9 +155,7 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[list[T]]:
         order = parse_order(self.mapping, order_by)
         rels = self._relationships(load)
-        found = yield from queries.find(
-            self._unit, self.mapping, where, order, limit, offset, rels
-        )
+        found = yield from queries.find(self._unit, self.mapping, where, order, limit, offset, rels)
         yield from self._complete(found, rels)
         return found
 
