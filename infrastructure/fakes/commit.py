@@ -14,13 +14,13 @@ follow-up reads it sends to FalkorDB (answered from memory). Versions follow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from infrastructure.persistence.changes import ChangeSet, Create, Update
+from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.failures import GuardFailure, UniqueFailure
 from infrastructure.persistence.mapping import EntityMapping
-from infrastructure.persistence.planner import edge_rows, stored_olds
+from infrastructure.persistence.planner import by_mapping, by_relationship, edge_rows, stored_olds
 from infrastructure.persistence.relationships import RelationshipMapping
 from infrastructure.persistence.writes import next_version
 
@@ -45,13 +45,6 @@ def _version_ok(mapping: EntityMapping[Any], props: dict[str, Any] | None, versi
 def holds(props: dict[str, Any], olds: dict[str, Any]) -> bool:
     """Whether a node still holds the values a unit read (absent stands for None)."""
     return all(props.get(p) == v for p, v in olds.items())
-
-
-def _by_relationship(writes: Iterable[Any]) -> list[tuple[RelationshipMapping, list[Any]]]:
-    groups: dict[str, tuple[RelationshipMapping, list[Any]]] = {}
-    for write in writes:
-        groups.setdefault(write.rel.label, (write.rel, []))[1].append(write)
-    return [groups[label] for label in sorted(groups)]
 
 
 def _link(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str, Any]]) -> int:
@@ -115,7 +108,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     taken: list[str] = []
     written: list[tuple[EntityMapping[Any], Ref]] = []  # nodes with unique values to check
 
-    for mapping, creates in _by_label(changes.creates):
+    for mapping, creates in by_mapping(changes.creates):
         for create in creates:
             values = dict(zip(mapping.properties, create.values, strict=True))
             ref = _ref(mapping, create.values[mapping.key_index])
@@ -128,7 +121,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
             if mapping.unique:
                 written.append((mapping, ref))
 
-    for mapping, updates in _by_label(changes.updates):
+    for mapping, updates in by_mapping(changes.updates):
         for update in updates:
             state = update.state
             ref = _ref(mapping, update.values[mapping.key_index])
@@ -154,13 +147,13 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
             doomed.append(ref)
         counts.append((int(found), 1))
 
-    for rel, links in _by_relationship(changes.links):
+    for rel, links in by_relationship(changes.links):
         rows = edge_rows(rel, links)
         counts.append((_link(graph, rel, rows), len(rows)))
-    for rel, relinks in _by_relationship(changes.relinks):
+    for rel, relinks in by_relationship(changes.relinks):
         rows = edge_rows(rel, relinks)
         counts.append((_relink(graph, rel, rows), len(rows)))
-    for rel, rules in _by_relationship(changes.rules):
+    for rel, rules in by_relationship(changes.rules):
         attached = 0
         for rule in rules:
             holder = _ref(rel.source, rule.source)
@@ -180,7 +173,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     if taken:
         raise UniqueFailure(f"{', '.join(taken)} already held (in-memory store)")
 
-    for rel, unlinks in _by_relationship(changes.unlinks):
+    for rel, unlinks in by_relationship(changes.unlinks):
         _unlink(graph, rel, edge_rows(rel, unlinks))
     for ref in doomed:
         graph.set_node(ref, None)
@@ -189,18 +182,6 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     clashes = [c for mapping, ref in written for c in _clashes(graph, mapping, ref)]
     if clashes:
         raise UniqueFailure(f"{', '.join(clashes)} already held (in-memory store)")
-
-
-C = TypeVar("C", Create, Update)
-
-
-def _by_label(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
-    """Creates or updates per label, in the order the planner writes their blocks."""
-    groups: dict[str, tuple[EntityMapping[Any], list[C]]] = {}
-    for item in items:
-        mapping = item.state.mapping
-        groups.setdefault(mapping.label, (mapping, []))[1].append(item)
-    return [groups[label] for label in sorted(groups)]
 
 
 def _clashes(graph: MemoryGraph, mapping: EntityMapping[Any], ref: Ref) -> list[str]:

@@ -155,9 +155,12 @@ def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[di
     return [{"a": w.source, "b": w.target, "p": w.props} for w in _distinct_edges(writes)]
 
 
-#: The rows of one relationship's edge writes, each edge once: public for the
-#: in-memory store (``infrastructure.fakes``), which replays them.
+#: The rows of one relationship's edge writes, each edge once, and the groups the
+#: blocks are written in: public for the in-memory store (``infrastructure.fakes``),
+#: which replays them in the same order.
 edge_rows = _edge_rows
+by_mapping = _by_mapping
+by_relationship = _by_relationship
 
 
 def _edge_match(rel: RelationshipMapping) -> str:
