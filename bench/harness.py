@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infrastructure.server.cypher import AsyncFastGraph
+
 from infrastructure.persistence import Registry, ensure_key_constraints
-from infrastructure.persistence.cypher import AsyncFastGraph
 from infrastructure.server import Database
 
 Setup = Callable[[Any], Any]  # sync graph -> context handed to the timed run

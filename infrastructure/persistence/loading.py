@@ -16,17 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import reads
-from .errors import StoredValueError
+from .errors import RelationshipNotLoadedError, StoredValueError
 from .identity import OWNER, InstanceState, Status
-from .mapping import EntityMapping
-from .relationships import (
-    LAZY,
-    Edges,
-    RelationshipMapping,
-    RelationshipNotLoadedError,
-    clear_lazy,
-    is_loaded,
-)
+from .mapping import EntityMapping, RelationshipMapping
+from .relationships import LAZY, Edges, clear_lazy, is_loaded
 
 if TYPE_CHECKING:
     from .state import UnitState

@@ -41,8 +41,7 @@ from typing import Any, TypeVar
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
 from .identity import InstanceState
-from .mapping import EntityMapping
-from .relationships import RelationshipMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .vectors import UpdateShape, stored, update_shapes
 
 

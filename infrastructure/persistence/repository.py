@@ -22,10 +22,9 @@ from . import search as searching
 from .criteria import Criterion, combine, from_equals, parse_order
 from .errors import EntityNotFoundError, MappingError, StoredValueError
 from .identity import Status
-from .mapping import EntityMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .queries import Page, Slice
 from .reads import Read
-from .relationships import RelationshipMapping
 from .search import Hits, search_errors
 from .state import UnitState
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from infrastructure.server.cypher import AsyncFastGraph
 
 from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
@@ -22,7 +23,6 @@ from infrastructure.persistence import (
     UnitOfWork,
     ensure_key_constraints,
 )
-from infrastructure.persistence.cypher import AsyncFastGraph
 from infrastructure.persistence.readers import StoredVector
 from tests.units import OpensUnits
 
