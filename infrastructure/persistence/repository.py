@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import queries, reads
 from . import search as searching
@@ -28,8 +28,14 @@ from .reads import Read
 from .search import Hits, search_errors
 from .state import UnitState
 
-if TYPE_CHECKING:
-    from .unit_of_work import UnitOfWork
+
+class UnitOfWork(Protocol):
+    """What a sync repository uses of its unit of work (``unit_of_work.UnitOfWork``)."""
+
+    state: UnitState
+
+    def read(self, read: Read) -> list[list[Any]]: ...
+
 
 DELETED = Status.DELETED
 
