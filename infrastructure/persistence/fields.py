@@ -132,6 +132,7 @@ def guard_unique(node: FieldNode, prefix: str, guarded: set[str]) -> FieldNode:
 
 
 def leaf_properties(node: FieldNode, prefix: str) -> list[tuple[str, ScalarCodec]]:
+    """The stored properties of ``node`` (under ``prefix``) and their codecs, in order."""
     prop = f"{prefix}_{node.name}" if prefix else node.name
     if node.codec is not None:
         return [(prop, node.codec)]

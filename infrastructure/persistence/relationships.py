@@ -17,6 +17,10 @@ Edges are unique per (source, type, target): a collection is a set of
 targets, kept in list form. Delete rules apply when the entity holding the
 field is deleted: ``detach`` drops the edges, ``cascade`` deletes the targets
 too, ``restrict`` refuses while any target is attached.
+
+This module holds the declarations, the loading descriptor and the lazy
+state an entity carries; ``mapping.RelationshipMapping`` resolves a
+declaration against the registry (its target mapping, its edge fields).
 """
 
 from __future__ import annotations
