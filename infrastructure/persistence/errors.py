@@ -2,7 +2,9 @@
 
 Every error names what was wrong (the entity type, the key, the field) and
 what to do about it. They form one small hierarchy so callers can catch
-``PersistenceError`` for all of them, or one kind precisely.
+``PersistenceError`` for all of them, or one kind precisely. Every exception
+class of the layer is defined here (``Refused``, last, is internal: the
+generated encoders raise it and their callers catch it).
 """
 
 from __future__ import annotations
@@ -13,13 +15,6 @@ from typing import Any
 
 class PersistenceError(Exception):
     """Base of every error raised by the data-access layer."""
-
-
-class Refused(Exception):
-    """Raised by generated encoders (``compiled``); the caller walks the fields for the real error.
-
-    Internal: it never leaves the layer.
-    """
 
 
 class MappingError(PersistenceError):
@@ -193,4 +188,11 @@ class DatabaseUnavailableError(PersistenceError, ConnectionError):
     Raised for reads that failed on the connection, and for commits that
     were never sent (connection refused, the server still loading its data,
     no free pooled connection). Retrying later is safe.
+    """
+
+
+class Refused(Exception):
+    """Raised by generated encoders (``compiled``); the caller walks the fields for the real error.
+
+    Internal: it never leaves the layer.
     """
