@@ -9,11 +9,10 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from infrastructure.server.cypher import AsyncFastGraph
-
 from domain.model import Person
 from infrastructure.bank import AsyncBankUnitOfWork
 from infrastructure.persistence import Registry, retry_on_conflict_async
+from infrastructure.server.cypher import AsyncFastGraph
 
 from . import data
 from .harness import Bench, Result, Setup, Target

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from infrastructure.server.cypher import AsyncFastGraph
 
 from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
@@ -24,6 +23,7 @@ from infrastructure.persistence import (
     ensure_key_constraints,
 )
 from infrastructure.persistence.readers import StoredVector
+from infrastructure.server.cypher import AsyncFastGraph
 from tests.units import OpensUnits
 
 

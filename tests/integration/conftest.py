@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import pytest
-from infrastructure.server.cypher import AsyncFastGraph
 
 from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork
 from infrastructure.persistence import (
@@ -35,6 +34,7 @@ from infrastructure.persistence import (
     retry_on_conflict,
     retry_on_conflict_async,
 )
+from infrastructure.server.cypher import AsyncFastGraph
 from tests.integration.graph_support import GraphRepository as AwaitableRepository
 from tests.integration.graph_support import GraphUnit
 

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from infrastructure.server.cypher import AsyncFastGraph
 
 from domain.model import Person
 from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork
 from infrastructure.persistence import ConcurrentUseError, ReadOnlyQueryError
+from infrastructure.server.cypher import AsyncFastGraph
 
 
 class HeldRead:

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from infrastructure.server.cypher import Rows, scalar_rows
 
 from app.container import create_container
 from app.settings import Settings
 from infrastructure.persistence import QUERY_LOGGER, configure_query_log, observe
+from infrastructure.server.cypher import Rows, scalar_rows
 
 
 @pytest.fixture(autouse=True)
