@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from infrastructure.persistence.changes import ChangeSet
-from infrastructure.persistence.failures import GuardFailure, UniqueFailure
-from infrastructure.persistence.mapping import EntityMapping
+from infrastructure.persistence.errors import GuardFailure, UniqueFailure
+from infrastructure.persistence.mapping import EntityMapping, RelationshipMapping
 from infrastructure.persistence.planner import by_mapping, by_relationship, edge_rows, stored_olds
-from infrastructure.persistence.relationships import RelationshipMapping
 from infrastructure.persistence.writes import next_version
 
 from .graph import MemoryGraph, Ref, stored

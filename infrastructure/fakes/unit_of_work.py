@@ -30,7 +30,7 @@ from typing import Any, ClassVar, NoReturn
 
 from infrastructure.persistence.aio import AsyncUnitOfWork, drive_async
 from infrastructure.persistence.diagnosis import explain
-from infrastructure.persistence.failures import CommitFailure
+from infrastructure.persistence.errors import CommitFailure
 from infrastructure.persistence.mapping import Registry
 from infrastructure.persistence.reads import Read
 from infrastructure.persistence.repository import Conversation, drive

@@ -15,44 +15,41 @@ from .audit import AuditHook, acting_as, current_actor
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitFailure,
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
     ConcurrentUseError,
+    DanglingReferenceError,
+    DatabaseUnavailableError,
+    DeleteRestrictedError,
     DuplicateKeyError,
     EntityNotFoundError,
     FlushedWorkError,
+    GuardFailure,
     IdentityConflictError,
     MappingError,
     NotTrackedError,
+    OtherFailure,
     PersistenceError,
     QueryTimeoutError,
     ReadOnlyQueryError,
+    RelationshipNotLoadedError,
+    SchemaError,
+    SearchQueryError,
     StoredValueError,
+    TimeoutFailure,
+    UniqueFailure,
     UnitClosedError,
     UnsafeIdentifierError,
     ValueEncodingError,
 )
 from .events import Events, UnitView
-from .failures import (
-    CommitFailure,
-    GuardFailure,
-    OtherFailure,
-    TimeoutFailure,
-    UniqueFailure,
-)
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
 from .preview import CommitPreview
 from .queries import Page, Slice
-from .relationships import (
-    DanglingReferenceError,
-    DeleteRestrictedError,
-    Relationship,
-    RelationshipNotLoadedError,
-    to_many,
-    to_one,
-)
+from .relationships import Relationship, to_many, to_one
 from .repository import Repository
 from .retry import (
     UnitRun,
@@ -61,18 +58,9 @@ from .retry import (
     run_idempotent,
     run_idempotent_async,
 )
-from .schema import (
-    SchemaError,
-    SchemaItem,
-    SchemaReport,
-    describe_schema,
-    ensure_key_constraints,
-    ensure_schema,
-)
-from .search import SearchQueryError
+from .schema import SchemaItem, SchemaReport, describe_schema, ensure_key_constraints, ensure_schema
 from .unit_of_work import Session, UnitOfWork
 from .vectors import Vector, as_vector
-from .wire import DatabaseUnavailableError
 from .writes import FIRST_VERSION, EntityWrite, Written, next_version
 
 __all__ = [

@@ -13,9 +13,10 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from . import loading
+from .errors import DanglingReferenceError
 from .identity import IdentityMap, InstanceState, Status
+from .mapping import RelationshipMapping
 from .reads import Read
-from .relationships import DanglingReferenceError, RelationshipMapping
 
 #: Sets a relationship on states from the rows of its read (``loading.apply_related``).
 ApplyRelated = Callable[[RelationshipMapping, Sequence[InstanceState], list[list[Any]]], None]

@@ -14,13 +14,13 @@ from typing import Any
 from .errors import (
     CommitError,
     ConcurrencyError,
+    DeleteRestrictedError,
     DuplicateKeyError,
     PersistenceError,
 )
 from .failures import CommitFailure, GuardFailure, TimeoutFailure, UniqueFailure
 from .planner import CommitPlan, existing_keys_probe, restrict_probe, stale_keys, stale_probe
 from .reads import Attached, ExistingKeys, Read, Versions
-from .relationships import DeleteRestrictedError
 from .wire import commit_timed_out
 
 

@@ -31,17 +31,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .changes import ChangeSet, Create
-from .identity import Status
+from .identity import IdentityMap, Status
 from .writes import Written, writes_of
 
 if TYPE_CHECKING:
     from .mapping import Registry
-    from .state import UnitState
 
 logger = logging.getLogger("falkor_uow.events")
+
+
+class UnitState(Protocol):
+    """What hooks and their view use of a unit's tracking state (``state.UnitState``)."""
+
+    registry: Registry
+    identity: IdentityMap
+
+    def tracked_entities(self) -> list[object]: ...
+
+    def add(self, entity: object) -> None: ...
+
+    def delete(self, entity: object) -> None: ...
+
+    def changes(self) -> ChangeSet: ...
+
 
 #: Every event a handler can listen to, in firing order.
 EVENTS = (

@@ -13,7 +13,8 @@ else. The kinds:
 - ``TimeoutFailure``: the query ran past its timeout;
 - ``OtherFailure``: anything else the server refused.
 
-Every kind means nothing was written. The unit turns a kind into the error
+Every kind means nothing was written. The kinds are defined with the
+layer's other exception classes (``errors``) and told apart here. The unit turns a kind into the error
 its caller sees (``diagnosis.explain``); a store that is not FalkorDB (the
 in-memory fakes) raises the kind itself, with no server text to imitate.
 """
@@ -22,7 +23,20 @@ from __future__ import annotations
 
 from redis import exceptions as redis_errors
 
+from .errors import CommitFailure, GuardFailure, OtherFailure, TimeoutFailure, UniqueFailure
 from .wire import is_timeout
+
+__all__ = [
+    "GUARD_ERROR",
+    "UNIQUE_ERROR",
+    "CommitFailure",
+    "GuardFailure",
+    "OtherFailure",
+    "TimeoutFailure",
+    "UniqueFailure",
+    "classify",
+    "guard_clause",
+]
 
 #: What FalkorDB answers when the guard's divisor is zero.
 GUARD_ERROR = "division by zero"
@@ -38,35 +52,6 @@ def guard_clause(carried: str, condition: str) -> str:
     every write before it) happens only when a count is off.
     """
     return f"WITH {carried} WHERE 1 / (CASE WHEN {condition} THEN 1 ELSE 0 END) = 1"
-
-
-class CommitFailure(Exception):
-    """A commit query the store refused, classified; nothing of it was written.
-
-    Not raised to callers of a unit: the unit explains it with a
-    ``PersistenceError`` (``ConcurrencyError``, ``DuplicateKeyError``,
-    ``QueryTimeoutError``, ``CommitError``...).
-    """
-
-    @property
-    def message(self) -> str:
-        return str(self)
-
-
-class GuardFailure(CommitFailure):
-    """The commit's guard fired: a count was not what the commit expected."""
-
-
-class UniqueFailure(CommitFailure):
-    """A unique constraint refused a value the commit writes."""
-
-
-class TimeoutFailure(CommitFailure):
-    """The commit ran past its timeout (the server undid it)."""
-
-
-class OtherFailure(CommitFailure):
-    """The server refused the commit for another reason."""
 
 
 def classify(exc: redis_errors.ResponseError) -> CommitFailure:

@@ -32,10 +32,10 @@ from .errors import (
 from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
 from .loading import Reader
-from .mapping import EntityMapping, Registry
+from .mapping import EntityMapping, Registry, RelationshipMapping
 from .planner import CommitPlan, plan_commit
 from .reads import Read
-from .relationships import LAZY, RelationshipMapping, is_loaded
+from .relationships import LAZY, is_loaded
 from .writes import next_version
 
 T = TypeVar("T")
