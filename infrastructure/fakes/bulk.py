@@ -12,22 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from infrastructure.persistence.bulk import BulkOp, DeleteWhere, UpdateWhere, Upsert
-from infrastructure.persistence.bulk_plan import (
+from infrastructure.persistence.bulk import (
+    BulkOp,
+    DeleteWhere,
+    UpdateWhere,
+    Upsert,
     count_name,
     rows_name,
     upsert_groups,
     upsert_name,
-    upsert_values,
 )
+from infrastructure.persistence.bulk_plan import upsert_values
+from infrastructure.persistence.errors import GuardFailure
 from infrastructure.persistence.expressions import Arith
 from infrastructure.persistence.mapping import EntityMapping
 
 from .graph import MemoryGraph, Ref, stored
-
-
-class GuardFired(Exception):
-    """A set-based delete met a ``restrict`` rule (the query's division by zero)."""
 
 
 def _row(mapping: EntityMapping[Any], props: dict[str, Any]) -> list[Any]:
@@ -65,7 +65,7 @@ def apply_changes(graph: MemoryGraph, ops: Sequence[BulkOp]) -> dict[str, Any]:
     """Apply the set-based changes in order; their counts and rows.
 
     Raises:
-        GuardFired: a ``delete_where`` matched a node still holding a
+        GuardFailure: a ``delete_where`` matched a node still holding a
             ``restrict`` relationship's target.
     """
     outcomes: dict[str, Any] = {}
@@ -106,4 +106,7 @@ def _refuse_restricted(graph: MemoryGraph, op: DeleteWhere, matched: Sequence[An
             holder = (op.mapping.label, key)
             others = graph.edges_of(holder, rel.type, rel.direction, rel.target.label)
             if any(other != holder or not rel.self_loops for other, _ in others):
-                raise GuardFired("division by zero (the in-memory store's delete_where guard)")
+                raise GuardFailure(
+                    f"{op.mapping.name}.delete_where met {rel.name} (restrict) in the in-memory "
+                    "store"
+                )

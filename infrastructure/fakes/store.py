@@ -24,8 +24,7 @@ from infrastructure.persistence import reads
 from infrastructure.persistence.bulk import BulkOp
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.criteria import sort_key
-from infrastructure.persistence.mapping import EntityMapping, Registry
-from infrastructure.persistence.relationships import RelationshipMapping
+from infrastructure.persistence.mapping import EntityMapping, Registry, RelationshipMapping
 
 from . import commit
 from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied, stored
@@ -202,7 +201,7 @@ class FakeStore:
         """Write ``changes`` and ``bulk`` atomically, or nothing; what ``bulk`` returned.
 
         Raises:
-            commit.CommitRefused: a check failed (see ``commit.apply``).
+            CommitFailure: a check failed, nothing was written (see ``commit.apply``).
         """
         with self._lock:
             outcomes = commit.apply(self._graph, changes, bulk)

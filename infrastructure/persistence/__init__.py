@@ -12,41 +12,46 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
 from .audit import AuditHook, acting_as, current_actor
-from .bulk import Affected, ResultPendingError
+from .bulk import Affected
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitFailure,
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
     ConcurrentUseError,
+    DanglingReferenceError,
+    DatabaseUnavailableError,
+    DeleteRestrictedError,
     DuplicateKeyError,
     EntityNotFoundError,
     FlushedWorkError,
+    GuardFailure,
     IdentityConflictError,
     MappingError,
     NotTrackedError,
+    OtherFailure,
     PersistenceError,
     QueryTimeoutError,
     ReadOnlyQueryError,
+    RelationshipNotLoadedError,
+    ResultPendingError,
+    SchemaError,
+    SearchQueryError,
     StoredValueError,
+    TimeoutFailure,
+    UniqueFailure,
     UnitClosedError,
     UnsafeIdentifierError,
     ValueEncodingError,
 )
-from .events import EntityWrite, Events, UnitView, Written
+from .events import Events, UnitView
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
 from .preview import CommitPreview
 from .queries import Page, Slice
-from .relationships import (
-    DanglingReferenceError,
-    DeleteRestrictedError,
-    Relationship,
-    RelationshipNotLoadedError,
-    to_many,
-    to_one,
-)
+from .relationships import Relationship, to_many, to_one
 from .repository import Repository
 from .retry import (
     UnitRun,
@@ -55,20 +60,13 @@ from .retry import (
     run_idempotent,
     run_idempotent_async,
 )
-from .schema import (
-    SchemaError,
-    SchemaItem,
-    SchemaReport,
-    describe_schema,
-    ensure_key_constraints,
-    ensure_schema,
-)
-from .search import SearchQueryError
+from .schema import SchemaItem, SchemaReport, describe_schema, ensure_key_constraints, ensure_schema
 from .unit_of_work import Session, UnitOfWork
 from .vectors import Vector, as_vector
-from .wire import DatabaseUnavailableError
+from .writes import FIRST_VERSION, EntityWrite, Written, next_version
 
 __all__ = [
+    "FIRST_VERSION",
     "QUERY_LOGGER",
     "Affected",
     "AsyncRepository",
@@ -76,6 +74,7 @@ __all__ = [
     "AsyncUnitOfWork",
     "AuditHook",
     "CommitError",
+    "CommitFailure",
     "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
     "CommitPreview",
@@ -92,9 +91,11 @@ __all__ = [
     "Events",
     "F",
     "FlushedWorkError",
+    "GuardFailure",
     "IdentityConflictError",
     "MappingError",
     "NotTrackedError",
+    "OtherFailure",
     "Page",
     "PersistenceError",
     "QueryTimeoutError",
@@ -111,6 +112,8 @@ __all__ = [
     "Session",
     "Slice",
     "StoredValueError",
+    "TimeoutFailure",
+    "UniqueFailure",
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
@@ -126,6 +129,7 @@ __all__ = [
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",
+    "next_version",
     "retry_on_conflict",
     "retry_on_conflict_async",
     "run_idempotent",

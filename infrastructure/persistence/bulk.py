@@ -23,22 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .criteria import Criterion
-from .errors import IdentityConflictError, MappingError, PersistenceError
+from .errors import (
+    IdentityConflictError,
+    MappingError,
+    PersistenceError,
+    ResultPendingError,
+)
 from .expressions import Arith
 from .identity import OWNER, InstanceState, Status, owned_elsewhere
-from .loading import LoadGroup
+from .loading import LoadGroup, apply_stored_row, copy_fields
+from .loading import UnitState as LoadingUnit
 from .mapping import EntityMapping
-from .relationships import LAZY, DeleteRestrictedError
-
-if TYPE_CHECKING:
-    from .state import UnitState
-
-
-class ResultPendingError(PersistenceError):
-    """A set-based change's count was asked for before its commit succeeded."""
+from .relationships import LAZY
 
 
 @dataclass(eq=False)
@@ -93,6 +92,40 @@ class DeleteWhere:
 BulkOp = Upsert | UpdateWhere | DeleteWhere
 
 
+class Tracking(LoadingUnit, Protocol):
+    """What queuing and settling read and change of a unit (``state.UnitState``)."""
+
+    bulk: list[BulkOp]
+
+    def check_open(self) -> None: ...
+
+    def check_alone(self) -> None: ...
+
+
+# What the commit query returns for the queued operations, by name (see ``bulk_plan``).
+
+
+def count_name(at: int) -> str:
+    return f"bulk_{at}"
+
+
+def rows_name(at: int) -> str:
+    return f"bulk_{at}_rows"
+
+
+def upsert_name(label: str) -> str:
+    return f"upsert_{label}"
+
+
+def upsert_groups(ops: Sequence[BulkOp]) -> list[tuple[EntityMapping[Any], list[Upsert]]]:
+    """Upserts by label, the last one of each key only (in the order of first upsert)."""
+    groups: dict[str, tuple[EntityMapping[Any], dict[Any, Upsert]]] = {}
+    for op in ops:
+        if isinstance(op, Upsert):
+            groups.setdefault(op.mapping.label, (op.mapping, {}))[1][op.stored_key] = op
+    return [(groups[label][0], list(groups[label][1].values())) for label in sorted(groups)]
+
+
 def check_upsertable(mapping: EntityMapping[Any]) -> None:
     if mapping.vectors:
         raise MappingError(
@@ -112,7 +145,7 @@ def check_unlinked(mapping: EntityMapping[Any], entity: Any) -> None:
         )
 
 
-def upsert(unit: UnitState, mapping: EntityMapping[Any], entities: Iterable[Any]) -> list[Any]:
+def upsert(unit: Tracking, mapping: EntityMapping[Any], entities: Iterable[Any]) -> list[Any]:
     """Queue ``entities`` to be written by key; returns the objects the unit will track.
 
     Raises:
@@ -158,8 +191,6 @@ def upsert(unit: UnitState, mapping: EntityMapping[Any], entities: Iterable[Any]
 
 
 def _onto_tracked(mapping: EntityMapping[Any], entity: Any, tracked: InstanceState) -> Any:
-    from .detached import copy_fields
-
     if tracked.status is Status.DELETED:
         raise IdentityConflictError(
             f"{mapping.describe(entity)} is marked for deletion in this unit, so it cannot be "
@@ -171,7 +202,7 @@ def _onto_tracked(mapping: EntityMapping[Any], entity: Any, tracked: InstanceSta
     return tracked.entity
 
 
-def settle_upserts(unit: UnitState) -> None:
+def settle_upserts(unit: Tracking) -> None:
     """Turn queued upserts of keys the unit has come to track into edits of those entities."""
     kept: list[BulkOp] = []
     for op in unit.bulk:
@@ -225,28 +256,24 @@ def check_deletable(mapping: EntityMapping[Any]) -> None:
         )
 
 
-def settle(unit: UnitState, ops: list[BulkOp], outcomes: dict[str, Any] | None) -> None:
+def settle(unit: Tracking, ops: list[BulkOp], outcomes: dict[str, Any] | None) -> None:
     """After the commit that wrote ``ops``: counts set, the identity map made coherent.
 
     ``outcomes`` maps each result name of ``bulk_plan`` to what the commit
     returned; None when the commit's reply is unknown (counts stay pending).
     """
-    from . import bulk_plan
-
     written = {id(op) for op in ops}
     unit.bulk[:] = [op for op in unit.bulk if id(op) not in written]
     if outcomes is None:
         return
-    for mapping, group in bulk_plan.upsert_groups(ops):
-        name = bulk_plan.upsert_name(mapping.label)
+    for mapping, group in upsert_groups(ops):
+        name = upsert_name(mapping.label)
         versions = dict(outcomes[name]) if mapping.version_property else {}
         _track_upserted(unit, group, versions, 1 if mapping.version_property else 0)
-    from .detached import apply_stored_row
-
     for at, op in enumerate(ops):
         if isinstance(op, Upsert):
             continue
-        count, rows = outcomes[bulk_plan.count_name(at)], outcomes[bulk_plan.rows_name(at)]
+        count, rows = outcomes[count_name(at)], outcomes[rows_name(at)]
         op.result._count = int(count)
         mapping = op.mapping
         for row in rows:
@@ -260,29 +287,8 @@ def settle(unit: UnitState, ops: list[BulkOp], outcomes: dict[str, Any] | None) 
                 apply_stored_row(state, row)
 
 
-def restricted(ops: Sequence[BulkOp], message: str) -> DeleteRestrictedError | None:
-    """The error of a refused commit whose ``delete_where`` met a ``restrict`` rule.
-
-    Called once the unit's own checks explain nothing: the guard that fired
-    (a division by zero) is then the set-based delete's own.
-    """
-    if "division by zero" not in message.lower():
-        return None
-    for op in ops:
-        if not isinstance(op, DeleteWhere):
-            continue
-        held = [r.name for r in op.mapping.relationships.values() if r.on_delete == "restrict"]
-        if held:
-            return DeleteRestrictedError(
-                f"{op.mapping.name}.delete_where matched entities whose "
-                f"{' or '.join(repr(h) for h in held)} relationship (restrict) still holds "
-                "targets; remove those edges (or the targets) first. Nothing was written."
-            )
-    return None
-
-
 def _track_upserted(
-    unit: UnitState, ops: Sequence[Upsert], versions: dict[Any, int], otherwise: int
+    unit: Tracking, ops: Sequence[Upsert], versions: dict[Any, int], otherwise: int
 ) -> None:
     """Track the objects of ``ops`` (one mapping) as stored, as a load would.
 

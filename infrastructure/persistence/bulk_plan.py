@@ -25,24 +25,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .bulk import BulkOp, DeleteWhere, UpdateWhere, Upsert, check_unlinked
+from .bulk import (
+    BulkOp,
+    DeleteWhere,
+    UpdateWhere,
+    Upsert,
+    check_unlinked,
+    count_name,
+    rows_name,
+    upsert_groups,
+    upsert_name,
+)
 from .expressions import Arith
+from .failures import guard_clause
 from .identity import IdentityMap, Status
 from .mapping import EntityMapping
 from .reads import projection
 from .vectors import stored
-
-
-def count_name(at: int) -> str:
-    return f"bulk_{at}"
-
-
-def rows_name(at: int) -> str:
-    return f"bulk_{at}_rows"
-
-
-def upsert_name(label: str) -> str:
-    return f"upsert_{label}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +50,8 @@ class BulkPlan:
     upserts: tuple[str, ...]  # blocks before the tracked deletes
     changes: tuple[str, ...]  # blocks after them
     returns: tuple[str, ...]  # result names, in RETURN order
-
-
-def upsert_groups(ops: Sequence[BulkOp]) -> list[tuple[EntityMapping[Any], list[Upsert]]]:
-    """Upserts by label, the last one of each key only (in the order of first upsert)."""
-    groups: dict[str, tuple[EntityMapping[Any], dict[Any, Upsert]]] = {}
-    for op in ops:
-        if isinstance(op, Upsert):
-            groups.setdefault(op.mapping.label, (op.mapping, {}))[1][op.stored_key] = op
-    return [(groups[label][0], list(groups[label][1].values())) for label in sorted(groups)]
+    # Why the guard of a ``delete_where`` fired (a ``restrict`` rule), one per such change.
+    refusals: tuple[str, ...] = ()
 
 
 def upsert_values(op: Upsert) -> tuple[Any, ...]:
@@ -136,6 +128,7 @@ def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
         upserts.append(_upsert_block(mapping, name))
         returns.append(name)
     changes: list[str] = []
+    refusals: list[str] = []
     for at, op in enumerate(ops):
         if isinstance(op, Upsert):
             continue
@@ -169,15 +162,23 @@ def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
                 f"RETURN count(n) AS {count}, {found} AS {rows} }}"
             )
         else:
+            held = []
             for j, rel in enumerate(mapping.relationships.values()):
                 if rel.on_delete != "restrict":
                     continue
+                held.append(rel.name)
                 others = " WHERE b <> n" if rel.self_loops else ""
                 changes.append(
                     f"CALL {{ MATCH (n:{mapping.label}) WHERE {where} MATCH "
                     f"{rel.pattern('n', 'r', 'b:' + rel.target.label)}{others} "
-                    "WITH count(r) AS held WHERE 1 / (CASE WHEN held = 0 THEN 1 ELSE 0 END) = 1 "
+                    f"{guard_clause('count(r) AS held', 'held = 0')} "
                     f"RETURN held AS bulk_{at}_held_{j} }}"
+                )
+            if held:
+                refusals.append(
+                    f"{mapping.name}.delete_where matched entities whose "
+                    f"{' or '.join(repr(h) for h in held)} relationship (restrict) still holds "
+                    "targets; remove those edges (or the targets) first. Nothing was written."
                 )
             found = f"collect(CASE WHEN k IN ${rows}_w THEN k END)" if keys else "[]"
             changes.append(
@@ -185,4 +186,4 @@ def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
                 f"DETACH DELETE n RETURN count(k) AS {count}, {found} AS {rows} }}"
             )
         returns.extend((count, rows))
-    return BulkPlan(params, tuple(upserts), tuple(changes), tuple(returns))
+    return BulkPlan(params, tuple(upserts), tuple(changes), tuple(returns), tuple(refusals))

@@ -9,13 +9,12 @@ I/O-free conversations that the sync and async units drive like any read.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from . import reads
 from .errors import EntityNotFoundError, IdentityConflictError
 from .identity import OWNER, InstanceState, Status
-from .loading import LoadGroup
+from .loading import LoadGroup, apply_stored_row, copy_fields
 from .mapping import EntityMapping
 from .relationships import LAZY
 from .state import Exchange, UnitState
@@ -105,30 +104,8 @@ def refresh(unit: UnitState, entity: object) -> Exchange[None]:
         lazy_relationships(unit, state)
 
 
-def apply_stored_row(state: InstanceState, row: Sequence[Any]) -> None:
-    """Give a tracked entity the stored values and version of ``row`` (``reads.projection``)."""
-    mapping, entity = state.mapping, state.entity
-    width = len(mapping.properties)
-    values = tuple(row[:width])
-    fresh, fields = mapping.load(values, state.key, row[width])
-    for name in mapping.field_names:
-        object.__setattr__(entity, name, getattr(fresh, name))
-    state.status = Status.PERSISTENT
-    state.version = row[width]
-    mapping.set_version(entity, state.version)
-    state.fields = mapping.snapshot_of(entity)
-    baseline = getattr(fields, "baseline", None)
-    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
-
-
 def lazy_relationships(unit: UnitState, state: InstanceState) -> None:
     """Let ``state``'s relationships load from the server on next access."""
     group = LoadGroup()
     group.states.append(state)
     state.entity.__dict__[LAZY] = group.loaders(unit, list(state.mapping.relationships.values()))
-
-
-def copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
-    """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
-    for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
-        object.__setattr__(target, name, value)

@@ -2,7 +2,11 @@
 
 Every error names what was wrong (the entity type, the key, the field) and
 what to do about it. They form one small hierarchy so callers can catch
-``PersistenceError`` for all of them, or one kind precisely.
+``PersistenceError`` for all of them, or one kind precisely. Every exception
+class of the layer is defined here (the last ones are internal: ``Refused``,
+which the generated encoders raise and their callers catch, and the kinds of
+commit failure, ``CommitFailure`` and its subclasses, which the unit
+explains with the errors above).
 """
 
 from __future__ import annotations
@@ -92,6 +96,10 @@ class FlushedWorkError(PersistenceError):
     """
 
 
+class ResultPendingError(PersistenceError):
+    """A set-based change's count was asked for before its commit succeeded."""
+
+
 class CommitError(PersistenceError):
     """The commit query failed; nothing of it was written."""
 
@@ -158,3 +166,74 @@ class CommitNotReplicatedError(CommitOutcomeUnknownError):
             "replicated, and a failover before the replicas catch up can lose it. Do not "
             "resend it: rerun the unit from fresh reads, checking first whether it landed."
         )
+
+
+class RelationshipNotLoadedError(PersistenceError):
+    """An unloaded relationship was touched where it cannot be loaded."""
+
+
+class DanglingReferenceError(PersistenceError):
+    """A relationship would point at an entity the same unit deletes."""
+
+
+class DeleteRestrictedError(PersistenceError):
+    """A delete was refused by a ``restrict`` rule; nothing was written."""
+
+
+class SchemaError(PersistenceError):
+    """A constraint could not be created or did not become operational."""
+
+
+class SearchQueryError(PersistenceError):
+    """The server refused a vector or full-text query (no such index, bad query syntax)."""
+
+
+class DatabaseUnavailableError(PersistenceError, ConnectionError):
+    """The server could not be reached or was not ready; nothing was written.
+
+    Raised for reads that failed on the connection, and for commits that
+    were never sent (connection refused, the server still loading its data,
+    no free pooled connection). Retrying later is safe.
+    """
+
+
+class Refused(Exception):
+    """Raised by generated encoders (``compiled``); the caller walks the fields for the real error.
+
+    Internal: it never leaves the layer.
+    """
+
+
+# -- what a failed commit query reported, classified by ``failures.classify`` --------
+#
+# Internal too: the unit turns each kind into one of the errors above
+# (``diagnosis.explain``); the in-memory store raises them itself.
+
+
+class CommitFailure(Exception):
+    """A commit query the store refused, classified; nothing of it was written.
+
+    Not raised to callers of a unit: the unit explains it with a
+    ``PersistenceError`` (``ConcurrencyError``, ``DuplicateKeyError``,
+    ``QueryTimeoutError``, ``CommitError``...).
+    """
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class GuardFailure(CommitFailure):
+    """The commit's guard fired: a count was not what the commit expected."""
+
+
+class UniqueFailure(CommitFailure):
+    """A unique constraint refused a value the commit writes."""
+
+
+class TimeoutFailure(CommitFailure):
+    """The commit ran past its timeout (the server undid it)."""
+
+
+class OtherFailure(CommitFailure):
+    """The server refused the commit for another reason."""

@@ -13,27 +13,26 @@ entities never costs a query per entity.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import reads
-from .errors import StoredValueError
-from .identity import OWNER, InstanceState, Status
-from .mapping import EntityMapping
-from .relationships import (
-    LAZY,
-    Edges,
-    RelationshipMapping,
-    RelationshipNotLoadedError,
-    clear_lazy,
-    is_loaded,
-)
-
-if TYPE_CHECKING:
-    from .state import UnitState
+from .errors import RelationshipNotLoadedError, StoredValueError
+from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
+from .mapping import EntityMapping, RelationshipMapping
+from .relationships import LAZY, Edges, clear_lazy, is_loaded
 
 T = TypeVar("T")
 
 Reader = Callable[[reads.Read], list[list[Any]]]
+
+
+class UnitState(Protocol):
+    """What loading reads and marks of a unit's tracking state (``state.UnitState``)."""
+
+    closed: bool
+    identity: IdentityMap
+    lazy_reader: Reader | None
+    mark: UnitMark
 
 
 class LoadGroup:
@@ -276,3 +275,25 @@ def _set_edges(
     state.edges[rel.name] = {**deleted, **edges} if deleted else edges
     rel.assign(state.entity, edges)
     clear_lazy(state.entity, rel.name)
+
+
+def apply_stored_row(state: InstanceState, row: Sequence[Any]) -> None:
+    """Give a tracked entity the stored values and version of ``row`` (``reads.projection``)."""
+    mapping, entity = state.mapping, state.entity
+    width = len(mapping.properties)
+    values = tuple(row[:width])
+    fresh, fields = mapping.load(values, state.key, row[width])
+    for name in mapping.field_names:
+        object.__setattr__(entity, name, getattr(fresh, name))
+    state.status = Status.PERSISTENT
+    state.version = row[width]
+    mapping.set_version(entity, state.version)
+    state.fields = mapping.snapshot_of(entity)
+    baseline = getattr(fields, "baseline", None)
+    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+
+
+def copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
+    """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
+    for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
+        object.__setattr__(target, name, value)

@@ -23,7 +23,8 @@ order:
    (their stored edges must number what the unit expects) and, for node
    deletes, the rows still at the version read;
 5. a guard that divides by zero (a runtime error, so nothing is written)
-   unless every count equals what was expected;
+   unless every count equals what was expected (``failures.guard_clause``;
+   ``failures.classify`` tells its error from the others);
 6. edge deletes, then node deletes, last (a FalkorDB bug restores deleted
    nodes badly when a later create in the same query fails).
 
@@ -41,10 +42,11 @@ from typing import Any, TypeVar
 from .bulk_plan import BulkPlan
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
+from .failures import guard_clause
 from .identity import InstanceState
-from .mapping import EntityMapping
-from .relationships import RelationshipMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .vectors import UpdateShape, stored, update_shapes
+from .writes import FIRST_VERSION, next_version_cypher
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class CommitPlan:
     restricted: tuple[DeleteRule, ...] = ()
     guards: tuple[tuple[str, int], ...] = ()  # (counted block, expected count), checked in order
     returns: tuple[str, ...] = ()  # what the query returns after its leading 1 (``bulk_plan``)
+    refusals: tuple[str, ...] = ()  # why a set-based delete's own guard fires (``bulk_plan``)
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -154,9 +157,12 @@ def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[di
     return [{"a": w.source, "b": w.target, "p": w.props} for w in _distinct_edges(writes)]
 
 
-#: The rows of one relationship's edge writes, each edge once: public for the
-#: in-memory store (``infrastructure.fakes``), which replays them.
+#: The rows of one relationship's edge writes, each edge once, and the groups the
+#: blocks are written in: public for the in-memory store (``infrastructure.fakes``),
+#: which replays them in the same order.
 edge_rows = _edge_rows
+by_mapping = _by_mapping
+by_relationship = _by_relationship
 
 
 def _edge_match(rel: RelationshipMapping) -> str:
@@ -165,6 +171,25 @@ def _edge_match(rel: RelationshipMapping) -> str:
         f"a:{rel.source.label} {{{rel.source.key_property}: row.a}}",
         "r",
         f"b:{target.label} {{{target.key_property}: row.b}}",
+    )
+
+
+def _edge_call(
+    params: dict[str, Any],
+    name: str,
+    rel: RelationshipMapping,
+    writes: Sequence[EdgeWrite],
+    change: str,
+    returned: str,
+) -> str:
+    """A block matching each edge of ``writes`` (parameter ``name``) and applying ``change``.
+
+    It returns ``returned`` as ``name``.
+    """
+    params[name] = _edge_rows(rel, writes)
+    return (
+        f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} {change} "
+        f"RETURN {returned} AS {name} }}"
     )
 
 
@@ -270,7 +295,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
             for i, p in enumerate(mapping.properties)
         ]
         if mapping.version_property:
-            assigned.append(f"{mapping.version_property}: 1")
+            assigned.append(f"{mapping.version_property}: {FIRST_VERSION}")
         created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
         # Keys already stored are counted first (and must number 0), so a key stays
         # unique whether or not the graph has the key constraint. (A MATCH counted
@@ -295,7 +320,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
             {"k": u.values[key_index], "v": u.state.version, **shape.row(u.changed)}
             for u in updates
         ]
-        bump = f", n.{vprop} = row.v + 1" if vprop else ""
+        bump = f", n.{vprop} = {next_version_cypher('row.v')}" if vprop else ""
         signs = [_sign_only(u) for u in updates]
         clear = ""
         if any(signs):
@@ -367,10 +392,15 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
 
     for rel, relinks in _by_relationship(changes.relinks):
         name = f"relink_{rel.label}"
-        params[name] = _edge_rows(rel, relinks)
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} SET r += row.p "
-            f"WITH row, count(r) AS matched RETURN count(row) AS {name} }}"
+            _edge_call(
+                params,
+                name,
+                rel,
+                relinks,
+                "SET r += row.p WITH row, count(r) AS matched",
+                "count(row)",
+            )
         )
         counted.append(name)
         expected.append(len(params[name]))
@@ -398,21 +428,14 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
             f"{'size(' + c + ')' if c.startswith('doomed_') else c} = $expected[{i}]"
             for i, c in enumerate(counted)
         )
-        carried = ", ".join(counted)
-        # The divisor is computed at run time, so the error (and the rollback of
-        # everything above) happens only when a count is off.
-        blocks.append(f"WITH {carried} WHERE 1 / (CASE WHEN {condition} THEN 1 ELSE 0 END) = 1")
+        blocks.append(guard_clause(", ".join(counted), condition))
 
     if bulk is not None:
         blocks.extend(bulk.upserts)
 
     for rel, unlinks in _by_relationship(changes.unlinks):
         name = f"unlink_{rel.label}"
-        params[name] = _edge_rows(rel, unlinks)
-        blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} DELETE r "
-            f"RETURN count(*) AS {name} }}"
-        )
+        blocks.append(_edge_call(params, name, rel, unlinks, "DELETE r", "count(*)"))
 
     for mapping, _ in delete_groups:
         doomed = f"doomed_{mapping.label}"
@@ -433,6 +456,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         tuple(restricted),
         tuple(zip(counted, expected, strict=True)),
         returns,
+        bulk.refusals if bulk is not None else (),
     )
 
 
