@@ -51,7 +51,10 @@ class GraphReader:
     def node(self, ref: Ref) -> FakeNode:
         """The stored node as the client returns it (its version included)."""
         mapping = self._registry.mapping_for_label(ref[0])
-        return self._graph.fake_node(ref, mapping.version_property if mapping else None)
+        node = self._graph.fake_node(ref, mapping.version_property if mapping else None)
+        if mapping is not None:
+            node.labels.extend(mapping.extra_labels)
+        return node
 
     def neighbours(
         self, ref: Ref, edge_type: str, direction: Direction = "out", label: str | None = None

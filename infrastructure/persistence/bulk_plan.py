@@ -91,9 +91,12 @@ def _upsert_block(mapping: EntityMapping[Any], name: str) -> str:
     )
     on_create = f" ON CREATE SET {', '.join(created)}" if created else ""
     on_match = f" ON MATCH SET {', '.join(matched)}" if matched else ""
+    # Matched on the label the mapping reads; the extra labels set on every node written.
+    extra = f" SET n:{':'.join(mapping.extra_labels)}" if mapping.extra_labels else ""
     return (
         f"CALL {{ UNWIND ${name} AS row MERGE (n:{mapping.label} "
-        f"{{{key}: row[{mapping.key_index}]}}){on_create}{on_match} RETURN {result} AS {name} }}"
+        f"{{{key}: row[{mapping.key_index}]}}){on_create}{on_match}{extra} "
+        f"RETURN {result} AS {name} }}"
     )
 
 

@@ -308,7 +308,8 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         counted.append(taken)
         expected.append(0)
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.label} {{{', '.join(assigned)}}}) "
+            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.node_labels} "
+            f"{{{', '.join(assigned)}}}) "
             f"RETURN count(*) AS {name} }}"
         )
 
