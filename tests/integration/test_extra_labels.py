@@ -22,16 +22,16 @@ class Note:
     text: str
 
 
+def labelled(harness) -> list[tuple[str, list[str]]]:
+    rows = harness.graph.ro_query("MATCH (n) RETURN n.id, labels(n) ORDER BY n.id").result_set
+    return [(key, sorted(labels)) for key, labels in rows]
+
+
 def entity_registry() -> Registry:
     registry = Registry()
     registry.map(Doc, key="id", version="version", labels=["Entity", "Searchable"])
     registry.map(Note, key="id", labels=["Entity"])
     return registry
-
-
-def labelled(harness) -> list[tuple[str, list[str]]]:
-    rows = harness.graph.ro_query("MATCH (n) RETURN n.id, labels(n) ORDER BY n.id").result_set
-    return [(key, sorted(labels)) for key, labels in rows]
 
 
 async def test_created_and_upserted_nodes_carry_the_extra_labels(harness):
