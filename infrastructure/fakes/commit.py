@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infrastructure.persistence.bulk import BulkOp
+from infrastructure.persistence.cardinality import one_at_most
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.errors import GuardFailure, UniqueFailure
 from infrastructure.persistence.mapping import EntityMapping, RelationshipMapping
@@ -157,6 +158,20 @@ def _apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp]) -> di
     for rel, relinks in by_relationship(changes.relinks):
         rows = edge_rows(rel, relinks)
         counts.append((_relink(graph, rel, rows), len(rows)))
+    for check in one_at_most(changes):  # to_one holders over their allowance: none
+        rel = check.rel
+        over = sum(
+            1
+            for holder, allowed in check.rows()
+            if sum(
+                1
+                for _ in graph.edges_of(
+                    (rel.source.label, holder), rel.type, rel.direction, rel.target.label
+                )
+            )
+            > allowed
+        )
+        counts.append((over, 0))
     for rel, rules in by_relationship(changes.rules):
         attached = 0
         for rule in rules:

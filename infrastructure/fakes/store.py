@@ -221,6 +221,20 @@ class FakeStore:
         with self._lock:
             self._graph.set_node((label, key), stored(properties))
 
+    def put_edge(
+        self, edge_type: str, start: Ref, end: Ref, properties: Mapping[str, Any] | None = None
+    ) -> None:
+        """Store an edge between two stored nodes as another client would write it.
+
+        Raises:
+            KeyError: ``start`` or ``end`` (label, encoded key) is not stored.
+        """
+        with self._lock:
+            for ref in (start, end):
+                if self._graph.node(ref) is None:
+                    raise KeyError(f"no stored node {ref!r}")
+            self._graph.set_edge(edge_type, start, end, stored(properties or {}))
+
     def clear(self) -> None:
         """Forget every stored node and edge."""
         with self._lock:

@@ -15,6 +15,7 @@ from .audit import AuditHook, acting_as, current_actor
 from .bulk import Affected
 from .criteria import Criterion, F
 from .errors import (
+    CardinalityError,
     CommitError,
     CommitFailure,
     CommitNotReplicatedError,
@@ -73,6 +74,7 @@ __all__ = [
     "AsyncSession",
     "AsyncUnitOfWork",
     "AuditHook",
+    "CardinalityError",
     "CommitError",
     "CommitFailure",
     "CommitNotReplicatedError",

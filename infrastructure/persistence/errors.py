@@ -108,6 +108,10 @@ class DuplicateKeyError(CommitError):
     """A create collided with an existing entity's key (a unique constraint)."""
 
 
+class CardinalityError(CommitError):
+    """A ``to_one`` would hold two targets, or a required one none; nothing was written."""
+
+
 class ConcurrencyError(CommitError):
     """Another unit changed or deleted entities this unit loaded; nothing was written.
 

@@ -477,6 +477,8 @@ class Registry:
     def __init__(self) -> None:
         self._by_class: dict[type, EntityMapping[Any]] = {}
         self._by_label: dict[str, EntityMapping[Any]] = {}
+        #: Whether a mapping has a ``to_one(..., required=True)`` (checked at each flush).
+        self.requires_targets = False
 
     def map(
         self,
@@ -558,6 +560,7 @@ class Registry:
             )
         self._by_class[cls] = mapping
         self._by_label[mapping.label] = mapping
+        self.requires_targets |= any(r.decl.required for r in mapping.relationships.values())
         return mapping
 
     def mapping_for(self, cls: type[T]) -> EntityMapping[T]:

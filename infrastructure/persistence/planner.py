@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .bulk_plan import BulkPlan
+from .cardinality import OneAtMost, block, one_at_most
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
 from .failures import guard_clause
@@ -70,6 +71,7 @@ class CommitPlan:
     guards: tuple[tuple[str, int], ...] = ()  # (counted block, expected count), checked in order
     returns: tuple[str, ...] = ()  # what the query returns after its leading 1 (``bulk_plan``)
     refusals: tuple[str, ...] = ()  # why a set-based delete's own guard fires (``bulk_plan``)
+    one_at_most: tuple[OneAtMost, ...] = ()  # to_one holders counted after the links
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -407,6 +409,14 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         expected.append(len(params[name]))
         checked.append(CheckedBatch(rel.source, "relink", ()))
 
+    cardinal = one_at_most(changes)
+    for check in cardinal:
+        name = f"one_{check.rel.label}"
+        params[name] = check.rows()
+        blocks.append(block(check, name))
+        counted.append(name)
+        expected.append(0)
+
     for rel, rules in _by_relationship(changes.rules):
         name = f"{rel.on_delete}_{rel.label}"
         params[name] = [{"k": rule.source} for rule in rules]
@@ -458,6 +468,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         tuple(zip(counted, expected, strict=True)),
         returns,
         bulk.refusals if bulk is not None else (),
+        tuple(cardinal),
     )
 
 

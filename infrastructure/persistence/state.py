@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from . import bulk as bulk_ops
 from . import loading
 from .bulk_plan import plan_bulk
+from .cardinality import check_required
 from .cascades import adopt_new_targets, expand_cascades
 from .changes import ChangeSet, collect_changes
 from .codec import same_stored
@@ -274,6 +275,8 @@ class UnitState:
         if events.entity_handlers and changes and events.before_writes(self, changes):
             adopt_new_targets(self.identity, self.add)
             changes = self.changes()
+        if self.registry.requires_targets:
+            check_required(self.identity)
         queued = tuple(self.bulk)
         plan = plan_commit(changes, plan_bulk(queued, self.identity))
         return None if plan is None else PendingFlush(changes, plan, queued)

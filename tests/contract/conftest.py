@@ -94,6 +94,8 @@ class GraphBackend(Backend):
     """A ``Backend`` of the graph domain, counting the reads its units send."""
 
     reads: list[str] = field(default_factory=list)
+    # Writes an edge (type, (label, key) start, (label, key) end) as another client would.
+    link_raw: Callable[[str, tuple[str, Any], tuple[str, Any]], None] | None = None
 
 
 @pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
@@ -105,16 +107,29 @@ def gbe(request: pytest.FixtureRequest) -> GraphBackend:
     if kind == "fake":
         store = FakeStore()
         unit = counted_fake(FakeAsyncUnitOfWork if is_async else FakeUnitOfWork, reads)
-        return GraphBackend(request.param, is_async, lambda: unit(store, registry), reads)
+        return GraphBackend(
+            request.param, is_async, lambda: unit(store, registry), reads, store.put_edge
+        )
     graph = request.getfixturevalue("graph")
     ensure_schema(graph, registry)
+
+    def link_raw(edge_type: str, start: tuple[str, Any], end: tuple[str, Any]) -> None:
+        graph.query(
+            f"MATCH (a:{start[0]} {{id: $a}}), (b:{end[0]} {{id: $b}}) CREATE (a)-[:{edge_type}]->(b)",
+            {"a": start[1], "b": end[1]},
+        )
+
     if is_async:
         handle = request.getfixturevalue("async_client").select_graph(
             request.getfixturevalue("graph_name")
         )
         return GraphBackend(
-            request.param, True, lambda: AsyncUnitOfWork(Counted(handle, reads), registry), reads
+            request.param,
+            True,
+            lambda: AsyncUnitOfWork(Counted(handle, reads), registry),
+            reads,
+            link_raw,
         )
     return GraphBackend(
-        request.param, False, lambda: UnitOfWork(Counted(graph, reads), registry), reads
+        request.param, False, lambda: UnitOfWork(Counted(graph, reads), registry), reads, link_raw
     )
