@@ -12,6 +12,7 @@ with AppUnitOfWork(db.graph("app"), registry) as uow:
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
 from .audit import AuditHook, acting_as, current_actor
+from .conversation import AsyncReader, Conversation, Reader, Rows, drive, drive_async
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
@@ -34,10 +35,11 @@ from .errors import (
     ValueEncodingError,
 )
 from .events import EntityWrite, Events, UnitView, Written
+from .finders import Page, Slice
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
 from .preview import CommitPreview
-from .queries import Page, Slice
+from .reads import Read
 from .relationships import (
     DanglingReferenceError,
     DeleteRestrictedError,
@@ -46,7 +48,7 @@ from .relationships import (
     to_many,
     to_one,
 )
-from .repository import Repository
+from .repository import Repository, RepositoryBase
 from .retry import (
     UnitRun,
     retry_on_conflict,
@@ -69,6 +71,7 @@ from .wire import DatabaseUnavailableError
 
 __all__ = [
     "QUERY_LOGGER",
+    "AsyncReader",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
@@ -79,6 +82,7 @@ __all__ = [
     "CommitPreview",
     "ConcurrencyError",
     "ConcurrentUseError",
+    "Conversation",
     "Criterion",
     "DanglingReferenceError",
     "DatabaseUnavailableError",
@@ -96,11 +100,15 @@ __all__ = [
     "Page",
     "PersistenceError",
     "QueryTimeoutError",
+    "Read",
     "ReadOnlyQueryError",
+    "Reader",
     "Registry",
     "Relationship",
     "RelationshipNotLoadedError",
     "Repository",
+    "RepositoryBase",
+    "Rows",
     "SchemaError",
     "SchemaItem",
     "SchemaReport",
@@ -121,6 +129,8 @@ __all__ = [
     "configure_query_log",
     "current_actor",
     "describe_schema",
+    "drive",
+    "drive_async",
     "ensure_key_constraints",
     "ensure_schema",
     "retry_on_conflict",

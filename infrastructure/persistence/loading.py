@@ -12,7 +12,7 @@ entities never costs a query per entity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import reads
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from .state import UnitState
 
 T = TypeVar("T")
-
-Reader = Callable[[reads.Read], list[list[Any]]]
 
 
 class LoadGroup:

@@ -11,13 +11,14 @@ drives them with its own kind of I/O.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from . import loading
 from .changes import ChangeSet, collect_changes
 from .codec import same_stored
+from .conversation import Conversation, Reader
 from .errors import (
     CommitError,
     ConcurrencyError,
@@ -31,7 +32,6 @@ from .errors import (
 )
 from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
-from .loading import Reader
 from .mapping import EntityMapping, Registry
 from .planner import (
     CommitPlan,
@@ -51,11 +51,6 @@ from .relationships import (
 )
 
 T = TypeVar("T")
-
-R = TypeVar("R")
-
-# A generator-driven exchange: yields reads, is sent their rows, returns an R.
-Exchange = Generator[Read, list[list[Any]], R]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +236,9 @@ class UnitState:
         """Tracked entities for rows of ``reads.projection`` (see ``loading.load_rows``)."""
         return loading.load_rows(self, mapping, rows, load)
 
-    def load_related(self, rel: RelationshipMapping, entities: Sequence[object]) -> Exchange[None]:
+    def load_related(
+        self, rel: RelationshipMapping, entities: Sequence[object]
+    ) -> Conversation[None]:
         """Load ``rel`` for those ``entities`` that do not hold it yet, in one read."""
         states = [
             s
@@ -263,7 +260,7 @@ class UnitState:
         except (ValueEncodingError, PersistenceError):
             return True  # an edit that cannot be stored is still a pending edit
 
-    def prepare_flush(self) -> Exchange[PendingFlush | None]:
+    def prepare_flush(self) -> Conversation[PendingFlush | None]:
         """What the next flush must send, or None when nothing changed.
 
         Fires ``before_flush``, adds new entities reachable through tracked
@@ -317,7 +314,7 @@ class UnitState:
                             "from the relationship or keep the entity"
                         )
 
-    def _expand_cascades(self) -> Exchange[None]:
+    def _expand_cascades(self) -> Conversation[None]:
         seen: set[int] = set()
         while True:
             todo: dict[str, tuple[RelationshipMapping, list[InstanceState]]] = {}
@@ -375,7 +372,9 @@ class UnitState:
         """Every entity the unit tracks that is not marked for deletion."""
         return [s.entity for s in self.identity if s.status is not Status.DELETED]
 
-    def explain_failure(self, pending: PendingFlush, message: str) -> Exchange[PersistenceError]:
+    def explain_failure(
+        self, pending: PendingFlush, message: str
+    ) -> Conversation[PersistenceError]:
         """Turn a failed commit into the error that names what went wrong.
 
         Yields the reads it needs and returns the error to raise. The failed

@@ -13,7 +13,8 @@ import pytest
 
 from domain.model import Person
 from infrastructure.bank import bank_registry
-from infrastructure.fakes import FakeBankUnitOfWork, FakeQueryError, FakeStore, FakeUnitOfWork
+from infrastructure.bank.fakes import FakeBankUnitOfWork
+from infrastructure.fakes import FakeQueryError, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import DuplicateKeyError, Registry, to_many
 from infrastructure.persistence.reads import Read
 
