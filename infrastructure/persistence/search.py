@@ -1,6 +1,6 @@
 """Vector and full-text search conversations: ``nearest``, ``search`` and their fusion.
 
-Like every finder (see ``queries``), each is a generator yielding the reads
+Like every finder (see ``finders``), each is a generator yielding the reads
 it needs, so the sync and async repositories share it, and each returns
 tracked entities: the same objects as any other read of the unit.
 
