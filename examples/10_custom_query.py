@@ -4,10 +4,8 @@ A custom read is a conversation on ``RepositoryBase``: ``yield from
 self.rows(cypher, **params)`` sends the read and receives its rows (mapped
 nodes already the unit's entities), and the method returns the answer. It
 sends nothing itself, so the sync repository and the async one both offer
-it with ``run``: ``self.run(...)`` there, ``await self.run(...)`` here.
-
-Run: ``python examples/10_custom_query.py`` (FALKORDB_URL picks a server,
-otherwise an embedded one is started).
+it with ``run``: ``self.run(...)`` in one, ``await self.run(...)`` in the
+other. A custom query reads what is stored, not the unit's pending changes.
 """
 
 from __future__ import annotations

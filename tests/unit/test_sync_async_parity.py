@@ -18,14 +18,7 @@ from typing import Any
 
 import pytest
 
-from infrastructure.bank import (
-    AccountRepository,
-    AsyncAccountRepository,
-    AsyncBankUnitOfWork,
-    AsyncPersonRepository,
-    BankUnitOfWork,
-    PersonRepository,
-)
+from infrastructure import bank
 from infrastructure.persistence import aio, conversation, unit_of_work
 from infrastructure.persistence.aio import AsyncRepository, AsyncUnitOfWork
 from infrastructure.persistence.repository import Repository
@@ -66,9 +59,9 @@ PAIRS = [(UnitOfWork, AsyncUnitOfWork), (Repository, AsyncRepository)]
 # The example's repositories: their custom queries, written once as conversations,
 # must be offered alike by the sync and the async repository.
 EXAMPLE_PAIRS = [
-    (BankUnitOfWork, AsyncBankUnitOfWork),
-    (PersonRepository, AsyncPersonRepository),
-    (AccountRepository, AsyncAccountRepository),
+    (bank.BankUnitOfWork, bank.AsyncBankUnitOfWork),
+    (bank.PersonRepository, bank.AsyncPersonRepository),
+    (bank.AccountRepository, bank.AsyncAccountRepository),
 ]
 
 
@@ -192,7 +185,8 @@ def io_members(*sync_classes: type) -> set[str]:
 
 
 AWAITED = (
-    io_members(UnitOfWork, Repository, PersonRepository, AccountRepository) | AWAITED_WITHOUT_IO
+    io_members(UnitOfWork, Repository, bank.PersonRepository, bank.AccountRepository)
+    | AWAITED_WITHOUT_IO
 )
 
 
