@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import custom, finders, reads
 from . import search as searching
@@ -28,12 +28,10 @@ from .finders import Page, Slice
 from .identity import Status
 from .mapping import EntityMapping
 from .overlay import criterion, current_values, matches
+from .reads import Read
 from .relationships import RelationshipMapping
 from .search import Hits, search_errors
 from .state import UnitState
-
-if TYPE_CHECKING:
-    from .unit_of_work import UnitOfWork
 
 DELETED = Status.DELETED
 
@@ -42,6 +40,15 @@ R = TypeVar("R")
 
 Loads = Sequence[str]
 """Names of relationships to load with the entities (``load=["friends"]``)."""
+
+
+class Unit(Protocol):
+    """What a sync repository needs of its unit of work (``UnitOfWork`` fits)."""
+
+    @property
+    def state(self) -> UnitState: ...
+
+    def read(self, read: Read) -> Rows: ...
 
 
 class RepositoryBase(Generic[T]):
@@ -303,7 +310,7 @@ class RepositoryBase(Generic[T]):
 class Repository(RepositoryBase[T]):
     """A typed repository of one unit of work (sync)."""
 
-    def __init__(self, unit: UnitOfWork, mapping: EntityMapping[T]) -> None:
+    def __init__(self, unit: Unit, mapping: EntityMapping[T]) -> None:
         super().__init__(unit.state, mapping)
         self._unit = unit
 
