@@ -18,10 +18,9 @@ from .conversation import Conversation
 from .criteria import Criterion, OrderKey, after, parse_order
 from .errors import MappingError
 from .identity import Status
-from .mapping import EntityMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .overlay import criterion, current_values, matches, overlay, pending_states
 from .reads import Count, Find, Read, entity_read
-from .relationships import RelationshipMapping
 from .state import UnitState
 
 T = TypeVar("T")

@@ -26,12 +26,20 @@ from .criteria import Criterion, combine, from_equals, parse_order
 from .errors import EntityNotFoundError, MappingError, StoredValueError
 from .finders import Page, Slice
 from .identity import Status
-from .mapping import EntityMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .overlay import criterion, current_values, matches
 from .reads import Read
-from .relationships import RelationshipMapping
 from .search import Hits, search_errors
 from .state import UnitState
+
+
+class UnitOfWork(Protocol):
+    """What a sync repository uses of its unit of work (``unit_of_work.UnitOfWork``)."""
+
+    state: UnitState
+
+    def read(self, read: Read) -> list[list[Any]]: ...
+
 
 DELETED = Status.DELETED
 
@@ -40,15 +48,6 @@ R = TypeVar("R")
 
 Loads = Sequence[str]
 """Names of relationships to load with the entities (``load=["friends"]``)."""
-
-
-class Unit(Protocol):
-    """What a sync repository needs of its unit of work (``UnitOfWork`` fits)."""
-
-    @property
-    def state(self) -> UnitState: ...
-
-    def read(self, read: Read) -> Rows: ...
 
 
 class RepositoryBase(Generic[T]):
@@ -310,7 +309,7 @@ class RepositoryBase(Generic[T]):
 class Repository(RepositoryBase[T]):
     """A typed repository of one unit of work (sync)."""
 
-    def __init__(self, unit: Unit, mapping: EntityMapping[T]) -> None:
+    def __init__(self, unit: UnitOfWork, mapping: EntityMapping[T]) -> None:
         super().__init__(unit.state, mapping)
         self._unit = unit
 

@@ -13,9 +13,9 @@ from .errors import (
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
+    DatabaseUnavailableError,
     DuplicateKeyError,
 )
-from .wire import DatabaseUnavailableError
 
 R = TypeVar("R")
 

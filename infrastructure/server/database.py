@@ -17,10 +17,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from infrastructure.persistence.cypher import AsyncFastGraph, FastGraph
-
 from .clients import AsyncClient, AsyncGate, Gate, SyncClient
 from .connections import Limits, Resolved, Topology, async_connection, resolve, sync_connection
+from .cypher import AsyncFastGraph, FastGraph
 from .embedded import EmbeddedFalkorDB, SharedFalkorDB
 from .graph_names import GraphNames
 from .replication import ReplicaAck, replica_ack

@@ -22,8 +22,8 @@ from infrastructure.persistence import (
     UnitOfWork,
     ensure_key_constraints,
 )
-from infrastructure.persistence.cypher import AsyncFastGraph
 from infrastructure.persistence.readers import StoredVector
+from infrastructure.server.cypher import AsyncFastGraph
 from tests.units import OpensUnits
 
 

@@ -5,8 +5,8 @@ Every public member of ``AsyncUnitOfWork``/``AsyncRepository`` must exist on
 and the same code once ``async``/``await`` are removed and the async names
 are mapped to their sync twins. Members that do no I/O must be one shared
 implementation (inherited from the I/O-free base), and exactly the members
-that talk to the server (plus ``rollback``/``close``, awaited in the seed's
-API) are coroutines.
+that talk to the server (plus ``rollback``/``close``, which end the unit
+and are awaited like the calls that may send) are coroutines.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ ASYNC_TO_SYNC = {
 }
 SYNC_TO_ASYNC = {sync: asyn for asyn, sync in ASYNC_TO_SYNC.items()}
 
-# Awaited although they do no I/O: the async context protocol, and the seed's
-# AsyncSession API (rollback and close are awaited there).
+# Awaited although they do no I/O: the async context protocol, and the calls
+# that end an async unit (rollback and close).
 AWAITED_WITHOUT_IO = {"__enter__", "rollback", "close"}
-# What the seed's async API awaits; the derived set must keep covering it.
+# What the documented async API awaits; the derived set must keep covering it.
 SEED_AWAITED = {
     "get",
     "get_many",
