@@ -16,6 +16,7 @@ from .conversation import AsyncReader, Conversation, Reader, Rows, drive, drive_
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitFailure,
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
@@ -26,9 +27,11 @@ from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
     FlushedWorkError,
+    GuardFailure,
     IdentityConflictError,
     MappingError,
     NotTrackedError,
+    OtherFailure,
     PersistenceError,
     QueryTimeoutError,
     ReadOnlyQueryError,
@@ -36,11 +39,13 @@ from .errors import (
     SchemaError,
     SearchQueryError,
     StoredValueError,
+    TimeoutFailure,
+    UniqueFailure,
     UnitClosedError,
     UnsafeIdentifierError,
     ValueEncodingError,
 )
-from .events import EntityWrite, Events, UnitView, Written
+from .events import Events, UnitView
 from .finders import Page, Slice
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
@@ -58,8 +63,10 @@ from .retry import (
 from .schema import SchemaItem, SchemaReport, describe_schema, ensure_key_constraints, ensure_schema
 from .unit_of_work import Session, UnitOfWork
 from .vectors import Vector, as_vector
+from .writes import FIRST_VERSION, EntityWrite, Written, next_version
 
 __all__ = [
+    "FIRST_VERSION",
     "QUERY_LOGGER",
     "AsyncReader",
     "AsyncRepository",
@@ -67,6 +74,7 @@ __all__ = [
     "AsyncUnitOfWork",
     "AuditHook",
     "CommitError",
+    "CommitFailure",
     "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
     "CommitPreview",
@@ -84,9 +92,11 @@ __all__ = [
     "Events",
     "F",
     "FlushedWorkError",
+    "GuardFailure",
     "IdentityConflictError",
     "MappingError",
     "NotTrackedError",
+    "OtherFailure",
     "Page",
     "PersistenceError",
     "QueryTimeoutError",
@@ -106,6 +116,8 @@ __all__ = [
     "Session",
     "Slice",
     "StoredValueError",
+    "TimeoutFailure",
+    "UniqueFailure",
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
@@ -123,6 +135,7 @@ __all__ = [
     "drive_async",
     "ensure_key_constraints",
     "ensure_schema",
+    "next_version",
     "retry_on_conflict",
     "retry_on_conflict_async",
     "run_idempotent",
