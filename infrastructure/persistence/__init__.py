@@ -8,6 +8,37 @@ class AppUnitOfWork(UnitOfWork):
 
 with AppUnitOfWork(db.graph("app"), registry) as uow:
     uow.people.get(alice_id).age += 1      # committed atomically on exit
+
+Reading map: the module to open for a question, in the order data flows.
+
+1. Declaring
+   - how a dataclass maps onto nodes ............ mapping (fields, relationships, vectors)
+   - how one field value is stored and read ...... codec, readers, compiled, careful
+   - which names may reach query text ............ names
+   - which indexes and constraints exist ......... schema
+2. Reading (sans-I/O conversations, one per query, run by the sync and the async shell)
+   - the protocol itself ......................... conversation
+   - get / get_many / find / pages / cursors ..... reads, finders, criteria
+   - pending changes seen by a query ............. overlay
+   - your own Cypher ............................. custom, and repository.RepositoryBase
+   - vector and full-text search ................. search
+   - rows becoming tracked entities .............. loading, identity
+3. Tracking (the unit's core, no I/O)
+   - what the unit knows of each entity .......... identity (InstanceState), state (UnitState)
+   - what changed since loading .................. changes
+   - what a flush writes besides the edits ....... cascades
+   - detached objects: merge, refresh, expunge ... detached
+4. Committing
+   - one change set into one Cypher query ........ planner (guards from failures)
+   - what hooks see, and the version rule ........ writes, events, audit
+   - what a commit would send now ................ preview
+   - why a commit failed ......................... failures, diagnosis, wire, errors
+5. Shells (all I/O lives here)
+   - sync ........................................ unit_of_work, repository
+   - async ....................................... aio
+   - running a unit again ........................ retry
+   - what was sent, logged and traced ............ observe
+   - repositories declared on a unit class ....... declared
 """
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
