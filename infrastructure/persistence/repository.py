@@ -317,6 +317,7 @@ class Repository(RepositoryBase[T]):
         For a custom query written once as a conversation (on ``rows``,
         ``raw_rows``, ``lookup``) and offered by a sync and an async repository.
         """
+        self._unit.check_open()  # a closed unit says so before the conversation's own checks
         return drive(conversation, self._read)
 
     def get(self, key: Any, *, load: Loads = ()) -> T:
