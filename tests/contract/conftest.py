@@ -19,13 +19,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.fakes import (
-    FakeAsyncBankUnitOfWork,
-    FakeAsyncUnitOfWork,
-    FakeBankUnitOfWork,
-    FakeStore,
-    FakeUnitOfWork,
-)
+from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
+from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import AsyncUnitOfWork, Registry, UnitOfWork, ensure_schema
 from tests.integration.graph_support import graph_registry
 from tests.units import OpensUnits

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.persistence import aio, repository, unit_of_work
+from infrastructure import bank
+from infrastructure.persistence import aio, conversation, unit_of_work
 from infrastructure.persistence.aio import AsyncRepository, AsyncUnitOfWork
 from infrastructure.persistence.repository import Repository
 from infrastructure.persistence.unit_of_work import UnitOfWork
@@ -28,6 +29,10 @@ ASYNC_TO_SYNC = {
     "AsyncRepository": "Repository",
     "AsyncUnitOfWork": "UnitOfWork",
     "AsyncGraph": "SyncGraph",
+    "AsyncPersonRepository": "PersonRepository",
+    "AsyncAccountRepository": "AccountRepository",
+    "AsyncBankUnitOfWork": "BankUnitOfWork",
+    "AsyncReader": "Reader",
     "drive_async": "drive",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
@@ -51,6 +56,13 @@ SEED_AWAITED = {
     "close",
 }
 PAIRS = [(UnitOfWork, AsyncUnitOfWork), (Repository, AsyncRepository)]
+# The example's repositories: their custom queries, written once as conversations,
+# must be offered alike by the sync and the async repository.
+EXAMPLE_PAIRS = [
+    (bank.BankUnitOfWork, bank.AsyncBankUnitOfWork),
+    (bank.PersonRepository, bank.AsyncPersonRepository),
+    (bank.AccountRepository, bank.AsyncAccountRepository),
+]
 
 
 class _Unasync(ast.NodeTransformer):
@@ -172,7 +184,10 @@ def io_members(*sync_classes: type) -> set[str]:
         io |= found
 
 
-AWAITED = io_members(UnitOfWork, Repository) | AWAITED_WITHOUT_IO
+AWAITED = (
+    io_members(UnitOfWork, Repository, bank.PersonRepository, bank.AccountRepository)
+    | AWAITED_WITHOUT_IO
+)
 
 
 def drift(sync_cls: type, async_cls: type, awaited: set[str]) -> list[str]:
@@ -206,13 +221,15 @@ def drift(sync_cls: type, async_cls: type, awaited: set[str]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize(("sync_cls", "async_cls"), PAIRS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(("sync_cls", "async_cls"), PAIRS + EXAMPLE_PAIRS, ids=lambda c: c.__name__)
 def test_async_class_is_the_sync_class_with_awaited_io(sync_cls: type, async_cls: type) -> None:
     assert drift(sync_cls, async_cls, AWAITED) == []
 
 
 def test_what_talks_to_the_server_is_awaited_and_nothing_else() -> None:
     assert SEED_AWAITED <= AWAITED
+    # A custom query is I/O as soon as it is run, on either side.
+    assert {"run", "friend_suggestions", "shortest_path", "reachable_from"} <= AWAITED
     # Tracking is plain on both sides: no query is sent before the commit.
     assert not {"add", "delete", "remove", "repository", "is_active"} & AWAITED
 
@@ -227,7 +244,7 @@ def test_both_variants_offer_the_seed_session_api() -> None:
 @pytest.mark.parametrize(
     ("sync_fn", "async_fn"),
     [
-        (repository.drive, aio.drive_async),
+        (conversation.drive, conversation.drive_async),
         (unit_of_work.SyncGraph.query, aio.AsyncGraph.query),
         (unit_of_work.SyncGraph.ro_query, aio.AsyncGraph.ro_query),
     ],
