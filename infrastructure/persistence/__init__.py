@@ -27,9 +27,11 @@ Reading map: the module to open for a question, in the order data flows.
    - what the unit knows of each entity .......... identity (InstanceState), state (UnitState)
    - what changed since loading .................. changes
    - what a flush writes besides the edits ....... cascades
+   - upserts and set-based changes, queued ....... bulk (F arithmetic: expressions)
+   - at most one edge behind a to_one ............ cardinality
    - detached objects: merge, refresh, expunge ... detached
 4. Committing
-   - one change set into one Cypher query ........ planner (guards from failures)
+   - one change set into one Cypher query ........ planner (guards from failures), bulk_plan
    - what hooks see, and the version rule ........ writes, events, audit
    - what a commit would send now ................ preview
    - why a commit failed ......................... failures, diagnosis, wire, errors

@@ -267,3 +267,28 @@ async def test_a_key_loaded_after_its_upsert_was_queued_takes_the_upserted_field
         assert (loaded.name, loaded.age, loaded.version) == ("Anna", 2, 2)
         assert await gbe.io(repo.get("a")) is loaded
     assert await people(gbe) == [("a", "Anna", 2, None, 2)]
+
+
+async def test_an_upsert_deleted_by_a_later_delete_where_of_the_commit_is_not_tracked(gbe):
+    async with gbe.unit() as uow:
+        repo = uow.repository(Transfer)
+        repo.upsert(Transfer("t1", 5))
+        repo.upsert(Transfer("t2", 500))
+        gone = repo.delete_where(F("amount") < 100)
+        await gbe.io(uow.flush())
+        assert gone.count == 1
+        assert await gbe.io(repo.get_or_none("t1")) is None
+        assert (await gbe.io(repo.get("t2"))).amount == 500
+
+
+async def test_blind_upserts_fire_no_per_entity_events_and_updates_of_tracked_keys_do(gbe):
+    await seed(gbe, Person("a", "Ann"))
+    seen: list[str] = []
+    async with gbe.unit() as uow:
+        uow.listen("before_flush", lambda unit: seen.append("flush"))
+        uow.listen("before_insert", lambda unit, write: seen.append(f"insert {write.key}"))
+        uow.listen("before_update", lambda unit, write: seen.append(f"update {write.key}"))
+        repo = uow.repository(Person)
+        await gbe.io(repo.get("a"))
+        repo.upsert_many([Person("a", "Anna"), Person("b", "Bob")])
+    assert seen == ["flush", "update a"]
