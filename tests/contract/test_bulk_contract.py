@@ -292,3 +292,17 @@ async def test_blind_upserts_fire_no_per_entity_events_and_updates_of_tracked_ke
         await gbe.io(repo.get("a"))
         repo.upsert_many([Person("a", "Anna"), Person("b", "Bob")])
     assert seen == ["flush", "update a"]
+
+
+async def test_rollback_drops_queued_upserts_and_set_based_changes(gbe):
+    await seed(gbe, Person("a", "Ann", age=1))
+    async with gbe.unit() as uow:
+        repo = uow.repository(Person)
+        repo.upsert(Person("b", "Bob"))
+        pending = repo.update_where(F("age") >= 0, age=9)
+        assert uow.has_pending_changes
+        await gbe.io(uow.rollback())
+        assert not uow.has_pending_changes
+    with pytest.raises(ResultPendingError):
+        pending.count  # noqa: B018 (never committed)
+    assert await people(gbe) == [("a", "Ann", 1, None, 1)]
