@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import inspect
 from decimal import Decimal
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -317,42 +315,6 @@ async def test_reachable_accounts_follow_transfers_forward(run):
     )
     assert await run("reachable_accounts", lone.id) == []
     assert reached == [await run("get_account", r.id) for r in reached]
-
-
-def test_the_async_service_is_the_sync_one_with_await():
-    """The two services differ only in ``async``/``await`` (docstrings live on the sync one)."""
-    here = Path(__file__).resolve().parents[2] / "app" / "services"
-
-    class Unasync(ast.NodeTransformer):
-        def visit_Await(self, node):
-            return self.visit(node.value)
-
-        def visit_AsyncFunctionDef(self, node):
-            return self.visit(ast.FunctionDef(**{f: getattr(node, f) for f in node._fields}))
-
-        def visit_AsyncWith(self, node):
-            return self.visit(ast.With(**{f: getattr(node, f) for f in node._fields}))
-
-        def visit_FunctionDef(self, node):
-            first = node.body[0] if node.body else None
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                node.body = node.body[1:]  # a docstring
-            return self.generic_visit(node)
-
-    def service(name: str) -> str:
-        tree = ast.parse((here / name).read_text())
-        [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef)]
-        cls.decorator_list = []
-        text = ast.dump(Unasync().visit(cls))
-        for a, b in (
-            ("AsyncBankService", "BankService"),
-            ("AsyncBankUnitOfWork", "BankUnitOfWork"),
-            ("run_async", "run"),
-        ):
-            text = text.replace(a, b)
-        return text
-
-    assert service("bank_async.py") == service("bank.py")
 
 
 def test_the_container_hands_services_the_fakes_it_is_given():
