@@ -3,22 +3,18 @@ On the fakes and on FalkorDB, sync and async."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
-    AsyncUnitOfWork,
     ConcurrencyError,
     MappingError,
     Registry,
-    UnitOfWork,
     ensure_key_constraints,
 )
-from tests.units import OpensUnits
+from tests.units import FOUR_WAYS, Units, units_of
 
 
 @dataclass
@@ -35,31 +31,12 @@ class Loose:
     hits: int = 0
 
 
-@dataclass
-class Units(OpensUnits):
-    is_async: bool
-    new_unit: Callable[[], Any]
-
-
-@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
+@pytest.fixture(params=FOUR_WAYS)
 def units(request: pytest.FixtureRequest) -> Units:
     registry = Registry()
     registry.map(Counter, key="id")
     registry.map(Loose, key="id", concurrency=None)
-    kind, flavour = request.param.split("-")
-    is_async = flavour == "async"
-    if kind == "fake":
-        store = FakeStore()
-        unit = FakeAsyncUnitOfWork if is_async else FakeUnitOfWork
-        return Units(is_async, lambda: unit(store, registry))
-    graph = request.getfixturevalue("graph")
-    ensure_key_constraints(graph, registry)
-    if is_async:
-        handle = request.getfixturevalue("async_client").select_graph(
-            request.getfixturevalue("graph_name")
-        )
-        return Units(True, lambda: AsyncUnitOfWork(handle, registry))
-    return Units(False, lambda: UnitOfWork(graph, registry))
+    return units_of(request, registry, prepare=ensure_key_constraints)
 
 
 async def current(units: Units, cls: type, key: str) -> Any:

@@ -131,6 +131,11 @@ def stored_edge_props(graph: Any, edge_type: str) -> dict[tuple[str, str], dict[
     return {(a, b): dict(props) for a, b, props in rows}
 
 
+def undirected(graph: Any, edge_type: str) -> list[tuple[str, str]]:
+    """The stored edges of ``edge_type`` as unordered pairs of keys, sorted."""
+    return sorted(tuple(sorted((a, b))) for _, a, b in stored_edges(graph, edge_type))
+
+
 def stored_ids(graph: Any, label: str) -> list[str]:
     rows = graph.ro_query(f"MATCH (n:{label}) RETURN n.id").result_set
     return sorted(r[0] for r in rows)

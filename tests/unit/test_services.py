@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from decimal import Decimal
 from uuid import uuid4
 
@@ -27,6 +26,7 @@ from domain.model import Money, Person
 from infrastructure.bank import bank_registry
 from infrastructure.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork, FakeStore
 from infrastructure.persistence import ConcurrencyError, EntityNotFoundError
+from tests.units import settled
 
 REGISTRY = bank_registry()
 
@@ -49,8 +49,7 @@ class Harness:
         self.service = service_class(open_unit, retry if retry is not None else ConflictRetry(5))
 
     async def __call__(self, method: str, *args, **kwargs):
-        result = getattr(self.service, method)(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
+        return await settled(getattr(self.service, method)(*args, **kwargs))
 
     def stored(self, entity_type, key):
         with FakeBankUnitOfWork(self.store, REGISTRY) as uow:
@@ -195,17 +194,13 @@ def service_with_hook(setup: Harness, hook, retry=None):
     return service_class(lambda: unit_class(setup.store, REGISTRY, hooks=[hook]), retry)
 
 
-async def outcome(result):
-    return await result if inspect.isawaitable(result) else result
-
-
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 async def test_a_transfer_that_loses_a_race_is_rerun_from_fresh_reads(flavour):
     setup = Harness(flavour)
     source, target = await funded_account(setup, "50"), await funded_account(setup, "0")
     hook = Interferer(setup.store, source.id, times=2)
     racing = service_with_hook(setup, hook, ConflictRetry(5))
-    await outcome(racing.transfer(source.id, target.id, Decimal("20")))
+    await settled(racing.transfer(source.id, target.id, Decimal("20")))
     # Both rival deposits and the transfer landed; none was lost or doubled.
     assert hook.left == 0
     assert (await setup("get_account", source.id)).balance == Decimal("2030")
@@ -219,7 +214,7 @@ async def test_without_a_retry_policy_a_lost_race_reaches_the_caller(flavour):
     hook = Interferer(setup.store, account.id, times=1)
     service = service_with_hook(setup, hook)
     with pytest.raises(ConcurrencyError) as caught:
-        await outcome(service.deposit(account.id, Decimal("1")))
+        await settled(service.deposit(account.id, Decimal("1")))
     assert caught.value.stale == [("Account", account.id)]
     assert (await setup("get_account", account.id)).balance == Decimal("1050")
 
