@@ -19,6 +19,7 @@ from infrastructure.persistence import (
     ValueEncodingError,
     Vector,
 )
+from tests.mappings import registry_of
 from tests.units import FOUR_WAYS, Units, units_of
 
 
@@ -34,11 +35,8 @@ class Note:
 
 
 def note_registry() -> Registry:
-    registry = Registry()
-    registry.map(
+    registry = registry_of(
         Note,
-        key="id",
-        version="version",
         vectors={"embedding": Vector(3, "cosine"), "position": Vector(2, "euclidean")},
         fulltext=["title", "body"],
     )

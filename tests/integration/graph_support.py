@@ -31,6 +31,7 @@ from infrastructure.persistence import (
     to_many,
     to_one,
 )
+from tests.mappings import registry_of
 
 
 @dataclass
@@ -74,11 +75,8 @@ class Account:
 
 
 def graph_registry() -> Registry:
-    registry = Registry()
-    registry.map(
+    registry = registry_of(
         Person,
-        key="id",
-        version="version",
         indexes=["age"],
         unique=["email"],
         relationships={
