@@ -27,6 +27,14 @@ async def settled(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+async def stored(units: OpensUnits, *entities: Any) -> tuple[Any, ...]:
+    """Add ``entities`` in one new unit of ``units`` and commit it; returns them."""
+    async with units.unit() as uow:
+        for entity in entities:
+            uow.add(entity)
+    return entities
+
+
 class OpensUnits:
     """For a dataclass with ``is_async`` and ``new_unit`` fields: enter and await either kind."""
 

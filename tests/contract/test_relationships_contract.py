@@ -35,18 +35,13 @@ from tests.integration.graph_support import (
     undirected,
 )
 from tests.integration.graph_support import picture as raw_picture
+from tests.units import stored as seed
 
 ALL = ["friendships", "follows", "followers", "pets"]
 
 
 def people(*ids: str) -> list[Person]:
     return [Person(i, i.title()) for i in ids]
-
-
-async def seed(gbe, *entities) -> None:
-    async with gbe.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
 
 
 def on_server(gbe):

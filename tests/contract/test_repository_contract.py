@@ -17,13 +17,7 @@ from infrastructure.persistence import (
     UnitClosedError,
     ValueEncodingError,
 )
-
-
-async def stored(be, *entities):
-    async with be.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
-    return entities
+from tests.units import stored
 
 
 async def test_a_committed_entity_loads_equal_but_as_a_new_object(be):
