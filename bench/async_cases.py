@@ -12,7 +12,7 @@ from typing import Any
 from domain.model import Person
 from infrastructure.bank import AsyncBankUnitOfWork
 from infrastructure.persistence import Registry, retry_on_conflict_async
-from infrastructure.persistence.cypher import AsyncFastGraph
+from infrastructure.server.cypher import AsyncFastGraph
 
 from . import data
 from .harness import Bench, Result, Setup, Target

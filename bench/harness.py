@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infrastructure.persistence import Registry, ensure_key_constraints
-from infrastructure.persistence.cypher import AsyncFastGraph
 from infrastructure.server import Database
+from infrastructure.server.cypher import AsyncFastGraph
 
 Setup = Callable[[Any], Any]  # sync graph -> context handed to the timed run
 Run = Callable[[Any, Any], Any]  # (graph, context) -> anything

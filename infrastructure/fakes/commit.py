@@ -15,9 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from infrastructure.persistence.changes import ChangeSet, Create, Update
-from infrastructure.persistence.mapping import EntityMapping
+from infrastructure.persistence.mapping import EntityMapping, RelationshipMapping
 from infrastructure.persistence.planner import edge_rows, stored_olds
-from infrastructure.persistence.relationships import RelationshipMapping
 
 from .graph import MemoryGraph, Ref, stored
 

@@ -23,8 +23,7 @@ from typing import Any
 from infrastructure.persistence import reads
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.criteria import sort_key
-from infrastructure.persistence.mapping import EntityMapping, Registry
-from infrastructure.persistence.relationships import RelationshipMapping
+from infrastructure.persistence.mapping import EntityMapping, Registry, RelationshipMapping
 
 from . import commit
 from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied, stored

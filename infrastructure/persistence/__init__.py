@@ -19,6 +19,9 @@ from .errors import (
     CommitOutcomeUnknownError,
     ConcurrencyError,
     ConcurrentUseError,
+    DanglingReferenceError,
+    DatabaseUnavailableError,
+    DeleteRestrictedError,
     DuplicateKeyError,
     EntityNotFoundError,
     FlushedWorkError,
@@ -28,6 +31,9 @@ from .errors import (
     PersistenceError,
     QueryTimeoutError,
     ReadOnlyQueryError,
+    RelationshipNotLoadedError,
+    SchemaError,
+    SearchQueryError,
     StoredValueError,
     UnitClosedError,
     UnsafeIdentifierError,
@@ -38,14 +44,7 @@ from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
 from .preview import CommitPreview
 from .queries import Page, Slice
-from .relationships import (
-    DanglingReferenceError,
-    DeleteRestrictedError,
-    Relationship,
-    RelationshipNotLoadedError,
-    to_many,
-    to_one,
-)
+from .relationships import Relationship, to_many, to_one
 from .repository import Repository
 from .retry import (
     UnitRun,
@@ -54,18 +53,9 @@ from .retry import (
     run_idempotent,
     run_idempotent_async,
 )
-from .schema import (
-    SchemaError,
-    SchemaItem,
-    SchemaReport,
-    describe_schema,
-    ensure_key_constraints,
-    ensure_schema,
-)
-from .search import SearchQueryError
+from .schema import SchemaItem, SchemaReport, describe_schema, ensure_key_constraints, ensure_schema
 from .unit_of_work import Session, UnitOfWork
 from .vectors import Vector, as_vector
-from .wire import DatabaseUnavailableError
 
 __all__ = [
     "QUERY_LOGGER",

@@ -274,8 +274,8 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
     """The async unit of work: ``async with uow:`` commits on clean exit.
 
     Same semantics as ``UnitOfWork``; ``add`` and ``delete`` are plain calls,
-    everything that talks to the server (and ``rollback``/``close``, to match
-    the seed's API) is awaited.
+    everything that talks to the server is awaited, and so are ``rollback``
+    and ``close``, which end the unit whether or not they send anything.
     """
 
     _repository_base = AsyncRepository
@@ -426,6 +426,6 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
 
 
 AsyncSession = AsyncUnitOfWork
-"""The seed's name for the async unit of work."""
+"""The async unit of work under its other name (``AsyncSession``): the same class."""
 
 AsyncUnitOfWorkFactory = Callable[[], AsyncUnitOfWork]

@@ -12,14 +12,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from .codec import ScalarCodec
 from .errors import StoredValueError, ValueEncodingError
-
-if TYPE_CHECKING:
-    from .mapping import EntityMapping, FieldNode
+from .fields import FieldNode, may_be_all_none
 
 _MISSING = dataclasses.MISSING
 
@@ -50,17 +48,29 @@ def _key_types(codec: ScalarCodec) -> tuple[type, ...]:
     return (kind,) if kind else (object,)
 
 
-def may_be_all_none(node: FieldNode) -> bool:
-    """Whether every property of ``node`` may be None (absent) in a stored node."""
-    if node.codec is not None:
-        return node.codec.type_name == "Any" or node.codec.type_name.endswith("| None")
-    return node.optional or all(may_be_all_none(c) for c in node.children)
+class Decoded(Protocol):
+    """What the careful decoder reads of an entity mapping (``mapping.EntityMapping``)."""
+
+    cls: type
+    name: str
+    label: str
+    fields: tuple[FieldNode, ...]
+    field_offsets: dict[str, int]
+    key_field: str
+    key_index: int
+    key_property: str
+    key_codec: ScalarCodec
+    version_field: str | None
+    _defaults: list[tuple[str, Any, bool]]
+    snapshot_of: Callable[[Any], tuple[Any, ...]]
+
+    def set_version(self, entity: Any, version: int) -> None: ...
 
 
 class CarefulDecoder:
     """Decodes one mapping's rows field by field, filling defaults and naming what fits not."""
 
-    def __init__(self, mapping: EntityMapping[Any]) -> None:
+    def __init__(self, mapping: Decoded) -> None:
         self.mapping = mapping
         # What a stored node lacking a field's property loads with: () for no default.
         self.defaults: dict[str, tuple[Any, bool] | tuple[()]] = {

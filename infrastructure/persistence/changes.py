@@ -13,8 +13,8 @@ from typing import Any
 from .codec import same_stored, zero_signs_differ
 from .errors import MappingError
 from .identity import IdentityMap, InstanceState, Status
-from .mapping import EntityMapping
-from .relationships import Edges, RelationshipMapping, is_loaded
+from .mapping import EntityMapping, RelationshipMapping
+from .relationships import Edges, is_loaded
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,10 +200,16 @@ def decode_uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(value)
 
 
+def _to_microsecond(value: Any, kind: type[datetime] | type[time]) -> str:
+    """ISO-8601 text of a datetime or time, to the microsecond (offset kept)."""
+    if not isinstance(value, kind):
+        raise _refuse(value, kind.__name__)
+    text: str = value.isoformat(timespec="microseconds")
+    return text
+
+
 def encode_datetime(value: Any) -> str:
-    if not isinstance(value, datetime):
-        raise _refuse(value, "datetime")
-    return value.isoformat(timespec="microseconds")
+    return _to_microsecond(value, datetime)
 
 
 def decode_datetime(value: Any) -> datetime:
@@ -221,9 +227,7 @@ def decode_date(value: Any) -> date:
 
 
 def encode_time(value: Any) -> str:
-    if not isinstance(value, time):
-        raise _refuse(value, "time")
-    return value.isoformat(timespec="microseconds")
+    return _to_microsecond(value, time)
 
 
 def decode_time(value: Any) -> time:

@@ -2,22 +2,29 @@
 
 Loading and committing thousands of entities spends most of its Python time
 walking the field tree value by value. As ``dataclasses`` does for
-``__init__``, the mapping generates plain functions instead: one statement
-per field, plain values copied without a call, decoders called only where a
-type needs one. The generated code makes no decision of its own: on any
-encoding error the caller falls back to the tree walk, which names the field.
+``__init__``, the mapping generates plain functions from its field nodes
+(``fields.FieldNode``) instead: one statement per field, plain values copied
+without a call, decoders called only where a type needs one. The generated
+code makes no decision of its own.
 
-Three functions are built per mapping:
-- ``encode(entity) -> tuple``: stored values in ``mapping.properties`` order;
-- ``decode(row, key, version) -> (entity, fields)``: an entity built without
-  ``__init__``, and the tuple of its stored field values as loaded, with
-  mutable values copied (the snapshot the clean check compares against).
-  Values are decoded inline only when each is in the layer's own stored form
-  (``ScalarCodec.check``); a row with any other value (a missing property, a
-  value another client wrote natively, one that does not decode) is handed
-  whole to the mapping's careful decoder, which fills defaults, reads native
-  forms and names what does not fit;
-- ``fields(entity) -> tuple``: the current stored field values (same order).
+What this module builds:
+- ``field_encoder(nodes, where)``: ``encode(obj) -> tuple`` of stored values
+  in field order (an entity's ``mapping.properties``, an edge object's
+  ``edge_properties``). It runs the generated straight-line encoder and, on
+  any encoding error, walks the field nodes again to raise the
+  ``ValueEncodingError`` naming the field (``where`` names the object);
+- ``compile_decode(...)``: ``decode(row, key, version) -> (entity, fields)``,
+  an entity built without ``__init__`` and the tuple of its stored field
+  values as loaded, with mutable values copied (the snapshot the clean check
+  compares against). Values are decoded inline only when each is in the
+  layer's own stored form (``ScalarCodec.check``); a row with any other value
+  (a missing property, a value another client wrote natively, one that does
+  not decode) is handed whole to the mapping's careful decoder, which fills
+  defaults, reads native forms and names what does not fit;
+- ``compile_snapshot(nodes)``: ``snapshot(entity) -> tuple``, the current
+  stored field values with mutable values copied (same order as ``decode``'s);
+- ``compile_same(nodes)``: ``same(entity, fields) -> bool``, True only if no
+  stored field can have changed since that snapshot.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .codec import copy_lists
+from .errors import Refused, ValueEncodingError
 
 if TYPE_CHECKING:
-    from .mapping import FieldNode
+    from .fields import FieldNode
 
 Encode = Callable[[Any], tuple[Any, ...]]
 Decode = Callable[[Sequence[Any], Any, int], tuple[Any, tuple[Any, ...]]]
@@ -83,11 +91,8 @@ def _encode_node(src: _Source, node: FieldNode, expr: str, out: list[str], depth
         _encode_node(src, child, f"{holder}.{child.name}", out, depth + 1)
 
 
-class Refused(Exception):
-    """Raised by generated code; the caller reruns the tree walk for the real error."""
-
-
 def compile_encode(nodes: Sequence[FieldNode]) -> Encode:
+    """The generated encoder alone: raises ``Refused`` (or what a codec raises) on bad input."""
     src = _Source()
     src.names["_Refused"] = Refused
     out: list[str] = []
@@ -233,13 +238,41 @@ def compile_same(nodes: Sequence[FieldNode]) -> Callable[[Any, tuple[Any, ...]],
     return same
 
 
-def compile_fields(nodes: Sequence[FieldNode], copies: bool) -> Fields:
+def compile_snapshot(nodes: Sequence[FieldNode]) -> Fields:
+    """``snapshot(entity)``: its stored field values, mutable ones copied."""
     src = _Source()
     src.names["_copy"] = copy_lists
-    exprs = [
-        _copy_of(src, node, f"entity.{node.name}") if copies else f"entity.{node.name}"
-        for node in nodes
-    ]
+    exprs = [_copy_of(src, node, f"entity.{node.name}") for node in nodes]
     src.add(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
-    fields: Fields = src.build("entity", "snapshot" if copies else "fields")
-    return fields
+    snapshot: Fields = src.build("entity", "snapshot")
+    return snapshot
+
+
+def field_encoder(nodes: Sequence[FieldNode], where: Callable[[Any, str], str]) -> Encode:
+    """``encode(obj)``: the stored values of ``nodes`` read from ``obj``, in order.
+
+    The generated encoder runs first; when it refuses, the field nodes are
+    walked again so that the error names the field: ``where(obj, field)``
+    prefixes the message.
+
+    Raises:
+        ValueEncodingError: a field value cannot be stored exactly.
+    """
+    fast = compile_encode(nodes)
+
+    def encode(obj: Any) -> tuple[Any, ...]:
+        try:
+            return fast(obj)
+        except (Refused, ValueEncodingError, AttributeError):
+            pass  # the field walk below names what is wrong
+        out: list[Any] = []
+        for node in nodes:
+            try:
+                node.encode_into(getattr(obj, node.name), out)
+            except ValueEncodingError as exc:
+                raise ValueEncodingError(
+                    f"{where(obj, node.name)}: {exc}; nothing was written"
+                ) from None
+        return tuple(out)
+
+    return encode

@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import MappingError, ValueEncodingError
 from .mapping import EntityMapping
@@ -127,43 +127,42 @@ class IsNull(Criterion):
 
 
 @dataclass(frozen=True, eq=False)
-class And(Criterion):
+class _Junction(Criterion):
+    """Parts joined by ``keyword``, in Cypher's three-valued logic.
+
+    One part evaluating to ``decides`` decides the whole; otherwise an
+    unknown (None) part makes the whole unknown.
+    """
+
     parts: tuple[Criterion, ...]
+    keyword: ClassVar[str]
+    decides: ClassVar[bool]
 
     def compile(
         self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
     ) -> str:
-        return "(" + " AND ".join(p.compile(mapping, params, negated) for p in self.parts) + ")"
+        joined = f" {self.keyword} ".join(p.compile(mapping, params, negated) for p in self.parts)
+        return "(" + joined + ")"
 
     def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
-        result: Truth = True
+        result: Truth = not self.decides
         for part in self.parts:
             truth = part.evaluate(mapping, values)
-            if truth is False:
-                return False
+            if truth is self.decides:
+                return truth
             if truth is None:
                 result = None
         return result
 
 
-@dataclass(frozen=True, eq=False)
-class Or(Criterion):
-    parts: tuple[Criterion, ...]
+class And(_Junction):
+    keyword = "AND"
+    decides = False
 
-    def compile(
-        self, mapping: EntityMapping[Any], params: dict[str, Any], negated: bool = False
-    ) -> str:
-        return "(" + " OR ".join(p.compile(mapping, params, negated) for p in self.parts) + ")"
 
-    def evaluate(self, mapping: EntityMapping[Any], values: Mapping[str, Any]) -> Truth:
-        result: Truth = False
-        for part in self.parts:
-            truth = part.evaluate(mapping, values)
-            if truth is True:
-                return True
-            if truth is None:
-                result = None
-        return result
+class Or(_Junction):
+    keyword = "OR"
+    decides = True
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,9 @@
 
 Every error names what was wrong (the entity type, the key, the field) and
 what to do about it. They form one small hierarchy so callers can catch
-``PersistenceError`` for all of them, or one kind precisely.
+``PersistenceError`` for all of them, or one kind precisely. Every exception
+class of the layer is defined here (``Refused``, last, is internal: the
+generated encoders raise it and their callers catch it).
 """
 
 from __future__ import annotations
@@ -158,3 +160,39 @@ class CommitNotReplicatedError(CommitOutcomeUnknownError):
             "replicated, and a failover before the replicas catch up can lose it. Do not "
             "resend it: rerun the unit from fresh reads, checking first whether it landed."
         )
+
+
+class RelationshipNotLoadedError(PersistenceError):
+    """An unloaded relationship was touched where it cannot be loaded."""
+
+
+class DanglingReferenceError(PersistenceError):
+    """A relationship would point at an entity the same unit deletes."""
+
+
+class DeleteRestrictedError(PersistenceError):
+    """A delete was refused by a ``restrict`` rule; nothing was written."""
+
+
+class SchemaError(PersistenceError):
+    """A constraint could not be created or did not become operational."""
+
+
+class SearchQueryError(PersistenceError):
+    """The server refused a vector or full-text query (no such index, bad query syntax)."""
+
+
+class DatabaseUnavailableError(PersistenceError, ConnectionError):
+    """The server could not be reached or was not ready; nothing was written.
+
+    Raised for reads that failed on the connection, and for commits that
+    were never sent (connection refused, the server still loading its data,
+    no free pooled connection). Retrying later is safe.
+    """
+
+
+class Refused(Exception):
+    """Raised by generated encoders (``compiled``); the caller walks the fields for the real error.
+
+    Internal: it never leaves the layer.
+    """

@@ -32,16 +32,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from .identity import InstanceState, Status
+from .identity import IdentityMap, InstanceState, Status
 
 if TYPE_CHECKING:
     from .changes import ChangeSet
     from .mapping import Registry
-    from .state import UnitState
 
 logger = logging.getLogger("falkor_uow.events")
+
+
+class UnitState(Protocol):
+    """What hooks and their view use of a unit's tracking state (``state.UnitState``)."""
+
+    registry: Registry
+    identity: IdentityMap
+
+    def tracked_entities(self) -> list[object]: ...
+
+    def add(self, entity: object) -> None: ...
+
+    def delete(self, entity: object) -> None: ...
+
+    def changes(self) -> ChangeSet: ...
+
 
 #: Every event a handler can listen to, in firing order.
 EVENTS = (

@@ -13,27 +13,26 @@ entities never costs a query per entity.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import reads
-from .errors import StoredValueError
-from .identity import OWNER, InstanceState, Status
-from .mapping import EntityMapping
-from .relationships import (
-    LAZY,
-    Edges,
-    RelationshipMapping,
-    RelationshipNotLoadedError,
-    clear_lazy,
-    is_loaded,
-)
-
-if TYPE_CHECKING:
-    from .state import UnitState
+from .errors import RelationshipNotLoadedError, StoredValueError
+from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
+from .mapping import EntityMapping, RelationshipMapping
+from .relationships import LAZY, Edges, clear_lazy, is_loaded
 
 T = TypeVar("T")
 
 Reader = Callable[[reads.Read], list[list[Any]]]
+
+
+class UnitState(Protocol):
+    """What loading reads and marks of a unit's tracking state (``state.UnitState``)."""
+
+    closed: bool
+    identity: IdentityMap
+    lazy_reader: Reader | None
+    mark: UnitMark
 
 
 class LoadGroup:

@@ -7,153 +7,33 @@ resulting ``EntityMapping``.
 
 A field holding a frozen dataclass (a value object such as ``Money``) is
 stored flattened, one property per leaf field: ``balance_amount``,
-``balance_currency``.
+``balance_currency`` (see ``fields``).
+
+A relationship declared with ``to_many``/``to_one`` (``relationships``) is
+resolved here into a ``RelationshipMapping``: its validated type, direction
+and delete rule, the field nodes of its edge objects, and the mapping of its
+target, looked up in the ``Registry`` when first needed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from .careful import CarefulDecoder, may_be_all_none
-from .codec import (
-    ScalarCodec,
-    codec_for,
-    is_value_object,
-    split_optional,
-    unique_safe,
-)
-from .compiled import Refused, compile_decode, compile_encode, compile_fields, compile_same
+from .careful import CarefulDecoder
+from .codec import ScalarCodec
+from .compiled import compile_decode, compile_same, compile_snapshot, field_encoder
 from .errors import MappingError, StoredValueError, ValueEncodingError
+from .fields import FieldNode, field_nodes, guard_unique, leaf_properties, type_hints
 from .names import safe_identifier
-from .relationships import Relationship, RelationshipAttribute, RelationshipMapping
+from .relationships import Edges, Relationship, RelationshipAttribute
 from .vectors import Vector, vector_codec
 
 T = TypeVar("T")
 
 _MISSING = dataclasses.MISSING
-
-
-@dataclass(frozen=True, slots=True)
-class FieldNode:
-    """One dataclass field: a stored scalar, or a value object with children."""
-
-    name: str
-    codec: ScalarCodec | None  # None for a value object
-    children: tuple[FieldNode, ...] = ()
-    vo_class: type | None = None
-    optional: bool = False
-    width: int = 1  # how many properties it occupies
-
-    def encode_into(self, value: Any, out: list[Any]) -> None:
-        if self.codec is not None:
-            out.append(self.codec.encode(value))
-        elif value is None:
-            if not self.optional:
-                raise ValueEncodingError(f"expected {self.vo_class_name}, got None")
-            out.extend([None] * self.width)
-        else:
-            if type(value) is not self.vo_class:
-                raise ValueEncodingError(
-                    f"expected {self.vo_class_name}, got {type(value).__name__} {value!r}"
-                )
-            for child in self.children:
-                child.encode_into(getattr(value, child.name), out)
-
-    def decode_from(self, row: Sequence[Any], at: int) -> Any:
-        if self.codec is not None:
-            return self.codec.decode(row[at])
-        if self.optional and all(v is None for v in row[at : at + self.width]):
-            return None
-        values: dict[str, Any] = {}
-        for child in self.children:
-            values[child.name] = child.decode_from(row, at)
-            at += child.width
-        assert self.vo_class is not None
-        return self.vo_class(**values)
-
-    @property
-    def vo_class_name(self) -> str:
-        return self.vo_class.__name__ if self.vo_class else "value"
-
-
-def type_hints(cls: type, where: str) -> dict[str, Any]:
-    """The resolved annotations of ``cls``, or a ``MappingError`` naming the unresolvable one."""
-    try:
-        return typing.get_type_hints(cls)
-    except NameError as exc:
-        raise MappingError(
-            f"{where}: cannot resolve the annotations of {cls.__name__} ({exc}); define the "
-            "classes it names at module level"
-        ) from None
-
-
-def _field_node(name: str, annotation: Any, where: str) -> FieldNode:
-    if is_value_object(annotation, where):
-        inner, optional = split_optional(annotation)
-        hints = type_hints(inner, where)
-        children = tuple(
-            _field_node(f.name, hints[f.name], f"{where}.{f.name}")
-            for f in dataclasses.fields(inner)
-        )
-        if optional and all(may_be_all_none(c) for c in children):
-            # Such a value with every field None is stored exactly like None.
-            raise MappingError(
-                f"{where}: an optional value object needs a field that cannot be None, or "
-                f"{inner.__name__} with every field None would load as None; make the field "
-                "required or give the value object a required field"
-            )
-        return FieldNode(
-            name,
-            None,
-            children,
-            inner,
-            optional,
-            width=sum(c.width for c in children),
-        )
-    return FieldNode(name, codec_for(annotation, where))
-
-
-def field_nodes(
-    names: Sequence[str], hints: dict[str, Any], where: str
-) -> tuple[tuple[FieldNode, ...], tuple[str, ...]]:
-    """Field nodes for ``names`` and the validated property names they occupy."""
-    nodes = tuple(_field_node(n, hints[n], f"{where}.{n}") for n in names)
-    props: list[str] = []
-    for node in nodes:
-        props.extend(p for p, _ in _leaf_properties(node, ""))
-    checked = tuple(safe_identifier(p, f"property of {where}") for p in props)
-    if len(set(checked)) != len(checked):
-        raise MappingError(f"{where}: flattened property names collide: {checked}")
-    return nodes, checked
-
-
-_SAFE_UNIQUE = frozenset({"UUID", "int", "float", "bool", "Decimal", "date", "datetime"})
-
-
-def _guard(node: FieldNode, prefix: str, guarded: set[str]) -> FieldNode:
-    """``node`` with the codecs of ``guarded`` properties made ``unique_safe``."""
-    prop = f"{prefix}_{node.name}" if prefix else node.name
-    if node.codec is not None:
-        # Only text a user chose can be unsafe: UUIDs, numbers and dates never are.
-        if prop in guarded and node.codec.type_name not in _SAFE_UNIQUE:
-            return dataclasses.replace(node, codec=unique_safe(node.codec))
-        return node
-    children = tuple(_guard(child, prop, guarded) for child in node.children)
-    return dataclasses.replace(node, children=children)
-
-
-def _leaf_properties(node: FieldNode, prefix: str) -> list[tuple[str, ScalarCodec]]:
-    prop = f"{prefix}_{node.name}" if prefix else node.name
-    if node.codec is not None:
-        return [(prop, node.codec)]
-    out: list[tuple[str, ScalarCodec]] = []
-    for child in node.children:
-        out.extend(_leaf_properties(child, prop))
-    return out
 
 
 def _vector_fields(
@@ -266,7 +146,7 @@ class EntityMapping(Generic[T]):
         self.field_offsets: dict[str, int] = {}
         for node in self.fields:
             self.field_offsets[node.name] = len(leaves)
-            leaves.extend(_leaf_properties(node, ""))
+            leaves.extend(leaf_properties(node, ""))
         self.property_codecs: dict[str, ScalarCodec] = dict(leaves)
         self.property_index = {p: i for i, p in enumerate(self.properties)}
         if self.version_property in self.properties:
@@ -307,17 +187,17 @@ class EntityMapping(Generic[T]):
             raise MappingError(f"{self.name}.{key}: the key cannot be a vector")
         # Values under a unique constraint pass a stricter check (see codec.unique_safe).
         guarded = {self.key_property, *self.unique}
-        self.fields = tuple(_guard(node, "", guarded) for node in self.fields)
+        self.fields = tuple(guard_unique(node, "", guarded) for node in self.fields)
         for node in self.fields:
             at = self.field_offsets[node.name]
-            for i, (prop, codec) in enumerate(_leaf_properties(node, "")):
+            for i, (prop, codec) in enumerate(leaf_properties(node, "")):
                 self.property_codecs[prop] = codec
                 if prop == self.key_property and i == 0 and at == self.key_index:
                     self.key_codec = codec
 
         # What a stored node lacking a field's property loads with: () for no default.
         self._careful = CarefulDecoder(self)
-        self._encode = compile_encode(self.fields)
+        self._encode = field_encoder(self.fields, lambda e, field: f"{self.describe(e)}.{field}")
         self._decode = compile_decode(
             cls,
             self.fields,
@@ -328,7 +208,7 @@ class EntityMapping(Generic[T]):
             self._careful.decode,
         )
         #: The stored field values copied for a snapshot, and the check against one.
-        self.snapshot_of = compile_fields(self.fields, copies=True)
+        self.snapshot_of = compile_snapshot(self.fields)
         self.unchanged = compile_same(self.fields)
 
     def __repr__(self) -> str:
@@ -343,21 +223,7 @@ class EntityMapping(Generic[T]):
             ValueEncodingError: a field value cannot be stored exactly; the
                 message names the entity, its key and the field.
         """
-        try:
-            return self._encode(entity)
-        except (Refused, ValueEncodingError, AttributeError):
-            return self._encode_naming_the_field(entity)
-
-    def _encode_naming_the_field(self, entity: T) -> tuple[Any, ...]:
-        out: list[Any] = []
-        for node in self.fields:
-            try:
-                node.encode_into(getattr(entity, node.name), out)
-            except ValueEncodingError as exc:
-                raise ValueEncodingError(
-                    f"{self.describe(entity)}.{node.name}: {exc}; nothing was written"
-                ) from None
-        return tuple(out)
+        return self._encode(entity)
 
     def encode_key(self, key: Any) -> Any:
         """Encode a key for use as a query parameter."""
@@ -402,6 +268,190 @@ class EntityMapping(Generic[T]):
                 f"fields: {', '.join(self.properties)}"
             )
         return self.property_codecs[field]
+
+
+class RelationshipMapping:
+    """A resolved relationship of one mapped class."""
+
+    def __init__(
+        self, source: EntityMapping[Any], name: str, decl: Relationship, registry: Registry
+    ) -> None:
+        self.source = source
+        self.name = name
+        self.decl = decl
+        self.type = safe_identifier(decl.edge_type, f"relationship type of {source.name}.{name}")
+        self.many = decl.many
+        self.on_delete = decl.on_delete
+        self.direction = decl.direction
+        if decl.direction not in ("out", "in", "both"):
+            raise MappingError(f"{source.name}.{name}: direction must be out, in or both")
+        if decl.on_delete not in ("detach", "cascade", "restrict"):
+            raise MappingError(
+                f"{source.name}.{name}: on_delete must be detach, cascade or restrict"
+            )
+        self._registry = registry
+        self.edge_fields: tuple[FieldNode, ...] = ()
+        self.edge_properties: tuple[str, ...] = ()
+        if decl.via is not None:
+            self._map_via(decl.via, decl.target_field or "")
+        unknown = [p for p in decl.indexes if p not in self.edge_properties]
+        if unknown:
+            raise MappingError(
+                f"{source.name}.{name}: indexes name no edge property: {unknown} "
+                f"(edge properties: {list(self.edge_properties) or 'none'})"
+            )
+
+    def _map_via(self, via: type, target_field: str) -> None:
+        where = f"{self.source.name}.{self.name}"
+        if not dataclasses.is_dataclass(via):
+            raise MappingError(f"{where}: via={via!r} must be a dataclass")
+        names = [f.name for f in dataclasses.fields(via)]
+        if target_field not in names:
+            raise MappingError(f"{where}: {via.__name__} has no field {target_field!r}")
+        hints = typing.get_type_hints(via)
+        stored = [n for n in names if n != target_field]
+        self.edge_fields, self.edge_properties = field_nodes(
+            stored, hints, f"{where} ({via.__name__})"
+        )
+        self._encode_edge = field_encoder(
+            self.edge_fields, lambda _item, field: f"{where} edge {field}"
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.label}_{self.name}"
+
+    @property
+    def target(self) -> EntityMapping[Any]:
+        return self._registry.mapping_for(self.decl.target)
+
+    @property
+    def self_loops(self) -> bool:
+        """Whether an entity can hold itself through this relationship (same type both ends)."""
+        return self.decl.target is self.source.cls
+
+    def pattern(self, a: str, r: str, b: str) -> str:
+        """The edge pattern from the holder ``a`` to the target ``b``."""
+        if self.direction == "out":
+            return f"({a})-[{r}:{self.type}]->({b})"
+        if self.direction == "in":
+            return f"({a})<-[{r}:{self.type}]-({b})"
+        return f"({a})-[{r}:{self.type}]-({b})"
+
+    def create_pattern(self, a: str, r: str, b: str, props: str = "") -> str:
+        """The pattern that creates the edge (an undirected one points holder to target)."""
+        edge = f"{r}:{self.type}" + (f" {{{props}}}" if props else "")
+        if self.direction == "in":
+            return f"({a})<-[{edge}]-({b})"
+        return f"({a})-[{edge}]->({b})"
+
+    # -- values ---------------------------------------------------------------
+
+    def target_of(self, item: Any) -> Any:
+        return getattr(item, self.decl.target_field) if self.decl.target_field else item
+
+    def encode_edge(self, item: Any) -> tuple[Any, ...]:
+        """The edge object's stored properties, encoded, in ``edge_properties`` order."""
+        if not self.edge_fields:
+            return ()
+        return self._encode_edge(item)
+
+    def decode_edge(self, target: Any, props: tuple[Any, ...] | list[Any]) -> Any:
+        if self.decl.via is None:
+            return target
+        values: dict[str, Any] = {self.decl.target_field or "": target}
+        at = 0
+        for node in self.edge_fields:
+            values[node.name] = node.decode_from(props, at)
+            at += node.width
+        return self.decl.via(**values)
+
+    def restore_edge(self, item: Any, props: tuple[Any, ...]) -> None:
+        """Put an edge object's properties back to ``props`` (after a rollback)."""
+        if self.decl.via is None or not self.edge_fields:
+            return
+        fresh = self.decode_edge(self.target_of(item), props)
+        for node in self.edge_fields:
+            object.__setattr__(item, node.name, getattr(fresh, node.name))
+
+    def items(self, entity: Any) -> list[Any]:
+        """The items the entity holds now (targets, or edge objects), as a list."""
+        value = entity.__dict__.get(self.name)
+        if not self.many:
+            return [] if value is None else [value]
+        if isinstance(value, list | tuple):
+            return list(value)
+        where = f"{self.source.describe(entity)}.{self.name}"
+        raise ValueEncodingError(f"{where} must be a list, got {type(value).__name__}")
+
+    def unchanged(self, entity: Any, stored: Edges) -> bool:
+        """True when the entity holds exactly the stored items, in order, with their properties.
+
+        The cheap check before a full diff: object identity, then (for edge
+        objects) their encoded properties.
+        """
+        value = entity.__dict__.get(self.name)
+        with_props = bool(self.edge_properties)
+        if not self.many and len(stored) > 1:
+            # A to-one over several stored edges (see ``assign``): unchanged
+            # while it holds one of them, as loaded.
+            return any(
+                item is value and (not with_props or self.encode_edge(item) == props)
+                for item, props in stored.values()
+            )
+        items = value if self.many else ([] if value is None else [value])
+        if not isinstance(items, list | tuple) or len(items) != len(stored):
+            return False
+        for item, (old, props) in zip(items, stored.values(), strict=True):
+            if item is not old:
+                return False
+            if with_props and self.encode_edge(item) != props:
+                return False
+        return True
+
+    def current(self, entity: Any, stored_key_of: Callable[[Any], Any]) -> Edges:
+        """The relationship as the entity holds it now: stored target key -> (item, edge props).
+
+        ``stored_key_of`` gives a tracked target's key as stored (None: not tracked).
+        """
+        items = self.items(entity)
+        target_mapping = self.target
+        edges: Edges = {}
+        for item in items:
+            target = self.target_of(item)
+            if type(target) is not target_mapping.cls:
+                where = f"{self.source.describe(entity)}.{self.name}"
+                raise ValueEncodingError(
+                    f"{where} holds a {type(target).__name__}; expected {target_mapping.name}"
+                )
+            key = stored_key_of(target)
+            if key is None:  # not tracked (yet): its key as it would be stored
+                key = target_mapping.encode_key(target_mapping.key_of(target))
+            if key in edges:
+                where = f"{self.source.describe(entity)}.{self.name}"
+                raise ValueEncodingError(
+                    f"{where} holds {target_mapping.describe(target)} twice; an edge is unique "
+                    "per pair of entities"
+                )
+            edges[key] = (item, self.encode_edge(item))
+        return edges
+
+    def assign(self, entity: Any, edges: Edges) -> None:
+        """Set the field from stored edges, bypassing the loading descriptor."""
+        if self.many:
+            entity.__dict__[self.name] = [item for item, _ in edges.values()]
+        elif len(edges) > 1:
+            # Several stored edges under a to-one (written through another
+            # relationship over the same edges): it shows the target with the
+            # smallest stored key, and writes nothing until it is changed.
+            entity.__dict__[self.name] = edges[min(edges, key=_order)][0]
+        else:
+            entity.__dict__[self.name] = next(iter(edges.values()))[0] if edges else None
+
+
+def _order(key: Any) -> tuple[str, Any]:
+    # Stored keys of one type are all text or all numbers; the type name keeps any mix ordered.
+    return (type(key).__name__, key)
 
 
 class Registry:

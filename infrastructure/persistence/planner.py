@@ -41,8 +41,7 @@ from typing import Any, TypeVar
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
 from .identity import InstanceState
-from .mapping import EntityMapping
-from .relationships import RelationshipMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .vectors import UpdateShape, stored, update_shapes
 
 
@@ -163,6 +162,25 @@ def _edge_match(rel: RelationshipMapping) -> str:
         f"a:{rel.source.label} {{{rel.source.key_property}: row.a}}",
         "r",
         f"b:{target.label} {{{target.key_property}: row.b}}",
+    )
+
+
+def _edge_call(
+    params: dict[str, Any],
+    name: str,
+    rel: RelationshipMapping,
+    writes: Sequence[EdgeWrite],
+    change: str,
+    returned: str,
+) -> str:
+    """A block matching each edge of ``writes`` (parameter ``name``) and applying ``change``.
+
+    It returns ``returned`` as ``name``.
+    """
+    params[name] = _edge_rows(rel, writes)
+    return (
+        f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} {change} "
+        f"RETURN {returned} AS {name} }}"
     )
 
 
@@ -364,10 +382,15 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
 
     for rel, relinks in _by_relationship(changes.relinks):
         name = f"relink_{rel.label}"
-        params[name] = _edge_rows(rel, relinks)
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} SET r += row.p "
-            f"WITH row, count(r) AS matched RETURN count(row) AS {name} }}"
+            _edge_call(
+                params,
+                name,
+                rel,
+                relinks,
+                "SET r += row.p WITH row, count(r) AS matched",
+                "count(row)",
+            )
         )
         counted.append(name)
         expected.append(len(params[name]))
@@ -402,11 +425,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
 
     for rel, unlinks in _by_relationship(changes.unlinks):
         name = f"unlink_{rel.label}"
-        params[name] = _edge_rows(rel, unlinks)
-        blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH {_edge_match(rel)} DELETE r "
-            f"RETURN count(*) AS {name} }}"
-        )
+        blocks.append(_edge_call(params, name, rel, unlinks, "DELETE r", "count(*)"))
 
     for mapping, _ in delete_groups:
         doomed = f"doomed_{mapping.label}"

@@ -26,9 +26,8 @@ from .codec import encode_value, same_stored
 from .criteria import Always, Criterion, OrderKey, after, parse_order, sort_key
 from .errors import MappingError, ValueEncodingError
 from .identity import InstanceState, Status
-from .mapping import EntityMapping
+from .mapping import EntityMapping, RelationshipMapping
 from .reads import Count, Custom, Find, Read, projection, with_related
-from .relationships import RelationshipMapping
 from .state import UnitState
 from .vectors import Float32s
 

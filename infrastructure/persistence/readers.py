@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 import struct
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 
 class StoredVector(list[float]):
@@ -41,16 +42,26 @@ def not_stored(value: Any, expected: str) -> TypeError:
     return TypeError(f"a {type(value).__name__} is not a stored {expected}")
 
 
-def read_str(value: Any) -> str:
-    if type(value) is not str:
-        raise not_stored(value, "str")
-    return value
+T = TypeVar("T")
 
 
-def read_int(value: Any) -> int:
-    if type(value) is not int:
-        raise not_stored(value, "int")
-    return value
+def exactly(kind: type[T]) -> Callable[[Any], T]:
+    """A reader taking values of type ``kind`` itself only (a bool is no stored int)."""
+    name = kind.__name__
+
+    def read(value: Any) -> T:
+        if type(value) is not kind:
+            raise not_stored(value, name)
+        same: T = value
+        return same
+
+    read.__name__ = read.__qualname__ = f"read_{name}"
+    return read
+
+
+read_str = exactly(str)
+read_int = exactly(int)
+read_bool = exactly(bool)
 
 
 def read_float(value: Any) -> float:
@@ -59,12 +70,6 @@ def read_float(value: Any) -> float:
     if type(value) is int and float(value) == value:  # 3 written where 3.0 was meant
         return float(value)
     raise not_stored(value, "float")
-
-
-def read_bool(value: Any) -> bool:
-    if type(value) is not bool:
-        raise not_stored(value, "bool")
-    return value
 
 
 def read_decimal(value: Any) -> Decimal:

@@ -20,8 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .criteria import Always, Criterion, OrderKey
-from .mapping import EntityMapping
-from .relationships import RelationshipMapping
+from .mapping import EntityMapping, RelationshipMapping
 
 Loads = tuple[RelationshipMapping, ...]
 

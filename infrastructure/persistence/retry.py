@@ -13,10 +13,10 @@ from .errors import (
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
+    DatabaseUnavailableError,
     DuplicateKeyError,
 )
 from .steps import Steps, run_steps, run_steps_async, twin_of
-from .wire import DatabaseUnavailableError
 
 R = TypeVar("R")
 

@@ -27,12 +27,8 @@ from typing import Any, Literal
 
 from redis import exceptions as redis_errors
 
-from .errors import PersistenceError
+from .errors import SchemaError
 from .mapping import EntityMapping, Registry
-
-
-class SchemaError(PersistenceError):
-    """A constraint could not be created or did not become operational."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
 
-from .errors import MappingError, PersistenceError, ValueEncodingError
+from .errors import MappingError, SearchQueryError, ValueEncodingError
 from .identity import InstanceState, Status
 from .mapping import EntityMapping
 from .queries import _current, _matches, _pending, criterion
@@ -48,10 +48,6 @@ Hits = list[tuple[T, float]]
 
 #: How many more candidates ``nearest`` asks for, each time a filter left fewer than k.
 OVERFETCH = 4
-
-
-class SearchQueryError(PersistenceError):
-    """The server refused a vector or full-text query (no such index, bad query syntax)."""
 
 
 @contextlib.contextmanager

@@ -22,6 +22,8 @@ from .errors import (
     CommitError,
     ConcurrencyError,
     ConcurrentUseError,
+    DanglingReferenceError,
+    DeleteRestrictedError,
     DuplicateKeyError,
     IdentityConflictError,
     NotTrackedError,
@@ -32,7 +34,7 @@ from .errors import (
 from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
 from .loading import Reader
-from .mapping import EntityMapping, Registry
+from .mapping import EntityMapping, Registry, RelationshipMapping
 from .planner import (
     CommitPlan,
     existing_keys_probe,
@@ -42,13 +44,7 @@ from .planner import (
     stale_probe,
 )
 from .reads import Attached, ExistingKeys, Read, Versions
-from .relationships import (
-    LAZY,
-    DanglingReferenceError,
-    DeleteRestrictedError,
-    RelationshipMapping,
-    is_loaded,
-)
+from .relationships import LAZY, is_loaded
 
 T = TypeVar("T")
 

@@ -368,7 +368,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
 
 
 Session = UnitOfWork
-"""The seed's name for the unit of work."""
+"""The unit of work under its other name (``Session``): the same class."""
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 

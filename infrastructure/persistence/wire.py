@@ -23,7 +23,12 @@ from __future__ import annotations
 
 from redis import exceptions as redis_errors
 
-from .errors import CommitOutcomeUnknownError, PersistenceError, QueryTimeoutError
+from .errors import (
+    CommitOutcomeUnknownError,
+    DatabaseUnavailableError,
+    PersistenceError,
+    QueryTimeoutError,
+)
 
 #: Errors after which the server may or may not have run the command.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -38,15 +43,6 @@ POOL_EXHAUSTED = "No connection available."
 
 # OS errors that can only happen while connecting: the command never left.
 _NOT_CONNECTED = (ConnectionRefusedError, FileNotFoundError)
-
-
-class DatabaseUnavailableError(PersistenceError, ConnectionError):
-    """The server could not be reached or was not ready; nothing was written.
-
-    Raised for reads that failed on the connection, and for commits that
-    were never sent (connection refused, the server still loading its data,
-    no free pooled connection). Retrying later is safe.
-    """
 
 
 def is_timeout(exc: redis_errors.ResponseError) -> bool:

@@ -16,10 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from infrastructure.persistence.cypher import AsyncFastGraph, FastGraph
-
 from .clients import AsyncClient, AsyncGate, Gate, SyncClient
 from .connections import Limits, Resolved, Topology, async_connection, resolve, sync_connection
+from .cypher import AsyncFastGraph, FastGraph
 from .embedded import EmbeddedFalkorDB, SharedFalkorDB
 from .graph_names import GraphNames
 from .replication import ReplicaAck, replica_ack

@@ -19,8 +19,8 @@ from infrastructure.persistence import (
     StoredValueError,
     ensure_key_constraints,
 )
-from infrastructure.persistence.cypher import AsyncFastGraph
 from infrastructure.persistence.readers import StoredVector
+from infrastructure.server.cypher import AsyncFastGraph
 from tests.units import FOUR_WAYS, Units, units_of
 
 

@@ -34,7 +34,7 @@ from infrastructure.persistence import (
     retry_on_conflict,
     retry_on_conflict_async,
 )
-from infrastructure.persistence.cypher import AsyncFastGraph
+from infrastructure.server.cypher import AsyncFastGraph
 from tests.integration.graph_support import GraphRepository as AwaitableRepository
 from tests.integration.graph_support import GraphUnit
 

@@ -13,7 +13,7 @@ import pytest
 from domain.model import Person
 from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork
 from infrastructure.persistence import ConcurrentUseError, ReadOnlyQueryError
-from infrastructure.persistence.cypher import AsyncFastGraph
+from infrastructure.server.cypher import AsyncFastGraph
 
 
 class HeldRead:

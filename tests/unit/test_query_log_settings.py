@@ -10,7 +10,7 @@ import pytest
 from app.container import create_container
 from app.settings import Settings
 from infrastructure.persistence import QUERY_LOGGER, configure_query_log, observe
-from infrastructure.persistence.cypher import Rows, scalar_rows
+from infrastructure.server.cypher import Rows, scalar_rows
 
 
 @pytest.fixture(autouse=True)

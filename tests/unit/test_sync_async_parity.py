@@ -5,8 +5,8 @@ Every public member of ``AsyncUnitOfWork``/``AsyncRepository`` must exist on
 and the same code once ``async``/``await`` are removed and the async names
 are mapped to their sync twins. Members that do no I/O must be one shared
 implementation (inherited from the I/O-free base), and exactly the members
-that talk to the server (plus ``rollback``/``close``, awaited in the seed's
-API) are coroutines.
+that talk to the server (plus ``rollback``/``close``, which end the unit
+and are awaited like the calls that may send) are coroutines.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from infrastructure.persistence.repository import Repository
 from infrastructure.persistence.unit_of_work import UnitOfWork
 from tests.twins import Twin, async_twins, code, drift, io_members, members, signature
 
-# Awaited although they do no I/O: the async context protocol, and the seed's
-# AsyncSession API (rollback and close are awaited there).
+# Awaited although they do no I/O: the async context protocol, and the calls
+# that end an async unit (rollback and close).
 AWAITED_WITHOUT_IO = {"__enter__", "rollback", "close"}
-# What the seed's async API awaits; the derived set must keep covering it.
+# What the documented async API awaits; the derived set must keep covering it.
 SEED_AWAITED = {
     "get",
     "get_many",
@@ -119,7 +119,7 @@ NOT_TWINS = {
     "infrastructure.fakes.unit_of_work._NoAsyncGraph",
     # clients of the server: built on different client libraries (redis.asyncio
     # and falkordb.asyncio), tested against the server by tests/integration
-    "infrastructure.persistence.cypher.AsyncFastGraph",
+    "infrastructure.server.cypher.AsyncFastGraph",
     "infrastructure.server.clients.AsyncClient",
     "infrastructure.server.clients.AsyncGate",
     "infrastructure.server.connections.async_connection",

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import pytest
 
 from infrastructure.persistence import MappingError, Registry, ValueEncodingError, Vector
-from infrastructure.persistence.cypher import header
 from infrastructure.persistence.planner import plan_commit
 from infrastructure.persistence.search import fulltext_query, fuse, holds_terms, words
 from infrastructure.persistence.state import UnitState
 from infrastructure.persistence.vectors import cosine_distance, euclidean_distance
+from infrastructure.server.cypher import header
 from tests.mappings import registry_of
 
 

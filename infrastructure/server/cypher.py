@@ -26,8 +26,8 @@ from falkordb.asyncio.query_result import QueryResult as AsyncQueryResult
 from falkordb.query_result import QueryResult
 from redis.exceptions import ResponseError
 
-from .readers import StoredVector
-from .vectors import Float32s, vector_literal
+from infrastructure.persistence.readers import StoredVector
+from infrastructure.persistence.vectors import Float32s, vector_literal
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _keys: dict[str, str] = {}
