@@ -16,7 +16,7 @@ from infrastructure.server.cypher import AsyncFastGraph
 
 from . import data
 from .harness import Bench, Result, Setup, Target
-from .sync_cases import RawConflict, bank_setup
+from .sync_cases import RawConflict, bank_setup, stored_people
 
 AsyncCase = tuple[Setup, Callable[[Any, Any], Awaitable[Any]], Callable[[Any, Any], Awaitable[Any]]]
 
@@ -36,15 +36,6 @@ def insert_case(n: int, registry: Registry) -> AsyncCase:
     return setup, ours, raw
 
 
-def _stored_people(n: int) -> Setup:
-    def setup(graph: Any) -> list[Any]:
-        people = data.make_people(n)
-        data.store_people(graph, people)
-        return [p.id for p in people]
-
-    return setup
-
-
 def get_many_case(n: int, registry: Registry) -> AsyncCase:
     async def ours(graph: Any, keys: list[Any]) -> None:
         async with AsyncBankUnitOfWork(graph, registry) as uow:
@@ -55,7 +46,7 @@ def get_many_case(n: int, registry: Registry) -> AsyncCase:
         rows: list[list[Any]] = result.result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def list_case(n: int, registry: Registry) -> AsyncCase:
@@ -68,7 +59,7 @@ def list_case(n: int, registry: Registry) -> AsyncCase:
         rows: list[list[Any]] = result.result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 async def ours_transfer(graph: Any, registry: Registry, source: Any, target: Any) -> None:

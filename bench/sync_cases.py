@@ -44,7 +44,9 @@ def insert_case(n: int, registry: Registry) -> Case:
     return setup, ours, raw
 
 
-def _stored_people(n: int) -> Setup:
+def stored_people(n: int) -> Setup:
+    """A setup: ``n`` people stored with the raw client; the case gets their keys."""
+
     def setup(graph: Any) -> list[Any]:
         people = data.make_people(n)
         data.store_people(graph, people)
@@ -64,7 +66,7 @@ def get_many_case(n: int, registry: Registry) -> Case:
         ).result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def update_case(n: int, registry: Registry) -> Case:
@@ -79,7 +81,7 @@ def update_case(n: int, registry: Registry) -> Case:
         changed = [{"k": row[0], "age": row[3] + 1} for row in rows[::10]]
         graph.query(data.SET_AGES, {"rows": changed})
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def delete_case(n: int, registry: Registry) -> Case:
@@ -92,7 +94,7 @@ def delete_case(n: int, registry: Registry) -> Case:
         rows = graph.ro_query(data.GET_PEOPLE, {"keys": [str(k) for k in keys]}).result_set
         graph.query(data.DELETE_PEOPLE, {"keys": [row[0] for row in rows]})
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def list_case(n: int, registry: Registry) -> Case:
@@ -104,7 +106,7 @@ def list_case(n: int, registry: Registry) -> Case:
         rows: list[list[Any]] = graph.ro_query(data.LIST_PEOPLE).result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 # A hand-written mapping on the raw client: what a careful user pays to get objects.
@@ -168,7 +170,7 @@ def commit_only(bench: Bench, n: int) -> list[Result]:
         for side in best:
             _, graph = bench.fresh_graph("commit_only")
             try:
-                keys = _stored_people(n)(graph)
+                keys = stored_people(n)(graph)
                 handle = graph if side.endswith("ours") else stock(graph)
                 if side == "update ours":
                     uow = BankUnitOfWork(handle, registry)

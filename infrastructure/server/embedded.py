@@ -89,6 +89,15 @@ def server_command(
     return args
 
 
+def tail_of(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a text file, or ``(no log)`` when it cannot be read."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
 def answers(client: redis.Redis) -> bool:
     """Whether the server answers PING now (False while it is down, starting or loading)."""
     try:
@@ -250,11 +259,8 @@ class EmbeddedFalkorDB(Started):
             client.close()
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:])
+        """The last ``lines`` lines of the server's log (``(no log)`` when there is none)."""
+        return tail_of(self.log_path, lines)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the process started here (SIGTERM, then SIGKILL) and remove a temporary dir."""
@@ -585,11 +591,8 @@ class SharedFalkorDB(Started):
         self.socket_path.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:])
+        """The last ``lines`` lines of the server's log (``(no log)`` when there is none)."""
+        return tail_of(self.log_path, lines)
 
 
 def stop_shared_server(data_dir: str | Path, timeout_s: float = 60.0) -> str:

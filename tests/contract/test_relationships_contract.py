@@ -440,7 +440,7 @@ async def test_restrict_refuses_the_delete_naming_what_is_attached_and_writes_no
     busy, idle, other = Account("busy"), Account("idle"), Account("other", 5)
     busy.transfers.extend([Transfer("t1", 10), Transfer("t2", 20)])
     await seed(gbe, busy, idle, other)
-    before = await picture(gbe)
+    before, stored = await picture(gbe), on_server(gbe)
 
     async def delete_busy() -> None:
         async with gbe.unit() as uow:
@@ -455,10 +455,12 @@ async def test_restrict_refuses_the_delete_naming_what_is_attached_and_writes_no
     assert "'transfers'" in message
     assert "Transfer['t1']" in message
     assert "Transfer['t2']" in message
-    assert await picture(gbe) == before
+    assert (await picture(gbe), on_server(gbe)) == (before, stored)
     async with gbe.unit() as uow:
         uow.delete(await gbe.io(uow.repository(Account).get("idle")))
     assert sorted((await picture(gbe))["accounts"]) == ["busy", "other"]
+    if gbe.graph is not None:
+        assert stored_ids(gbe.graph, "Account") == ["busy", "other"]
 
 
 # -- all or nothing --------------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infrastructure.persistence import (
-    DeleteRestrictedError,
     DuplicateKeyError,
     FlushedWorkError,
     Registry,
@@ -377,34 +376,6 @@ async def test_a_relationship_loaded_after_its_target_was_deleted_shows_it_again
         assert rex in ann2.pets
         assert not uow.has_pending_changes
     assert harness.log.writes == []
-
-
-async def test_restrict_refuses_the_delete_names_what_is_attached_and_writes_nothing(
-    harness: Harness, reg: Registry
-) -> None:
-    busy, idle, other = Account("busy"), Account("idle"), Account("other", 5)
-    busy.transfers.extend([Transfer("t1", 10), Transfer("t2", 20)])
-    await seed(harness, reg, busy, idle, other)
-    before = picture(harness.graph)
-
-    async def delete_busy() -> None:
-        async with open_unit(harness, reg) as uow:
-            accounts = uow.repository(Account)
-            (await accounts.get("other")).balance = 99
-            uow.delete(await accounts.get("busy"))
-
-    with pytest.raises(DeleteRestrictedError) as refused:
-        await delete_busy()
-    message = str(refused.value)
-    assert "Account['busy']" in message
-    assert "'transfers'" in message
-    assert "Transfer['t1']" in message
-    assert "Transfer['t2']" in message
-    assert picture(harness.graph) == before
-
-    async with open_unit(harness, reg) as uow:
-        uow.delete(await uow.repository(Account).get("idle"))
-    assert stored_ids(harness.graph, "Account") == ["busy", "other"]
 
 
 @dataclass

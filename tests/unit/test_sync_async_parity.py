@@ -171,37 +171,30 @@ class _SyncThing:
         return key
 
 
-class _AsyncRenamedParameter:
+class _AsyncThing:
+    def name(self) -> str:
+        return "thing"
+
+    async def _read(self, key: int) -> int:
+        return key
+
+
+class _AsyncRenamedParameter(_AsyncThing):
     async def fetch(self, ident: int, *, fresh: bool = False) -> int:
         """Fetch."""
         return await self._read(ident) + 1
 
-    def name(self) -> str:
-        return "thing"
 
-    async def _read(self, key: int) -> int:
-        return key
-
-
-class _AsyncDifferentDecision:
+class _AsyncDifferentDecision(_AsyncThing):
     async def fetch(self, key: int, *, fresh: bool = False) -> int:
         """Fetch."""
         return await self._read(key) + 2
 
-    def name(self) -> str:
-        return "thing"
 
-    async def _read(self, key: int) -> int:
-        return key
-
-
-class _AsyncNotAwaited:
+class _AsyncNotAwaited(_AsyncThing):
     def fetch(self, key: int, *, fresh: bool = False) -> int:
         """Fetch."""
         return self._read(key) + 1
-
-    def name(self) -> str:
-        return "thing"
 
     def _read(self, key: int) -> int:
         return key
