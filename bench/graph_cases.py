@@ -44,22 +44,23 @@ Case = tuple[Setup, Run, Run]
 
 
 @dataclass
-class Member:
+class _Profile:
+    """The stored fields of a member, whichever way its friendships are held."""
+
     id: uuid.UUID
     name: str
     email: str
     age: int | None = None
     version: int = 0
+
+
+@dataclass
+class Member(_Profile):
     friends: list[Member] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass
-class DatedMember:
-    id: uuid.UUID
-    name: str
-    email: str
-    age: int | None = None
-    version: int = 0
+class DatedMember(_Profile):
     friendships: list[Friendship] = field(default_factory=list, repr=False, compare=False)
 
 

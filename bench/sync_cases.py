@@ -230,20 +230,29 @@ def ours_transfer(graph: Any, registry: Registry, source: Any, target: Any) -> N
         dst.deposit(data.AMOUNT)
 
 
-def raw_transfer(graph: Any, source: Any, target: Any) -> None:
-    """One read and one versioned write, as a careful raw-client user would write it."""
-    s, t = str(source), str(target)
-    rows = graph.ro_query(data.GET_ACCOUNTS, {"keys": [s, t]}).result_set
+def money_moved(rows: list[list[Any]], s: str, t: str) -> list[dict[str, Any]]:
+    """The raw transfer's decision: both accounts' new balances, each with the version read.
+
+    Raises:
+        ValueError: the source cannot pay.
+    """
     found = {row[0]: row for row in rows}
     src, dst = found[s], found[t]
     amount = data.AMOUNT.amount
     left = Decimal(src[1]) - amount
     if left < 0:
         raise ValueError(f"account {s} cannot pay {amount}")
-    moved = [
+    return [
         {"k": s, "v": src[3], "a": str(left)},
         {"k": t, "v": dst[3], "a": str(Decimal(dst[1]) + amount)},
     ]
+
+
+def raw_transfer(graph: Any, source: Any, target: Any) -> None:
+    """One read and one versioned write, as a careful raw-client user would write it."""
+    s, t = str(source), str(target)
+    rows = graph.ro_query(data.GET_ACCOUNTS, {"keys": [s, t]}).result_set
+    moved = money_moved(rows, s, t)
     if graph.query(data.MOVE_MONEY, {"rows": moved}).result_set[0][0] != 2:
         raise RawConflict(f"transfer {s} -> {t} lost a race")
 

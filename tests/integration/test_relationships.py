@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infrastructure.persistence import (
-    DuplicateKeyError,
     FlushedWorkError,
     Registry,
     ensure_schema,
@@ -287,40 +286,6 @@ async def test_rollback_after_a_flush_restores_relationships_to_what_was_flushed
 
 
 # -- one commit, all or nothing ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("duplicate", ["key", "unique email"])
-async def test_edge_changes_are_undone_with_a_unique_violation_elsewhere_in_the_commit(
-    harness: Harness, reg: Registry, duplicate: str
-) -> None:
-    ann, bob, cat, dan, gus, zed = people("ann", "bob", "cat", "dan", "gus", "zed")
-    ann.email = "ann@example.com"
-    befriend(ann, bob)
-    ann.follows.append(cat)
-    gus.pets.append(Pet("rex", "Rex"))
-    befriend(gus, dan)
-    await seed(harness, reg, ann, dan, gus, zed)
-    before = picture(harness.graph)
-
-    async def commit_everything() -> None:
-        async with open_unit(harness, reg) as uow:
-            repo = uow.repository(Person)
-            ann2 = await repo.get("ann", load=["friendships", "follows"])
-            dan2, gus2 = await repo.get_many(["dan", "gus"])
-            ann2.friendships = []  # an edge removed
-            befriend(ann2, dan2)  # an edge added
-            ann2.follows[0].name = "Renamed"  # a node edited
-            uow.delete(gus2)  # a node deleted, its edges and pets with it (cascade)
-            uow.add(Person("eve", "Eve", email="eve@example.com"))  # a node created
-            if duplicate == "key":
-                uow.add(Person("zed", "Second Zed"))
-            else:
-                uow.add(Person("fay", "Fay", email="ann@example.com"))
-
-    with pytest.raises(DuplicateKeyError):
-        await commit_everything()
-    assert len(harness.log.writes) == 1
-    assert picture(harness.graph) == before
 
 
 # -- delete rules ---------------------------------------------------------------------------
