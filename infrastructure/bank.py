@@ -137,7 +137,7 @@ class AccountQueries(RepositoryBase[Account]):
         self, account_id: UUID, max_transfers: int
     ) -> Conversation[builtins.list[Account]]:
         _check_count("max_transfers", max_transfers, 1)
-        self._state.check_open()
+        self._unit.check_open()
         start = self.mapping.encode_key(account_id)
         seen: dict[Any, Any] = {start: None}
         frontier = [start]
@@ -150,7 +150,7 @@ class AccountQueries(RepositoryBase[Account]):
             seen.update((key, fresh[key]) for key in frontier)
         del seen[start]
         ordered = [[seen[key]] for key in sorted(seen)]
-        return [row[0] for row in convert_rows(self._state, ordered) if row[0] is not None]
+        return [row[0] for row in convert_rows(self._unit, ordered) if row[0] is not None]
 
 
 class PersonRepository(PersonQueries, Repository[Person]):
@@ -160,7 +160,7 @@ class PersonRepository(PersonQueries, Repository[Person]):
         self, person_id: UUID, limit: int = 10
     ) -> builtins.list[FriendSuggestion]:
         """Friends of friends who are not friends yet: most mutual friends first, then by id."""
-        return drive(self._friend_suggestions(person_id, limit), self._unit.read)
+        return drive(self._friend_suggestions(person_id, limit), self._read)
 
     def shortest_path(
         self, person_id: UUID, other_id: UUID, max_hops: int = 6
@@ -169,7 +169,7 @@ class PersonRepository(PersonQueries, Repository[Person]):
 
         Empty when they are not connected within ``max_hops`` friendships.
         """
-        return drive(self._shortest_path(person_id, other_id, max_hops), self._unit.read)
+        return drive(self._shortest_path(person_id, other_id, max_hops), self._read)
 
 
 class AsyncPersonRepository(PersonQueries, AsyncRepository[Person]):
@@ -178,14 +178,12 @@ class AsyncPersonRepository(PersonQueries, AsyncRepository[Person]):
     async def friend_suggestions(
         self, person_id: UUID, limit: int = 10
     ) -> builtins.list[FriendSuggestion]:
-        return await drive_async(self._friend_suggestions(person_id, limit), self._unit.read)
+        return await drive_async(self._friend_suggestions(person_id, limit), self._read)
 
     async def shortest_path(
         self, person_id: UUID, other_id: UUID, max_hops: int = 6
     ) -> builtins.list[Person]:
-        return await drive_async(
-            self._shortest_path(person_id, other_id, max_hops), self._unit.read
-        )
+        return await drive_async(self._shortest_path(person_id, other_id, max_hops), self._read)
 
 
 class AccountRepository(AccountQueries, Repository[Account]):
@@ -196,7 +194,7 @@ class AccountRepository(AccountQueries, Repository[Account]):
 
         The account itself is left out, even when money came back to it.
         """
-        return drive(self._reachable_from(account_id, max_transfers), self._unit.read)
+        return drive(self._reachable_from(account_id, max_transfers), self._read)
 
 
 class AsyncAccountRepository(AccountQueries, AsyncRepository[Account]):
@@ -205,7 +203,7 @@ class AsyncAccountRepository(AccountQueries, AsyncRepository[Account]):
     async def reachable_from(
         self, account_id: UUID, max_transfers: int = 6
     ) -> builtins.list[Account]:
-        return await drive_async(self._reachable_from(account_id, max_transfers), self._unit.read)
+        return await drive_async(self._reachable_from(account_id, max_transfers), self._read)
 
 
 class BankUnitOfWork(UnitOfWork):

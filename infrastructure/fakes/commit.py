@@ -4,30 +4,26 @@ The steps, counts and guard follow ``persistence.planner``: creates, updates
 at the version read, the nodes to delete found at their version, edge merges
 and property updates, the delete rules' edge counts; then the guard (every
 count as expected, or the commit is refused with nothing written); then edge
-deletes and node deletes, last. A refused commit raises ``CommitRefused``
-with the server's kind of message, and the unit explains it with the same
-follow-up reads it sends to FalkorDB (answered from memory).
+deletes and node deletes, last. A refused commit raises the kind of
+failure the server's answer would be classified as (``GuardFailure`` for
+the version and count guard, ``UniqueFailure`` for a taken key or unique
+value; see ``persistence.failures``), and the unit explains it with the same
+follow-up reads it sends to FalkorDB (answered from memory). Versions follow
+``persistence.writes.next_version``, as the commit query stores them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from infrastructure.persistence.changes import ChangeSet, Create, Update
+from infrastructure.persistence.changes import ChangeSet
+from infrastructure.persistence.errors import GuardFailure, UniqueFailure
 from infrastructure.persistence.mapping import EntityMapping, RelationshipMapping
-from infrastructure.persistence.planner import edge_rows, stored_olds
+from infrastructure.persistence.planner import by_mapping, by_relationship, edge_rows, stored_olds
+from infrastructure.persistence.writes import next_version
 
 from .graph import MemoryGraph, Ref, stored
-
-
-class CommitRefused(Exception):
-    """The in-memory commit failed a check; nothing was written.
-
-    The message names the failure as the server does ("division by zero"
-    for the version and count guard, "unique constraint" for a taken key),
-    so ``UnitState.explain_failure`` turns it into the same error.
-    """
 
 
 def _ref(mapping: EntityMapping[Any], key: Any) -> Ref:
@@ -48,13 +44,6 @@ def _version_ok(mapping: EntityMapping[Any], props: dict[str, Any] | None, versi
 def holds(props: dict[str, Any], olds: dict[str, Any]) -> bool:
     """Whether a node still holds the values a unit read (absent stands for None)."""
     return all(props.get(p) == v for p, v in olds.items())
-
-
-def _by_relationship(writes: Iterable[Any]) -> list[tuple[RelationshipMapping, list[Any]]]:
-    groups: dict[str, tuple[RelationshipMapping, list[Any]]] = {}
-    for write in writes:
-        groups.setdefault(write.rel.label, (write.rel, []))[1].append(write)
-    return [groups[label] for label in sorted(groups)]
 
 
 def _link(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[str, Any]]) -> int:
@@ -99,9 +88,10 @@ def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     """Write ``changes`` to ``graph`` completely, or not at all.
 
     Raises:
-        CommitRefused: a count check failed (a stale or vanished entity, a
-            restrict rule, a cascade that found other targets) or a created
-            key or unique property is taken; ``graph`` is unchanged.
+        GuardFailure: a count check failed (a stale or vanished entity, a
+            restrict rule, a cascade that found other targets); ``graph`` is unchanged.
+        UniqueFailure: a created key or a unique property is taken; ``graph``
+            is unchanged.
     """
     graph.journal = []
     try:
@@ -117,7 +107,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     taken: list[str] = []
     written: list[tuple[EntityMapping[Any], Ref]] = []  # nodes with unique values to check
 
-    for mapping, creates in _by_label(changes.creates):
+    for mapping, creates in by_mapping(changes.creates):
         for create in creates:
             values = dict(zip(mapping.properties, create.values, strict=True))
             ref = _ref(mapping, create.values[mapping.key_index])
@@ -125,12 +115,12 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
                 taken.append(f"{mapping.label}.{mapping.key_property}")
                 continue
             if mapping.version_property:
-                values[mapping.version_property] = 1
+                values[mapping.version_property] = next_version(None)
             graph.set_node(ref, stored(values))
             if mapping.unique:
                 written.append((mapping, ref))
 
-    for mapping, updates in _by_label(changes.updates):
+    for mapping, updates in by_mapping(changes.updates):
         for update in updates:
             state = update.state
             ref = _ref(mapping, update.values[mapping.key_index])
@@ -141,7 +131,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
             if found and props is not None:
                 new = {**props, **update.changed}
                 if mapping.version_property:
-                    new[mapping.version_property] = state.version + 1
+                    new[mapping.version_property] = next_version(state.version)
                 graph.set_node(ref, stored(new))
                 if any(prop in update.changed for prop in mapping.unique):
                     written.append((mapping, ref))
@@ -156,13 +146,13 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
             doomed.append(ref)
         counts.append((int(found), 1))
 
-    for rel, links in _by_relationship(changes.links):
+    for rel, links in by_relationship(changes.links):
         rows = edge_rows(rel, links)
         counts.append((_link(graph, rel, rows), len(rows)))
-    for rel, relinks in _by_relationship(changes.relinks):
+    for rel, relinks in by_relationship(changes.relinks):
         rows = edge_rows(rel, relinks)
         counts.append((_relink(graph, rel, rows), len(rows)))
-    for rel, rules in _by_relationship(changes.rules):
+    for rel, rules in by_relationship(changes.rules):
         attached = 0
         for rule in rules:
             holder = _ref(rel.source, rule.source)
@@ -178,11 +168,11 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
         counts.append((attached, sum(rule.expected for rule in rules)))
 
     if any(found != expected for found, expected in counts):
-        raise CommitRefused("division by zero (the in-memory store's version and count guard)")
+        raise GuardFailure("a count of the in-memory store's version and count guard was off")
     if taken:
-        raise CommitRefused(f"unique constraint violation on {', '.join(taken)} (in-memory store)")
+        raise UniqueFailure(f"{', '.join(taken)} already held (in-memory store)")
 
-    for rel, unlinks in _by_relationship(changes.unlinks):
+    for rel, unlinks in by_relationship(changes.unlinks):
         _unlink(graph, rel, edge_rows(rel, unlinks))
     for ref in doomed:
         graph.set_node(ref, None)
@@ -190,21 +180,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     # values it moves or deletes first): a swap is no clash.
     clashes = [c for mapping, ref in written for c in _clashes(graph, mapping, ref)]
     if clashes:
-        raise CommitRefused(
-            f"unique constraint violation on {', '.join(clashes)} (in-memory store)"
-        )
-
-
-C = TypeVar("C", Create, Update)
-
-
-def _by_label(items: Sequence[C]) -> list[tuple[EntityMapping[Any], list[C]]]:
-    """Creates or updates per label, in the order the planner writes their blocks."""
-    groups: dict[str, tuple[EntityMapping[Any], list[C]]] = {}
-    for item in items:
-        mapping = item.state.mapping
-        groups.setdefault(mapping.label, (mapping, []))[1].append(item)
-    return [groups[label] for label in sorted(groups)]
+        raise UniqueFailure(f"{', '.join(clashes)} already held (in-memory store)")
 
 
 def _clashes(graph: MemoryGraph, mapping: EntityMapping[Any], ref: Ref) -> list[str]:

@@ -200,7 +200,7 @@ class FakeStore:
         """Write ``changes`` atomically, or nothing.
 
         Raises:
-            commit.CommitRefused: a check failed (see ``commit.apply``).
+            CommitFailure: a check failed, nothing was written (see ``commit.apply``).
         """
         with self._lock:
             commit.apply(self._graph, changes)

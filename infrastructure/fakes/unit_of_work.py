@@ -29,13 +29,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
 from infrastructure.persistence.aio import AsyncUnitOfWork, drive_async
+from infrastructure.persistence.diagnosis import explain
+from infrastructure.persistence.errors import CommitFailure
 from infrastructure.persistence.mapping import Registry
 from infrastructure.persistence.reads import Read
 from infrastructure.persistence.repository import Conversation, drive
 from infrastructure.persistence.state import FlushHook, UnitState
 from infrastructure.persistence.unit_of_work import UnitOfWork
 
-from .commit import CommitRefused
 from .store import FakeQueryError, FakeStore, MemoryQuery
 
 
@@ -68,16 +69,16 @@ class _NoAsyncGraph(_NoGraph):
         self._refuse(q)
 
 
-def _flushing(state: UnitState, store: FakeStore) -> Conversation[None]:
+def _flushing(unit: UnitState, store: FakeStore) -> Conversation[None]:
     """The real flush, with the store in the server's place (failures explained alike)."""
-    pending = yield from state.prepare_flush()
+    pending = yield from unit.prepare_flush()
     if pending is None:
         return
     try:
         store.apply(pending.changes)
-    except CommitRefused as refused:
-        raise (yield from state.explain_failure(pending, str(refused))) from None
-    state.flushed(pending)
+    except CommitFailure as refused:
+        raise (yield from explain(pending.plan, refused)) from None
+    unit.flushed(pending)
 
 
 class _OnTheStore:
@@ -88,7 +89,7 @@ class _OnTheStore:
     """
 
     queries: ClassVar[Mapping[str, MemoryQuery]] = {}
-    state: UnitState
+    unit: UnitState
     _no_graph: ClassVar[type[_NoGraph]] = _NoGraph
 
     def __init__(
@@ -99,23 +100,23 @@ class _OnTheStore:
         super().__init__(self._no_graph(), registry, hooks=hooks)  # type: ignore[call-arg]
 
     def _answer(self, read: Read) -> list[list[Any]]:
-        self.state.check_open()
-        previous = self.state.enter()  # one thread or task at a time, as the real unit
+        self.unit.check_open()
+        previous = self.unit.enter()  # one thread or task at a time, as the real unit
         try:
-            return self.store.answer(read, self.state.registry, self.queries)
+            return self.store.answer(read, self.unit.registry, self.queries)
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
 
 
 class FakeUnitOfWork(_OnTheStore, UnitOfWork):
     """A ``UnitOfWork`` whose graph is a ``FakeStore``; see ``_OnTheStore``."""
 
     def flush(self) -> None:
-        previous = self.state.enter()
+        previous = self.unit.enter()
         try:
-            drive(_flushing(self.state, self.store), self.read)
+            drive(_flushing(self.unit, self.store), self.read)
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
 
     def commit(self) -> None:
         super().commit()
@@ -131,11 +132,11 @@ class FakeAsyncUnitOfWork(_OnTheStore, AsyncUnitOfWork):
     _no_graph = _NoAsyncGraph
 
     async def flush(self) -> None:
-        previous = self.state.enter()
+        previous = self.unit.enter()
         try:
-            await drive_async(_flushing(self.state, self.store), self.read)
+            await drive_async(_flushing(self.unit, self.store), self.read)
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
 
     async def commit(self) -> None:
         await super().commit()

@@ -24,8 +24,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from infrastructure.persistence import EntityMapping, MappingError
-from infrastructure.persistence.events import EntityWrite, UnitView, Written
+from infrastructure.persistence import (
+    EntityMapping,
+    EntityWrite,
+    MappingError,
+    UnitView,
+    Written,
+    next_version,
+)
 from infrastructure.persistence.state import UnitState
 
 from .bus import MessageBus
@@ -44,14 +50,15 @@ def _utc_now() -> datetime:
 def commit_version(mapping: EntityMapping[Any], entity: object, write: EntityWrite | None) -> int:
     """The version of the aggregate ``entity`` that the pending flush writes.
 
-    ``write`` is the flush's write of it (``UnitView.pending``), None when
-    the flush leaves it alone.
+    ``write`` is the flush's write of it (``UnitView.writes``), None when
+    the flush leaves it alone. A created aggregate counts as the version a
+    create stores (``next_version``), versioned or not.
 
     Raises:
         UnorderedEventError: the flush writes no version of it (see module doc).
     """
     if write is not None and write.operation == "insert":
-        return 1
+        return next_version(None)
     what = mapping.describe(entity)
     if mapping.version_property is None:
         raise UnorderedEventError(
@@ -59,19 +66,22 @@ def commit_version(mapping: EntityMapping[Any], entity: object, write: EntityWri
             f"so its events cannot be ordered; map {mapping.name} with version=...; "
             "nothing was written"
         )
-    if write is None or write.version is None:
+    version = None if write is None else write.version
+    if version is None:
         raise UnorderedEventError(
             f"{what} recorded events but none of its stored fields changed, so this commit "
             "writes no new version to order them by; record events only with the change they "
             "describe; nothing was written"
         )
-    return write.version
+    return version
 
 
 class OutboxHook:
     """Writes the domain events recorded on tracked entities to the outbox, atomically.
 
-    Built on the unit's public events (``infrastructure.persistence.events``).
+    Built on the unit's public events and view (``UnitView``, ``Written``):
+    the versions come from the flush's own writes (``UnitView.writes``), so a
+    flush with events compares each tracked entity once.
     ``before_flush`` turns every event in an entity's ``events`` list into an
     ``OutboxRecord`` added to the same unit, so the records travel in the
     flush's one atomic query: a failed or rolled-back commit writes neither
@@ -136,7 +146,7 @@ class OutboxHook:
             if not recorded:
                 continue
             if pending is None:
-                pending = view.pending()
+                pending = view.writes()
             version = commit_version(mapping, entity, pending.write_of(entity))
             if len(recorded) >= SEQUENCE_STRIDE:
                 raise UnorderedEventError(
@@ -159,7 +169,7 @@ class OutboxHook:
                 )
             drained.append(recorded)
         if staged:
-            new = {id(w.entity) for w in (pending or view.pending()).new}
+            new = {id(w.entity) for w in (pending or view.writes()).new}
             for record in staged:
                 # Staged by an earlier, failed flush for an entity dropped from the unit since.
                 if (

@@ -15,6 +15,7 @@ from .audit import AuditHook, acting_as, current_actor
 from .criteria import Criterion, F
 from .errors import (
     CommitError,
+    CommitFailure,
     CommitNotReplicatedError,
     CommitOutcomeUnknownError,
     ConcurrencyError,
@@ -25,9 +26,11 @@ from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
     FlushedWorkError,
+    GuardFailure,
     IdentityConflictError,
     MappingError,
     NotTrackedError,
+    OtherFailure,
     PersistenceError,
     QueryTimeoutError,
     ReadOnlyQueryError,
@@ -35,11 +38,13 @@ from .errors import (
     SchemaError,
     SearchQueryError,
     StoredValueError,
+    TimeoutFailure,
+    UniqueFailure,
     UnitClosedError,
     UnsafeIdentifierError,
     ValueEncodingError,
 )
-from .events import EntityWrite, Events, UnitView, Written
+from .events import Events, UnitView
 from .mapping import EntityMapping, Registry
 from .observe import QUERY_LOGGER, configure_query_log
 from .preview import CommitPreview
@@ -56,14 +61,17 @@ from .retry import (
 from .schema import SchemaItem, SchemaReport, describe_schema, ensure_key_constraints, ensure_schema
 from .unit_of_work import Session, UnitOfWork
 from .vectors import Vector, as_vector
+from .writes import FIRST_VERSION, EntityWrite, Written, next_version
 
 __all__ = [
+    "FIRST_VERSION",
     "QUERY_LOGGER",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
     "AuditHook",
     "CommitError",
+    "CommitFailure",
     "CommitNotReplicatedError",
     "CommitOutcomeUnknownError",
     "CommitPreview",
@@ -80,9 +88,11 @@ __all__ = [
     "Events",
     "F",
     "FlushedWorkError",
+    "GuardFailure",
     "IdentityConflictError",
     "MappingError",
     "NotTrackedError",
+    "OtherFailure",
     "Page",
     "PersistenceError",
     "QueryTimeoutError",
@@ -98,6 +108,8 @@ __all__ = [
     "Session",
     "Slice",
     "StoredValueError",
+    "TimeoutFailure",
+    "UniqueFailure",
     "UnitClosedError",
     "UnitOfWork",
     "UnitRun",
@@ -113,6 +125,7 @@ __all__ = [
     "describe_schema",
     "ensure_key_constraints",
     "ensure_schema",
+    "next_version",
     "retry_on_conflict",
     "retry_on_conflict_async",
     "run_idempotent",

@@ -58,9 +58,9 @@ class AsyncGraph(Protocol):
 class AsyncRepository(RepositoryBase[T]):
     """A typed repository of one async unit of work."""
 
-    def __init__(self, unit: AsyncUnitOfWork, mapping: EntityMapping[T]) -> None:
-        super().__init__(unit.state, mapping)
-        self._unit = unit
+    def __init__(self, uow: AsyncUnitOfWork, mapping: EntityMapping[T]) -> None:
+        super().__init__(uow.unit, mapping)
+        self._read = uow.read
 
     async def get(self, key: Any, *, load: Loads = ()) -> T:
         """The entity with ``key``; from the identity map when the unit has it.
@@ -72,14 +72,14 @@ class AsyncRepository(RepositoryBase[T]):
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
             state = self._by_key.get((self._cls, key))
-            if state is not None and state.status is not DELETED and not self._state.closed:
+            if state is not None and state.status is not DELETED and not self._unit.closed:
                 entity: T = state.entity
                 return entity
-        return await drive_async(self._get(key, load), self._unit.read)
+        return await drive_async(self._get(key, load), self._read)
 
     async def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:
         """The entity with ``key``, or None."""
-        return await drive_async(self._get_or_none(key, load), self._unit.read)
+        return await drive_async(self._get_or_none(key, load), self._read)
 
     async def get_many(self, keys: Sequence[Any], *, load: Loads = ()) -> list[T]:
         """Entities for ``keys``, in that order, in at most one round trip.
@@ -87,11 +87,11 @@ class AsyncRepository(RepositoryBase[T]):
         Raises:
             EntityNotFoundError: naming every key that does not exist.
         """
-        return await drive_async(self._get_many(keys, load), self._unit.read)
+        return await drive_async(self._get_many(keys, load), self._read)
 
     async def exists(self, key: Any) -> bool:
         """Whether an entity with ``key`` exists (pending adds and deletes count)."""
-        return await drive_async(self._exists(key), self._unit.read)
+        return await drive_async(self._exists(key), self._read)
 
     async def find(
         self,
@@ -112,7 +112,7 @@ class AsyncRepository(RepositoryBase[T]):
             MappingError: a name is not a stored field, or cannot be ordered.
             ValueEncodingError: a value cannot be compared with its field.
         """
-        return await drive_async(self._find(where, order_by, limit, offset, load), self._unit.read)
+        return await drive_async(self._find(where, order_by, limit, offset, load), self._read)
 
     async def list(
         self,
@@ -123,7 +123,7 @@ class AsyncRepository(RepositoryBase[T]):
         load: Loads = (),
     ) -> builtins.list[T]:
         """All entities of this type, optionally ordered (``"-age"``: descending) and paged."""
-        return await drive_async(self._find(None, order_by, limit, offset, load), self._unit.read)
+        return await drive_async(self._find(None, order_by, limit, offset, load), self._read)
 
     async def find_by(
         self,
@@ -136,15 +136,15 @@ class AsyncRepository(RepositoryBase[T]):
     ) -> builtins.list[T]:
         """Entities whose fields equal the given values (``None`` matches unset)."""
         where = from_equals(equals)
-        return await drive_async(self._find(where, order_by, limit, offset, load), self._unit.read)
+        return await drive_async(self._find(where, order_by, limit, offset, load), self._read)
 
     async def find_one_by(self, **equals: Any) -> T | None:
         """The first entity matching ``equals``, or None."""
-        return await drive_async(self._find_one(from_equals(equals)), self._unit.read)
+        return await drive_async(self._find_one(from_equals(equals)), self._read)
 
     async def count(self, where: Criterion | None = None, **equals: Any) -> int:
         """How many entities match ``where`` and ``equals`` (all of them when neither)."""
-        return await drive_async(self._count(combine(where, equals)), self._unit.read)
+        return await drive_async(self._count(combine(where, equals)), self._read)
 
     async def page(
         self,
@@ -156,7 +156,7 @@ class AsyncRepository(RepositoryBase[T]):
         load: Loads = (),
     ) -> Page[T]:
         """Page ``number`` (from 1) of ``size`` matches, with the total count."""
-        return await drive_async(self._page(where, order_by, number, size, load), self._unit.read)
+        return await drive_async(self._page(where, order_by, number, size, load), self._read)
 
     async def keyset(
         self,
@@ -172,7 +172,7 @@ class AsyncRepository(RepositoryBase[T]):
         The order is made total with the key; pass ``Slice.cursor`` back as
         ``after`` for the next slice (None when there is no more).
         """
-        return await drive_async(self._keyset(where, order_by, after, limit, load), self._unit.read)
+        return await drive_async(self._keyset(where, order_by, after, limit, load), self._read)
 
     async def query(self, cypher: str, **params: Any) -> builtins.list[builtins.list[Any]]:
         """Rows of a read-only custom Cypher query.
@@ -181,11 +181,11 @@ class AsyncRepository(RepositoryBase[T]):
         Nodes of mapped labels come back as tracked entities (also inside
         lists and paths); other values come back as the client returns them.
         """
-        return await drive_async(self._query(cypher, params), self._unit.read)
+        return await drive_async(self._query(cypher, params), self._read)
 
     async def query_entities(self, cypher: str, **params: Any) -> builtins.list[T]:
         """Entities of this type returned in the first column of a custom query."""
-        return await drive_async(self._query_entities(cypher, params), self._unit.read)
+        return await drive_async(self._query_entities(cypher, params), self._read)
 
     async def nearest(
         self,
@@ -209,7 +209,7 @@ class AsyncRepository(RepositoryBase[T]):
                 ``ensure_schema``).
         """
         with search_errors():
-            return await drive_async(self._nearest(field, vector, k, where), self._unit.read)
+            return await drive_async(self._nearest(field, vector, k, where), self._read)
 
     async def search(
         self,
@@ -232,7 +232,7 @@ class AsyncRepository(RepositoryBase[T]):
             SearchQueryError: the server refused the query.
         """
         with search_errors():
-            return await drive_async(self._search(text, fields, k, prefix), self._unit.read)
+            return await drive_async(self._search(text, fields, k, prefix), self._read)
 
     async def hybrid(
         self,
@@ -254,12 +254,12 @@ class AsyncRepository(RepositoryBase[T]):
         """
         with search_errors():
             return await drive_async(
-                self._hybrid(text, field, vector, k, fields, where), self._unit.read
+                self._hybrid(text, field, vector, k, fields, where), self._read
             )
 
     async def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
-        await drive_async(self._load_related(entities, names), self._unit.read)
+        await drive_async(self._load_related(entities, names), self._read)
 
     async def undecodable(self) -> builtins.list[StoredValueError]:
         """What stored nodes of this type cannot load, one ``StoredValueError`` per value.
@@ -267,7 +267,7 @@ class AsyncRepository(RepositoryBase[T]):
         Reads every node of the label once and tracks none of them; an empty
         list means every node loads.
         """
-        return await drive_async(self._undecodable(), self._unit.read)
+        return await drive_async(self._undecodable(), self._read)
 
 
 class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
@@ -289,7 +289,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             return threading.get_ident()
 
     async def __aenter__(self) -> Self:
-        self.state.check_open()
+        self.unit.check_open()
         return self
 
     async def __aexit__(
@@ -298,7 +298,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.state.closed:
+        if self.unit.closed:
             return
         try:
             if exc is None:
@@ -306,7 +306,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             else:
                 self._abandon(exc)
         finally:
-            self.state.close()
+            self.unit.close()
 
     def repository(self, entity_type: type[T]) -> AsyncRepository[T]:
         """The repository of ``entity_type`` in this unit (created on first use)."""
@@ -326,7 +326,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         ``entity`` that went stale fails the commit with ``ConcurrencyError``.
         Relationships are not copied.
         """
-        return await drive_async(detached.merge(self.state, entity), self.read)
+        return await drive_async(detached.merge(self.unit, entity), self.read)
 
     async def refresh(self, entity: object) -> None:
         """Reload a tracked entity from the server, discarding its pending edits.
@@ -335,7 +335,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             NotTrackedError: this unit does not track it.
             EntityNotFoundError: it is no longer stored.
         """
-        await drive_async(detached.refresh(self.state, entity), self.read)
+        await drive_async(detached.refresh(self.unit, entity), self.read)
 
     async def flush(self) -> None:
         """Write all pending changes in one atomic query and keep the unit open.
@@ -351,9 +351,9 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
             ValueEncodingError: a value cannot be stored (nothing was sent).
         """
-        previous = self.state.enter()
+        previous = self.unit.enter()
         try:
-            pending = await drive_async(self.state.prepare_flush(), self.read)
+            pending = await drive_async(self.unit.prepare_flush(), self.read)
             if pending is None:
                 return
             plan = pending.plan
@@ -365,18 +365,18 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
                         await self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
                     )
             except CommitNotReplicatedError:
-                self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+                self.unit.flushed(pending)  # applied on the primary: the unit holds what it wrote
                 raise
             except WRITE_ERRORS as exc:
                 raise await drive_async(self._write_failure(pending, exc), self.read) from exc
-            self.state.flushed(pending)
+            self.unit.flushed(pending)
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
 
     async def commit(self) -> None:
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         await self.flush()
-        self.state.commit_done()
+        self.unit.commit_done()
 
     async def plan(self) -> CommitPreview | None:
         """What a commit would send now (text, parameters, counts, guards), sent nowhere.
@@ -386,7 +386,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
         next commit sends unless the unit changes in between. None when a
         commit would write nothing.
         """
-        pending = await drive_async(self.state.prepare_flush(), self.read)
+        pending = await drive_async(self.unit.prepare_flush(), self.read)
         return None if pending is None else preview(pending.plan, pending.changes)
 
     async def rollback(self) -> None:
@@ -400,7 +400,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
 
     async def close(self) -> None:
         """Discard pending work and end the unit; any later use raises ``UnitClosedError``."""
-        self.state.close()
+        self.unit.close()
 
     async def read(self, read: Read) -> list[list[Any]]:
         """Run a read-only query and return its rows.
@@ -409,8 +409,8 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
             QueryTimeoutError: the read ran past ``read_timeout_ms``.
             DatabaseUnavailableError: the server could not be reached.
         """
-        self.state.check_open()
-        previous = self.state.enter()
+        self.unit.check_open()
+        previous = self.unit.enter()
         try:
             with (
                 observed("read", read.query, read.params, self.graph) as seen,
@@ -420,12 +420,10 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
                     await self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
                 )
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
         rows: list[list[Any]] = result.result_set
         return rows
 
 
 AsyncSession = AsyncUnitOfWork
 """The async unit of work under its other name (``AsyncSession``): the same class."""
-
-AsyncUnitOfWorkFactory = Callable[[], AsyncUnitOfWork]

@@ -23,7 +23,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from .events import EntityWrite, UnitView
+from .events import UnitView
+from .writes import EntityWrite
 
 #: Who is acting, for ``created_by``/``updated_by`` (None: nobody is named).
 current_actor: ContextVar[str | None] = ContextVar("falkor_uow_actor", default=None)

@@ -3,8 +3,10 @@
 Every error names what was wrong (the entity type, the key, the field) and
 what to do about it. They form one small hierarchy so callers can catch
 ``PersistenceError`` for all of them, or one kind precisely. Every exception
-class of the layer is defined here (``Refused``, last, is internal: the
-generated encoders raise it and their callers catch it).
+class of the layer is defined here (the last ones are internal: ``Refused``,
+which the generated encoders raise and their callers catch, and the kinds of
+commit failure, ``CommitFailure`` and its subclasses, which the unit
+explains with the errors above).
 """
 
 from __future__ import annotations
@@ -196,3 +198,38 @@ class Refused(Exception):
 
     Internal: it never leaves the layer.
     """
+
+
+# -- what a failed commit query reported, classified by ``failures.classify`` --------
+#
+# Internal too: the unit turns each kind into one of the errors above
+# (``diagnosis.explain``); the in-memory store raises them itself.
+
+
+class CommitFailure(Exception):
+    """A commit query the store refused, classified; nothing of it was written.
+
+    Not raised to callers of a unit: the unit explains it with a
+    ``PersistenceError`` (``ConcurrencyError``, ``DuplicateKeyError``,
+    ``QueryTimeoutError``, ``CommitError``...).
+    """
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class GuardFailure(CommitFailure):
+    """The commit's guard fired: a count was not what the commit expected."""
+
+
+class UniqueFailure(CommitFailure):
+    """A unique constraint refused a value the commit writes."""
+
+
+class TimeoutFailure(CommitFailure):
+    """The commit ran past its timeout (the server undid it)."""
+
+
+class OtherFailure(CommitFailure):
+    """The server refused the commit for another reason."""

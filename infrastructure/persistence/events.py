@@ -30,14 +30,14 @@ or a container) and from ``unit.listen(...)`` on one unit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .identity import IdentityMap, InstanceState, Status
+from .changes import ChangeSet, Create
+from .identity import IdentityMap, Status
+from .writes import Written, writes_of
 
 if TYPE_CHECKING:
-    from .changes import ChangeSet
     from .mapping import Registry
 
 logger = logging.getLogger("falkor_uow.events")
@@ -74,100 +74,36 @@ Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
 
 
-@dataclass(frozen=True, slots=True)
-class EntityWrite:
-    """One entity a flush writes.
+class FlushChanges:
+    """The change set a ``before_flush`` handler asked for, kept for the flush while it holds.
 
-    ``changed`` names the stored properties the write sets (all of them for
-    an insert, none for a delete) and ``relationships`` the relationships
-    whose edges it changes. ``version`` is the version the write gives the
-    entity: 1 for an insert, the version read + 1 for an update or a delete
-    (a delete is checked at the version read); None for an entity mapped
-    without a version.
+    ``UnitView.writes`` computes it once; the view's own ``add`` and
+    ``delete`` of new entities keep it up to date; anything else that may
+    change what the flush writes (another handler running, a removal of a
+    stored entity) drops it, and the flush compares the entities again.
     """
 
-    entity: Any
-    name: str  # the mapped name (label) of the entity's class
-    key: Any
-    stored_key: Any  # the key as the graph stores it
-    operation: Literal["insert", "update", "delete"]
-    changed: frozenset[str]
-    relationships: frozenset[str]
-    version: int | None
+    __slots__ = ("changes",)
 
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """The entities one flush (or every flush of one commit) creates, changes and deletes."""
-
-    new: tuple[EntityWrite, ...] = ()
-    changed: tuple[EntityWrite, ...] = ()
-    deleted: tuple[EntityWrite, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.new or self.changed or self.deleted)
-
-    def __len__(self) -> int:
-        return len(self.new) + len(self.changed) + len(self.deleted)
-
-    def __iter__(self) -> Iterator[EntityWrite]:
-        yield from self.new
-        yield from self.changed
-        yield from self.deleted
-
-    def __add__(self, other: Written) -> Written:
-        return Written(
-            self.new + other.new, self.changed + other.changed, self.deleted + other.deleted
-        )
-
-    def write_of(self, entity: object) -> EntityWrite | None:
-        """The write of ``entity`` (compared by identity), or None when it is not written."""
-        return next((w for w in self if w.entity is entity), None)
-
-
-def writes_of(changes: ChangeSet) -> Written:
-    """The public account of a change set."""
-    relinked: dict[int, set[str]] = {}
-    for state, name, _ in changes.edges_after:
-        relinked.setdefault(id(state), set()).add(name)
-
-    def write(state: InstanceState, operation: Any, changed: Iterable[str]) -> EntityWrite:
-        mapping = state.mapping
-        if mapping.version_property is None:
-            version = None
-        else:
-            version = 1 if operation == "insert" else state.version + 1
-        return EntityWrite(
-            state.entity,
-            mapping.name,
-            state.key,
-            state.stored_key,
-            operation,
-            frozenset(changed),
-            frozenset(relinked.get(id(state), ())),
-            version,
-        )
-
-    return Written(
-        tuple(write(c.state, "insert", c.state.mapping.properties) for c in changes.creates),
-        tuple(write(u.state, "update", u.changed) for u in changes.updates),
-        tuple(write(d.state, "delete", ()) for d in changes.deletes),
-    )
+    def __init__(self) -> None:
+        self.changes: ChangeSet | None = None
 
 
 class UnitView:
     """What an event handler sees of a unit of work.
 
     ``registry``, the entities tracked, ``add``/``delete`` (in ``before_flush``
-    the additions travel in the same atomic query) and ``pending()``, the
-    writes a flush would make now. ``UnitView.of(x)`` accepts a view or the
-    unit's I/O-free state.
+    the additions travel in the same atomic query), ``pending()``, the
+    writes a flush would make now, and ``writes()``, the same computed once
+    for the flush that runs the handler. ``UnitView.of(x)`` accepts a view or
+    the unit's I/O-free state.
     """
 
-    __slots__ = ("_state",)
+    __slots__ = ("_flush", "_unit")
 
-    def __init__(self, state: UnitState) -> None:
-        self._state = state
+    def __init__(self, unit: UnitState, flush: FlushChanges | None = None) -> None:
+        self._unit = unit
+        self._flush = flush if flush is not None else FlushChanges()
 
     @staticmethod
     def of(unit: UnitView | UnitState) -> UnitView:
@@ -175,23 +111,42 @@ class UnitView:
 
     @property
     def registry(self) -> Registry:
-        return self._state.registry
+        return self._unit.registry
 
     def tracked_entities(self) -> list[object]:
         """Every entity the unit tracks that is not marked for deletion."""
-        return self._state.tracked_entities()
+        return self._unit.tracked_entities()
 
     def deleted_entities(self) -> list[object]:
         """Every entity the unit will delete at its next flush."""
-        return [s.entity for s in self._state.identity if s.status is Status.DELETED]
+        return [s.entity for s in self._unit.identity if s.status is Status.DELETED]
 
     def add(self, entity: object) -> None:
         """Track a new entity; in ``before_flush`` it is written by the same query."""
-        self._state.add(entity)
+        unit = self._unit
+        known = unit.identity.state_of(entity) is not None
+        unit.add(entity)
+        changes = self._flush.changes
+        if changes is None or known:
+            return  # re-adding a tracked entity: an un-delete drops the cache in ``delete``
+        state = unit.identity.state_of(entity)
+        if state is None or state.mapping.relationships:
+            self._flush.changes = None  # its edges are the flush's to find
+            return
+        changes.creates.append(Create(state, state.mapping.encode(entity)))
 
     def delete(self, entity: object) -> None:
         """Mark a tracked entity for deletion (a new one is simply dropped)."""
-        self._state.delete(entity)
+        unit = self._unit
+        state = unit.identity.state_of(entity)
+        unit.delete(entity)
+        changes = self._flush.changes
+        if changes is None:
+            return
+        if state is None or state.status is not Status.NEW or state.mapping.relationships:
+            self._flush.changes = None
+            return
+        changes.creates[:] = [c for c in changes.creates if c.state is not state]
 
     def pending(self) -> Written:
         """The writes a flush would make now (before ``before_*`` handlers run again).
@@ -199,7 +154,25 @@ class UnitView:
         Raises:
             ValueEncodingError: a value cannot be stored.
         """
-        return writes_of(self._state.changes())
+        return writes_of(self._unit.changes())
+
+    def writes(self) -> Written:
+        """``pending()``, computed once and handed to the flush that runs this handler.
+
+        For a ``before_flush`` handler that adds entities according to what the
+        flush writes (as ``OutboxHook`` does): the flush sends these writes
+        and what the handler then adds or removes through this view, without
+        comparing every tracked entity again. Change entities only through
+        ``add``/``delete`` after calling it; any other handler running after
+        this one makes the flush compare again.
+
+        Raises:
+            ValueEncodingError: a value cannot be stored.
+        """
+        changes = self._flush.changes
+        if changes is None:
+            changes = self._flush.changes = self._unit.changes()
+        return writes_of(changes)
 
 
 class Events:
@@ -283,16 +256,18 @@ class UnitEvents:
 
     # -- before the query: errors propagate, nothing is sent ------------------------
 
-    def before_flush(self, state: UnitState) -> None:
+    def before_flush(self, unit: UnitState) -> ChangeSet | None:
+        """Fire ``before_flush``; the change set the last handler computed, if it still holds."""
         handlers = self.handlers.get("before_flush")
-        if handlers:
-            view = UnitView(state)
-            for handler, _ in handlers:
-                handler(view)
+        flush = FlushChanges()
+        for handler, _ in handlers or ():
+            flush.changes = None  # this handler may change what the flush writes
+            handler(UnitView(unit, flush))
+        return flush.changes
 
-    def before_writes(self, state: UnitState, changes: ChangeSet) -> bool:
+    def before_writes(self, unit: UnitState, changes: ChangeSet) -> bool:
         """Fire ``before_insert``/``update``/``delete``; True when a handler ran."""
-        view, ran = UnitView(state), False
+        view, ran = UnitView(unit), False
         for write in writes_of(changes):
             for handler, entity in self.handlers.get(_ENTITY_EVENTS[write.operation], ()):
                 if entity is None or isinstance(write.entity, entity):
@@ -302,7 +277,7 @@ class UnitEvents:
 
     # -- after the query: errors are logged, the write stands ------------------------
 
-    def after_flush(self, state: UnitState, changes: ChangeSet) -> None:
+    def after_flush(self, unit: UnitState, changes: ChangeSet) -> None:
         flushed, committed = self.handlers.get("after_flush"), self.handlers.get("after_commit")
         if not (flushed or committed):
             return
@@ -312,19 +287,19 @@ class UnitEvents:
                 written if self.since_commit is None else self.since_commit + written
             )
         if flushed:
-            self._after("after_flush", flushed, UnitView(state), written)
+            self._after("after_flush", flushed, UnitView(unit), written)
 
-    def after_commit(self, state: UnitState) -> None:
+    def after_commit(self, unit: UnitState) -> None:
         handlers = self.handlers.get("after_commit")
         if handlers:
             written, self.since_commit = self.since_commit or Written(), None
-            self._after("after_commit", handlers, UnitView(state), written)
+            self._after("after_commit", handlers, UnitView(unit), written)
 
-    def after_rollback(self, state: UnitState) -> None:
+    def after_rollback(self, unit: UnitState) -> None:
         self.since_commit = None
         handlers = self.handlers.get("after_rollback")
         if handlers:
-            self._after("after_rollback", handlers, UnitView(state))
+            self._after("after_rollback", handlers, UnitView(unit))
 
     @staticmethod
     def _after(event: str, handlers: list[tuple[Handler, type | None]], *args: Any) -> None:

@@ -23,7 +23,8 @@ order:
    (their stored edges must number what the unit expects) and, for node
    deletes, the rows still at the version read;
 5. a guard that divides by zero (a runtime error, so nothing is written)
-   unless every count equals what was expected;
+   unless every count equals what was expected (``failures.guard_clause``;
+   ``failures.classify`` tells its error from the others);
 6. edge deletes, then node deletes, last (a FalkorDB bug restores deleted
    nodes badly when a later create in the same query fails).
 
@@ -40,9 +41,11 @@ from typing import Any, TypeVar
 
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
+from .failures import guard_clause
 from .identity import InstanceState
 from .mapping import EntityMapping, RelationshipMapping
 from .vectors import UpdateShape, stored, update_shapes
+from .writes import FIRST_VERSION, next_version_cypher
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +154,12 @@ def _edge_rows(rel: RelationshipMapping, writes: Sequence[EdgeWrite]) -> list[di
     return [{"a": w.source, "b": w.target, "p": w.props} for w in _distinct_edges(writes)]
 
 
-#: The rows of one relationship's edge writes, each edge once: public for the
-#: in-memory store (``infrastructure.fakes``), which replays them.
+#: The rows of one relationship's edge writes, each edge once, and the groups the
+#: blocks are written in: public for the in-memory store (``infrastructure.fakes``),
+#: which replays them in the same order.
 edge_rows = _edge_rows
+by_mapping = _by_mapping
+by_relationship = _by_relationship
 
 
 def _edge_match(rel: RelationshipMapping) -> str:
@@ -285,7 +291,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             for i, p in enumerate(mapping.properties)
         ]
         if mapping.version_property:
-            assigned.append(f"{mapping.version_property}: 1")
+            assigned.append(f"{mapping.version_property}: {FIRST_VERSION}")
         created.append((mapping, tuple(c.values[mapping.key_index] for c in creates)))
         # Keys already stored are counted first (and must number 0), so a key stays
         # unique whether or not the graph has the key constraint. (A MATCH counted
@@ -310,7 +316,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             {"k": u.values[key_index], "v": u.state.version, **shape.row(u.changed)}
             for u in updates
         ]
-        bump = f", n.{vprop} = row.v + 1" if vprop else ""
+        bump = f", n.{vprop} = {next_version_cypher('row.v')}" if vprop else ""
         signs = [_sign_only(u) for u in updates]
         clear = ""
         if any(signs):
@@ -418,10 +424,7 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             f"{'size(' + c + ')' if c.startswith('doomed_') else c} = $expected[{i}]"
             for i, c in enumerate(counted)
         )
-        carried = ", ".join(counted)
-        # The divisor is computed at run time, so the error (and the rollback of
-        # everything above) happens only when a count is off.
-        blocks.append(f"WITH {carried} WHERE 1 / (CASE WHEN {condition} THEN 1 ELSE 0 END) = 1")
+        blocks.append(guard_clause(", ".join(counted), condition))
 
     for rel, unlinks in _by_relationship(changes.unlinks):
         name = f"unlink_{rel.label}"

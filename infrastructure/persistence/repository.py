@@ -32,7 +32,7 @@ from .state import UnitState
 class UnitOfWork(Protocol):
     """What a sync repository uses of its unit of work (``unit_of_work.UnitOfWork``)."""
 
-    state: UnitState
+    unit: UnitState
 
     def read(self, read: Read) -> list[list[Any]]: ...
 
@@ -65,11 +65,11 @@ def drive(conversation: Conversation[R], read: Callable[[Read], Rows]) -> R:
 class RepositoryBase(Generic[T]):
     """The I/O-free part of a repository: every decision, no query sent."""
 
-    def __init__(self, state: UnitState, mapping: EntityMapping[T]) -> None:
-        self._state = state
+    def __init__(self, unit: UnitState, mapping: EntityMapping[T]) -> None:
+        self._unit = unit
         self.mapping = mapping
         # The identity map's table and the class, for ``get``'s fast path (never replaced).
-        self._by_key = state.identity.by_key
+        self._by_key = unit.identity.by_key
         self._cls = mapping.cls
 
     @property
@@ -85,7 +85,7 @@ class RepositoryBase(Generic[T]):
             IdentityConflictError: another object has the same key in this unit.
         """
         self._check_type(entity)
-        self._state.add(entity)
+        self._unit.add(entity)
 
     def remove(self, entity: T) -> None:
         """Mark a tracked entity for deletion at commit.
@@ -95,7 +95,7 @@ class RepositoryBase(Generic[T]):
                 here first, or ``uow.merge`` it).
         """
         self._check_type(entity)
-        self._state.delete(entity)
+        self._unit.delete(entity)
 
     # -- conversations: one per read-backed public method ----------------------
 
@@ -110,25 +110,25 @@ class RepositoryBase(Generic[T]):
         decided, entity = self._cached(key)
         if not decided:
             read = reads.with_related(reads.by_key(self.mapping, key), rels)
-            loaded = self._state.load_rows(self.mapping, (yield read), rels)
+            loaded = self._unit.load_rows(self.mapping, (yield read), rels)
             return loaded[0] if loaded else None
         if entity is not None:
             yield from self._complete([entity], rels)
         return entity
 
     def _get_many(self, keys: Sequence[Any], load: Loads) -> Conversation[list[T]]:
-        self._state.check_open()
+        self._unit.check_open()
         rels = self._relationships(load)
         mapping = self.mapping
         cls = mapping.cls
         stored = [mapping.encode_key(k) for k in keys]
         # Keys are compared as stored (text, hashed once), never as UUID objects.
-        by_stored = self._state.identity.by_stored
+        by_stored = self._unit.identity.by_stored
         known = [k for k in dict.fromkeys(stored) if (cls, k) in by_stored]
         to_read = [k for k in dict.fromkeys(stored) if (cls, k) not in by_stored]
         if to_read:
             read = reads.with_related(reads.by_stored_keys(mapping, to_read), rels)
-            self._state.load_rows(mapping, (yield read), rels)
+            self._unit.load_rows(mapping, (yield read), rels)
         found: list[T] = []
         missing = []
         for key, encoded in zip(keys, stored, strict=True):
@@ -160,9 +160,7 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[list[T]]:
         order = parse_order(self.mapping, order_by)
         rels = self._relationships(load)
-        found = yield from queries.find(
-            self._state, self.mapping, where, order, limit, offset, rels
-        )
+        found = yield from queries.find(self._unit, self.mapping, where, order, limit, offset, rels)
         yield from self._complete(found, rels)
         return found
 
@@ -171,7 +169,7 @@ class RepositoryBase(Generic[T]):
         return found[0] if found else None
 
     def _count(self, where: Criterion | None) -> Conversation[int]:
-        return (yield from queries.count(self._state, self.mapping, where))
+        return (yield from queries.count(self._unit, self.mapping, where))
 
     def _page(
         self,
@@ -183,7 +181,7 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[Page[T]]:
         rels = self._relationships(load)
         return (
-            yield from queries.page(self._state, self.mapping, where, order_by, number, size, rels)
+            yield from queries.page(self._unit, self.mapping, where, order_by, number, size, rels)
         )
 
     def _keyset(
@@ -197,14 +195,14 @@ class RepositoryBase(Generic[T]):
         rels = self._relationships(load)
         return (
             yield from queries.keyset(
-                self._state, self.mapping, where, order_by, cursor, limit, rels
+                self._unit, self.mapping, where, order_by, cursor, limit, rels
             )
         )
 
     def _query(self, cypher: str, params: dict[str, Any]) -> Conversation[list[list[Any]]]:
-        self._state.check_open()
+        self._unit.check_open()
         rows = yield from queries.raw_query(cypher, params)
-        return queries.convert_rows(self._state, rows)
+        return queries.convert_rows(self._unit, rows)
 
     def _query_entities(self, cypher: str, params: dict[str, Any]) -> Conversation[list[T]]:
         rows = yield from self._query(cypher, params)
@@ -219,7 +217,7 @@ class RepositoryBase(Generic[T]):
         return out
 
     def _undecodable(self) -> Conversation[list[StoredValueError]]:
-        self._state.check_open()
+        self._unit.check_open()
         rows = yield reads.every(self.mapping)
         width = len(self.mapping.properties)
         return [problem for row in rows for problem in self.mapping.problems(row[:width])]
@@ -227,12 +225,12 @@ class RepositoryBase(Generic[T]):
     def _nearest(
         self, field: str, vector: Sequence[float], k: int, where: Criterion | None
     ) -> Conversation[Hits[T]]:
-        return (yield from searching.nearest(self._state, self.mapping, field, vector, k, where))
+        return (yield from searching.nearest(self._unit, self.mapping, field, vector, k, where))
 
     def _search(
         self, text: str, fields: Sequence[str] | None, k: int, prefix: bool
     ) -> Conversation[Hits[T]]:
-        return (yield from searching.search(self._state, self.mapping, text, fields, k, prefix))
+        return (yield from searching.search(self._unit, self.mapping, text, fields, k, prefix))
 
     def _hybrid(
         self,
@@ -254,13 +252,13 @@ class RepositoryBase(Generic[T]):
         return searching.fuse([close, words], k)
 
     def _matches(self, entity: T, where: Criterion) -> bool:
-        state = self._state.identity.state_of(entity)
+        state = self._unit.identity.state_of(entity)
         return state is not None and queries._matches(
             queries.criterion(where), self.mapping, queries._current(state)
         )
 
     def _load_related(self, entities: Sequence[T], names: Sequence[str]) -> Conversation[None]:
-        self._state.check_open()
+        self._unit.check_open()
         yield from self._complete(entities, self._relationships(names))
 
     def _complete(
@@ -268,7 +266,7 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[None]:
         """Load ``rels`` for those ``entities`` that do not hold them yet (one read each)."""
         for rel in rels:
-            yield from self._state.load_related(rel, entities)
+            yield from self._unit.load_related(rel, entities)
 
     def _relationships(self, load: Loads) -> builtins.list[RelationshipMapping]:
         return queries.require_mapping_relationships(self.mapping, load)
@@ -282,16 +280,16 @@ class RepositoryBase(Generic[T]):
             )
 
     def _cached(self, key: Any) -> tuple[bool, T | None]:
-        self._state.check_open()
-        return self._state.tracked(self.mapping, key)
+        self._unit.check_open()
+        return self._unit.tracked(self.mapping, key)
 
 
 class Repository(RepositoryBase[T]):
     """A typed repository of one unit of work (sync)."""
 
-    def __init__(self, unit: UnitOfWork, mapping: EntityMapping[T]) -> None:
-        super().__init__(unit.state, mapping)
-        self._unit = unit
+    def __init__(self, uow: UnitOfWork, mapping: EntityMapping[T]) -> None:
+        super().__init__(uow.unit, mapping)
+        self._read = uow.read
 
     def get(self, key: Any, *, load: Loads = ()) -> T:
         """The entity with ``key``; from the identity map when the unit has it.
@@ -303,14 +301,14 @@ class Repository(RepositoryBase[T]):
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
             state = self._by_key.get((self._cls, key))
-            if state is not None and state.status is not DELETED and not self._state.closed:
+            if state is not None and state.status is not DELETED and not self._unit.closed:
                 entity: T = state.entity
                 return entity
-        return drive(self._get(key, load), self._unit.read)
+        return drive(self._get(key, load), self._read)
 
     def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:
         """The entity with ``key``, or None."""
-        return drive(self._get_or_none(key, load), self._unit.read)
+        return drive(self._get_or_none(key, load), self._read)
 
     def get_many(self, keys: Sequence[Any], *, load: Loads = ()) -> list[T]:
         """Entities for ``keys``, in that order, in at most one round trip.
@@ -318,11 +316,11 @@ class Repository(RepositoryBase[T]):
         Raises:
             EntityNotFoundError: naming every key that does not exist.
         """
-        return drive(self._get_many(keys, load), self._unit.read)
+        return drive(self._get_many(keys, load), self._read)
 
     def exists(self, key: Any) -> bool:
         """Whether an entity with ``key`` exists (pending adds and deletes count)."""
-        return drive(self._exists(key), self._unit.read)
+        return drive(self._exists(key), self._read)
 
     def find(
         self,
@@ -343,7 +341,7 @@ class Repository(RepositoryBase[T]):
             MappingError: a name is not a stored field, or cannot be ordered.
             ValueEncodingError: a value cannot be compared with its field.
         """
-        return drive(self._find(where, order_by, limit, offset, load), self._unit.read)
+        return drive(self._find(where, order_by, limit, offset, load), self._read)
 
     def list(
         self,
@@ -354,7 +352,7 @@ class Repository(RepositoryBase[T]):
         load: Loads = (),
     ) -> builtins.list[T]:
         """All entities of this type, optionally ordered (``"-age"``: descending) and paged."""
-        return drive(self._find(None, order_by, limit, offset, load), self._unit.read)
+        return drive(self._find(None, order_by, limit, offset, load), self._read)
 
     def find_by(
         self,
@@ -367,15 +365,15 @@ class Repository(RepositoryBase[T]):
     ) -> builtins.list[T]:
         """Entities whose fields equal the given values (``None`` matches unset)."""
         where = from_equals(equals)
-        return drive(self._find(where, order_by, limit, offset, load), self._unit.read)
+        return drive(self._find(where, order_by, limit, offset, load), self._read)
 
     def find_one_by(self, **equals: Any) -> T | None:
         """The first entity matching ``equals``, or None."""
-        return drive(self._find_one(from_equals(equals)), self._unit.read)
+        return drive(self._find_one(from_equals(equals)), self._read)
 
     def count(self, where: Criterion | None = None, **equals: Any) -> int:
         """How many entities match ``where`` and ``equals`` (all of them when neither)."""
-        return drive(self._count(combine(where, equals)), self._unit.read)
+        return drive(self._count(combine(where, equals)), self._read)
 
     def page(
         self,
@@ -387,7 +385,7 @@ class Repository(RepositoryBase[T]):
         load: Loads = (),
     ) -> Page[T]:
         """Page ``number`` (from 1) of ``size`` matches, with the total count."""
-        return drive(self._page(where, order_by, number, size, load), self._unit.read)
+        return drive(self._page(where, order_by, number, size, load), self._read)
 
     def keyset(
         self,
@@ -403,7 +401,7 @@ class Repository(RepositoryBase[T]):
         The order is made total with the key; pass ``Slice.cursor`` back as
         ``after`` for the next slice (None when there is no more).
         """
-        return drive(self._keyset(where, order_by, after, limit, load), self._unit.read)
+        return drive(self._keyset(where, order_by, after, limit, load), self._read)
 
     def query(self, cypher: str, **params: Any) -> builtins.list[builtins.list[Any]]:
         """Rows of a read-only custom Cypher query.
@@ -412,11 +410,11 @@ class Repository(RepositoryBase[T]):
         Nodes of mapped labels come back as tracked entities (also inside
         lists and paths); other values come back as the client returns them.
         """
-        return drive(self._query(cypher, params), self._unit.read)
+        return drive(self._query(cypher, params), self._read)
 
     def query_entities(self, cypher: str, **params: Any) -> builtins.list[T]:
         """Entities of this type returned in the first column of a custom query."""
-        return drive(self._query_entities(cypher, params), self._unit.read)
+        return drive(self._query_entities(cypher, params), self._read)
 
     def nearest(
         self,
@@ -440,7 +438,7 @@ class Repository(RepositoryBase[T]):
                 ``ensure_schema``).
         """
         with search_errors():
-            return drive(self._nearest(field, vector, k, where), self._unit.read)
+            return drive(self._nearest(field, vector, k, where), self._read)
 
     def search(
         self,
@@ -463,7 +461,7 @@ class Repository(RepositoryBase[T]):
             SearchQueryError: the server refused the query.
         """
         with search_errors():
-            return drive(self._search(text, fields, k, prefix), self._unit.read)
+            return drive(self._search(text, fields, k, prefix), self._read)
 
     def hybrid(
         self,
@@ -484,11 +482,11 @@ class Repository(RepositoryBase[T]):
             MappingError, ValueEncodingError, SearchQueryError: as ``nearest`` and ``search``.
         """
         with search_errors():
-            return drive(self._hybrid(text, field, vector, k, fields, where), self._unit.read)
+            return drive(self._hybrid(text, field, vector, k, fields, where), self._read)
 
     def load_related(self, entities: Sequence[T], *names: str) -> None:
         """Fetch relationships ``names`` for all ``entities`` at once (one read each)."""
-        drive(self._load_related(entities, names), self._unit.read)
+        drive(self._load_related(entities, names), self._read)
 
     def undecodable(self) -> builtins.list[StoredValueError]:
         """What stored nodes of this type cannot load, one ``StoredValueError`` per value.
@@ -496,4 +494,4 @@ class Repository(RepositoryBase[T]):
         Reads every node of the label once and tracks none of them; an empty
         list means every node loads.
         """
-        return drive(self._undecodable(), self._unit.read)
+        return drive(self._undecodable(), self._read)

@@ -1,11 +1,13 @@
 """The I/O-free heart of a unit of work, shared by the sync and async units.
 
-``UnitState`` owns the identity map and the change tracking. The sync and
-async shells ask it what to send (``prepare_flush``), send it, and report back
-(``flushed``); every decision is made here once. Multi-step exchanges (a
-failed commit followed by the reads that explain it) are written as
-generators that yield a ``Read`` and receive its rows, so each shell only
-drives them with its own kind of I/O.
+``UnitState`` owns the identity map, the change tracking and the unit's
+lifecycle. The sync and async shells ask it what to send (``prepare_flush``),
+send it, and report back (``flushed``); every decision is made once, here
+and in the modules it hands one job each: ``cascades`` (what a flush adds
+and deletes besides the edits), ``diagnosis`` (what a failed commit stands
+for), ``events`` (the hooks). Multi-step exchanges (a flush that reads the
+edges a cascade needs) are written as generators that yield a ``Read`` and
+receive its rows, so each shell only drives them with its own kind of I/O.
 """
 
 from __future__ import annotations
@@ -16,15 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from . import loading
+from .cascades import adopt_new_targets, expand_cascades
 from .changes import ChangeSet, collect_changes
 from .codec import same_stored
 from .errors import (
-    CommitError,
-    ConcurrencyError,
     ConcurrentUseError,
-    DanglingReferenceError,
-    DeleteRestrictedError,
-    DuplicateKeyError,
     IdentityConflictError,
     NotTrackedError,
     PersistenceError,
@@ -35,16 +33,10 @@ from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
 from .loading import Reader
 from .mapping import EntityMapping, Registry, RelationshipMapping
-from .planner import (
-    CommitPlan,
-    existing_keys_probe,
-    plan_commit,
-    restrict_probe,
-    stale_keys,
-    stale_probe,
-)
-from .reads import Attached, ExistingKeys, Read, Versions
+from .planner import CommitPlan, plan_commit
+from .reads import Read
 from .relationships import LAZY, is_loaded
+from .writes import next_version
 
 T = TypeVar("T")
 
@@ -269,76 +261,21 @@ class UnitState:
         """
         self.check_open()
         events = self.events
-        events.before_flush(self)
-        self._adopt_new_targets()
-        yield from self._expand_cascades()
-        changes = self.changes()
+        staged = events.before_flush(self)
+        adopted = adopt_new_targets(self.identity, self.add)
+        expanded = yield from expand_cascades(self.identity, self._apply_related)
+        # The change set a before_flush handler computed holds unless the unit changed since.
+        changes = staged if staged is not None and not (adopted or expanded) else self.changes()
         if events.entity_handlers and changes and events.before_writes(self, changes):
-            self._adopt_new_targets()
+            adopt_new_targets(self.identity, self.add)
             changes = self.changes()
         plan = plan_commit(changes)
         return None if plan is None else PendingFlush(changes, plan)
 
-    def _adopt_new_targets(self) -> None:
-        deleted = Status.DELETED
-        work = [
-            s
-            for s in self.identity
-            if s.mapping.relationships
-            and s.status is not deleted
-            and not s.entity.__dict__.keys().isdisjoint(s.mapping.relationships)
-        ]
-        while work:
-            state = work.pop()
-            for name, rel in state.mapping.relationships.items():
-                if not state.entity.__dict__.get(name):
-                    continue  # not loaded, None or empty: no target to adopt
-                stored = state.edges.get(name, {}) if state.edges else {}
-                for item in rel.items(state.entity):
-                    target = rel.target_of(item)
-                    target_state = self.identity.state_of(target)
-                    if target_state is None:
-                        self.add(target)
-                        added = self.identity.state_of(target)
-                        if added is not None and added.mapping.relationships:
-                            work.append(added)
-                    elif (
-                        target_state.status is Status.DELETED
-                        and target_state.stored_key not in stored
-                    ):
-                        key = target_state.key
-                        raise DanglingReferenceError(
-                            f"{state.mapping.describe(state.entity)}.{name} holds "
-                            f"{rel.target.name}[{key!r}], which this unit deletes; remove it "
-                            "from the relationship or keep the entity"
-                        )
-
-    def _expand_cascades(self) -> Exchange[None]:
-        seen: set[int] = set()
-        while True:
-            todo: dict[str, tuple[RelationshipMapping, list[InstanceState]]] = {}
-            for state in self.identity:
-                if state.status is not Status.DELETED or id(state) in seen:
-                    continue
-                seen.add(id(state))
-                for rel in state.mapping.relationships.values():
-                    if rel.on_delete == "cascade":
-                        todo.setdefault(rel.label, (rel, []))[1].append(state)
-            if not todo:
-                return
-            for rel, states in todo.values():
-                unloaded = [s for s in states if not (s.edges and rel.name in s.edges)]
-                if unloaded:
-                    rows = yield loading.related_read(rel, unloaded)
-                    for s in unloaded:  # the holder is deleted: take what is stored
-                        s.entity.__dict__.pop(rel.name, None)
-                    loading.apply_related(self, rel, unloaded, rows)
-                for s in states:
-                    assert s.edges is not None
-                    for item, _ in s.edges[rel.name].values():
-                        child = self.identity.state_of(rel.target_of(item))
-                        if child is not None and child.status is Status.PERSISTENT:
-                            child.status = Status.DELETED
+    def _apply_related(
+        self, rel: RelationshipMapping, states: Sequence[InstanceState], rows: list[list[Any]]
+    ) -> None:
+        loading.apply_related(self, rel, states, rows)
 
     def flushed(self, pending: PendingFlush) -> None:
         """Record that ``pending`` was written: snapshots and versions move forward."""
@@ -349,14 +286,14 @@ class UnitState:
             state.snapshot = create.values
             state.fields = state.mapping.snapshot_of(state.entity)
             if state.mapping.version_property:
-                state.version = 1
-                state.mapping.set_version(state.entity, 1)
+                state.version = next_version(None)
+                state.mapping.set_version(state.entity, state.version)
         for update in changes.updates:
             state = update.state
             state.snapshot = update.values
             state.fields = state.mapping.snapshot_of(state.entity)
             if state.mapping.version_property:
-                state.version += 1
+                state.version = next_version(state.version)
                 state.mapping.set_version(state.entity, state.version)
         for state, name, edges in changes.edges_after:
             if state.edges is None:
@@ -370,58 +307,6 @@ class UnitState:
     def tracked_entities(self) -> list[object]:
         """Every entity the unit tracks that is not marked for deletion."""
         return [s.entity for s in self.identity if s.status is not Status.DELETED]
-
-    def explain_failure(self, pending: PendingFlush, message: str) -> Exchange[PersistenceError]:
-        """Turn a failed commit into the error that names what went wrong.
-
-        Yields the reads it needs and returns the error to raise. The failed
-        query wrote nothing. Which check of the query fired first depends on
-        its shape, so the cause is read back in one fixed order, whatever the
-        server said: entities stale or gone (``ConcurrencyError``: rerunning
-        from fresh reads is the cure, and may avoid the rest), then keys
-        already taken (``DuplicateKeyError``), then ``restrict`` rules that
-        still hold targets (``DeleteRestrictedError``).
-        """
-        plan = pending.plan
-        stale: list[tuple[str, Any]] = []
-        for batch in plan.checked:
-            if batch.operation not in ("update", "delete"):
-                continue
-            query, params = stale_probe(batch)
-            asked = [k for k, _ in batch.rows]
-            rows = yield Read(query, params, Versions(batch.mapping, asked, batch.olds or None))
-            stale.extend((batch.mapping.name, k) for k in stale_keys(batch, rows))
-        if stale:
-            return ConcurrencyError(stale)
-        taken: list[str] = []
-        for mapping, keys in plan.created:
-            query, params = existing_keys_probe(mapping, keys)
-            rows = yield Read(query, params, ExistingKeys(mapping, keys))
-            decode = mapping.key_codec.decode
-            taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
-        if taken:
-            return _duplicate(taken, message)
-        for rule in plan.restricted:
-            query, params = restrict_probe(rule)
-            rows = yield Read(query, params, Attached(rule.rel, rule.source, rule.removed))
-            if rows:
-                rel = rule.rel
-                holder = f"{rel.source.name}[{rel.source.key_codec.decode(rule.source)!r}]"
-                attached = ", ".join(
-                    f"{rel.target.name}[{rel.target.key_codec.decode(r[0])!r}]" for r in rows
-                )
-                return DeleteRestrictedError(
-                    f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
-                    f"still holds {attached}; remove those first. Nothing was written."
-                )
-        if "unique constraint" in message.lower():
-            return DuplicateKeyError(
-                f"an entity already holds a unique value this commit writes; nothing was "
-                f"written ({message})"
-            )
-        if "division by zero" in message.lower():
-            return ConcurrencyError(stale)
-        return CommitError(f"commit failed, nothing was written: {message}")
 
     # -- ending -----------------------------------------------------------------
 
@@ -460,15 +345,6 @@ class UnitState:
                         values.pop(LAZY, None)
         self.identity.clear()
         self.closed = True
-
-
-def _duplicate(taken: Sequence[str], message: str) -> DuplicateKeyError:
-    shown = ", ".join(taken) or "an entity"
-    return DuplicateKeyError(
-        f"{shown} already exists; nothing was written ({message}). An object from "
-        "another unit (detached, cached, rebuilt from a request) that stands for a "
-        "stored entity is saved with uow.merge(obj), not add"
-    )
 
 
 def _restore(state: InstanceState) -> None:

@@ -18,26 +18,21 @@ from redis import exceptions as redis_errors
 
 from . import detached
 from .declared import declared_repositories
+from .diagnosis import explain
 from .errors import (
     CommitNotReplicatedError,
     FlushedWorkError,
     PersistenceError,
     ReadOnlyQueryError,
 )
+from .failures import classify
 from .mapping import EntityMapping, Registry
 from .observe import observed
 from .preview import CommitPreview, preview
 from .reads import Read
 from .repository import Conversation, Repository, RepositoryBase, drive
 from .state import FlushHook, PendingFlush, UnitState
-from .wire import (
-    CONNECTION_ERRORS,
-    commit_failure,
-    commit_timed_out,
-    is_timeout,
-    never_sent,
-    read_failure,
-)
+from .wire import CONNECTION_ERRORS, commit_failure, is_timeout, never_sent, read_failure
 
 T = TypeVar("T")
 GraphT = TypeVar("GraphT")
@@ -114,11 +109,11 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
                 f"such as Database.graph(name); got {type(graph).__name__}"
             )
         self._graph = graph
-        self.state = UnitState(registry, hooks)
+        self.unit = UnitState(registry, hooks)
         self._read_timeout = read_timeout_ms
         self._write_timeout = write_timeout_ms
-        self.state.lazy_reader = self._lazy_reader()
-        self.state.who = self._caller
+        self.unit.lazy_reader = self._lazy_reader()
+        self.unit.who = self._caller
         self._repositories: dict[type, RepositoryT] = {}
         declared = declared_repositories(type(self), self._repository_base)
         for name, (repo_class, entity_type) in declared.items():
@@ -143,13 +138,13 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
     @property
     def is_active(self) -> bool:
         """True until ``close()`` (or the end of the ``with`` block)."""
-        return not self.state.closed
+        return not self.unit.closed
 
     @property
     def has_pending_changes(self) -> bool:
         """Whether a commit would write anything (edits to loaded entities included)."""
-        self.state.check_open()
-        return self.state.has_pending_changes()
+        self.unit.check_open()
+        return self.unit.has_pending_changes()
 
     def listen(
         self, event: str, handler: Callable[..., Any], *, entity: type | None = None
@@ -162,15 +157,15 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
             ValueError: an unknown event, or ``entity`` for an event not per entity.
             TypeError: ``handler`` is not callable.
         """
-        self.state.events.listen(event, handler, entity=entity)
+        self.unit.events.listen(event, handler, entity=entity)
 
     def add(self, entity: object) -> None:
         """Track a new entity of any mapped type; it is written at commit."""
-        self.state.add(entity)
+        self.unit.add(entity)
 
     def delete(self, entity: object) -> None:
         """Mark a tracked entity for deletion at commit."""
-        self.state.delete(entity)
+        self.unit.delete(entity)
 
     def expunge(self, entity: object) -> None:
         """Stop tracking ``entity``: its pending edits are dropped, it becomes a plain object.
@@ -178,25 +173,25 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         Raises:
             NotTrackedError: this unit does not track it.
         """
-        detached.expunge(self.state, entity)
+        detached.expunge(self.unit, entity)
 
     def _repository_of(self, entity_type: type) -> RepositoryT:
-        self.state.check_open()
+        self.unit.check_open()
         repository = self._repositories.get(entity_type)
         if repository is None:
-            mapping: EntityMapping[Any] = self.state.registry.mapping_for(entity_type)
+            mapping: EntityMapping[Any] = self.unit.registry.mapping_for(entity_type)
             repository = self._repository_base(self, mapping)
             self._repositories[entity_type] = repository
         return repository
 
     def _abandon(self, exc: BaseException) -> None:
         """Leaving the block on ``exc``: discard pending work, say if flushed work stays."""
-        if self.state.rollback():
+        if self.unit.rollback():
             exc.add_note(FLUSHED_NOTE)
 
     def _rollback(self) -> None:
-        self.state.check_open()
-        if self.state.rollback():
+        self.unit.check_open()
+        if self.unit.rollback():
             raise FlushedWorkError(ROLLBACK_AFTER_FLUSH)
 
     def _write_failure(
@@ -204,9 +199,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
     ) -> Conversation[PersistenceError]:
         """The error a failed commit query stands for (reading what explains it)."""
         if isinstance(exc, redis_errors.ResponseError) and not never_sent(exc):
-            if is_timeout(exc):
-                return commit_timed_out(exc, self._write_timeout)
-            return (yield from self.state.explain_failure(pending, str(exc)))
+            return (yield from explain(pending.plan, classify(exc), self._write_timeout))
         return commit_failure(exc)
 
 
@@ -231,7 +224,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         return self.read
 
     def __enter__(self) -> Self:
-        self.state.check_open()
+        self.unit.check_open()
         return self
 
     def __exit__(
@@ -240,7 +233,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.state.closed:
+        if self.unit.closed:
             return
         try:
             if exc is None:
@@ -248,7 +241,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             else:
                 self._abandon(exc)
         finally:
-            self.state.close()
+            self.unit.close()
 
     def repository(self, entity_type: type[T]) -> Repository[T]:
         """The repository of ``entity_type`` in this unit (created on first use)."""
@@ -268,7 +261,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         ``entity`` that went stale fails the commit with ``ConcurrencyError``.
         Relationships are not copied.
         """
-        return drive(detached.merge(self.state, entity), self.read)
+        return drive(detached.merge(self.unit, entity), self.read)
 
     def refresh(self, entity: object) -> None:
         """Reload a tracked entity from the server, discarding its pending edits.
@@ -277,7 +270,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             NotTrackedError: this unit does not track it.
             EntityNotFoundError: it is no longer stored.
         """
-        drive(detached.refresh(self.state, entity), self.read)
+        drive(detached.refresh(self.unit, entity), self.read)
 
     def flush(self) -> None:
         """Write all pending changes in one atomic query and keep the unit open.
@@ -293,9 +286,9 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             QueryTimeoutError: the commit ran past ``write_timeout_ms``; nothing was written.
             ValueEncodingError: a value cannot be stored (nothing was sent).
         """
-        previous = self.state.enter()
+        previous = self.unit.enter()
         try:
-            pending = drive(self.state.prepare_flush(), self.read)
+            pending = drive(self.unit.prepare_flush(), self.read)
             if pending is None:
                 return
             plan = pending.plan
@@ -307,18 +300,18 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
                         self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
                     )
             except CommitNotReplicatedError:
-                self.state.flushed(pending)  # applied on the primary: the unit holds what it wrote
+                self.unit.flushed(pending)  # applied on the primary: the unit holds what it wrote
                 raise
             except WRITE_ERRORS as exc:
                 raise drive(self._write_failure(pending, exc), self.read) from exc
-            self.state.flushed(pending)
+            self.unit.flushed(pending)
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
 
     def commit(self) -> None:
         """Flush, and end the transaction scope: a later rollback has nothing to undo."""
         self.flush()
-        self.state.commit_done()
+        self.unit.commit_done()
 
     def plan(self) -> CommitPreview | None:
         """What a commit would send now (text, parameters, counts, guards), sent nowhere.
@@ -328,7 +321,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
         next commit sends unless the unit changes in between. None when a
         commit would write nothing.
         """
-        pending = drive(self.state.prepare_flush(), self.read)
+        pending = drive(self.unit.prepare_flush(), self.read)
         return None if pending is None else preview(pending.plan, pending.changes)
 
     def rollback(self) -> None:
@@ -342,7 +335,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
 
     def close(self) -> None:
         """Discard pending work and end the unit; any later use raises ``UnitClosedError``."""
-        self.state.close()
+        self.unit.close()
 
     def read(self, read: Read) -> list[list[Any]]:
         """Run a read-only query and return its rows.
@@ -351,8 +344,8 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
             QueryTimeoutError: the read ran past ``read_timeout_ms``.
             DatabaseUnavailableError: the server could not be reached.
         """
-        self.state.check_open()
-        previous = self.state.enter()
+        self.unit.check_open()
+        previous = self.unit.enter()
         try:
             with (
                 observed("read", read.query, read.params, self.graph) as seen,
@@ -362,7 +355,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
                     self.graph.ro_query(read.query, read.params, timeout=self._read_timeout)
                 )
         finally:
-            self.state.leave(previous)
+            self.unit.leave(previous)
         rows: list[list[Any]] = result.result_set
         return rows
 

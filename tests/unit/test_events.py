@@ -269,6 +269,7 @@ def test_the_view_offers_no_internal_state() -> None:
         "pending",
         "registry",
         "tracked_entities",
+        "writes",
     }
     with pytest.raises(AttributeError):
         view.identity  # type: ignore[attr-defined]  # noqa: B018

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
 from domain.model import Person
 from infrastructure.bank import bank_registry
 from infrastructure.fakes import FakeBankUnitOfWork, FakeQueryError, FakeStore, FakeUnitOfWork
-from infrastructure.persistence import DuplicateKeyError, Registry, to_many
+from infrastructure.persistence import (
+    DuplicateKeyError,
+    GuardFailure,
+    Registry,
+    UniqueFailure,
+    to_many,
+)
 from infrastructure.persistence.reads import Read
 
 REGISTRY = bank_registry()
@@ -96,3 +103,31 @@ def test_clear_forgets_everything_stored():
         uow.people.add(Person(ann.id, "Ann", "a@example.com"))
     with FakeBankUnitOfWork(store, REGISTRY) as uow:
         assert uow.people.get(ann.id).friendships == []
+
+
+def prepared(uow: FakeBankUnitOfWork) -> Any:
+    """What ``uow``'s next flush would apply (a flush that needs no read)."""
+    with pytest.raises(StopIteration) as done:
+        next(uow.unit.prepare_flush())
+    return done.value.value
+
+
+def test_the_store_refuses_a_commit_with_the_kind_of_failure_not_server_text():
+    store = FakeStore()
+    alice = Person.register("Alice", "a@example.com")
+    with FakeBankUnitOfWork(store, REGISTRY) as uow:
+        uow.people.add(alice)
+    twin = FakeBankUnitOfWork(store, REGISTRY)
+    twin.people.add(Person(alice.id, "Twin", "t@example.com"))
+    with pytest.raises(UniqueFailure, match=r"Person\.id already held"):
+        store.apply(prepared(twin).changes)
+    stale = FakeBankUnitOfWork(store, REGISTRY)
+    stale.people.get(alice.id).name = "Alicia"
+    pending = prepared(stale)
+    with FakeBankUnitOfWork(store, REGISTRY) as other:
+        other.people.get(alice.id).name = "Ally"
+    with pytest.raises(GuardFailure) as refused:
+        store.apply(pending.changes)
+    assert "division by zero" not in refused.value.message
+    with FakeBankUnitOfWork(store, REGISTRY) as check:
+        assert check.people.get(alice.id).name == "Ally"  # the refused commit wrote nothing

@@ -29,7 +29,8 @@ from infrastructure.messaging import (
     UnorderedEventError,
     register_outbox,
 )
-from infrastructure.persistence import MappingError
+from infrastructure.persistence import Events, MappingError, UnitView
+from infrastructure.persistence import state as state_module
 from infrastructure.persistence.state import PendingFlush, UnitState
 
 E = TypeVar("E")
@@ -203,6 +204,58 @@ def test_a_flush_that_stages_records_writes_them_in_the_same_plan(unit):
     assert created == {"Person", "OutboxRecord"}
     assert "CREATE (n:OutboxRecord {" in pending.plan.query
     assert "CREATE (n:Person {" in pending.plan.query
+
+
+def test_a_flush_with_events_compares_each_tracked_entity_once(unit, monkeypatch):
+    passes: list[set[int]] = []
+    compare = state_module.collect_changes
+
+    def counted(identity: Any) -> Any:
+        passes.append({id(s.entity) for s in identity})
+        return compare(identity)
+
+    monkeypatch.setattr(state_module, "collect_changes", counted)
+    still = load(unit, account("5"), version=1)
+    changed = load(unit, account("1"), version=3)
+    changed.deposit(Money(Decimal("2")))  # records MoneyDeposited
+    ada = Person.register("Ada", "ada@example.com")  # records PersonRegistered
+    unit.add(ada)
+
+    pending = prepare(unit)
+
+    for entity in (still, changed, ada):
+        assert sum(id(entity) in seen for seen in passes) == 1
+    records = [
+        c.state.entity for c in pending.changes.creates if c.state.mapping.name == "OutboxRecord"
+    ]
+    assert sorted(r.sequence for r in records) == [SEQUENCE_STRIDE, 4 * SEQUENCE_STRIDE]
+    assert [u.state.entity for u in pending.changes.updates] == [changed]
+    assert "CREATE (n:OutboxRecord {" in pending.plan.query
+
+
+def test_a_handler_after_the_outbox_has_its_edits_planned(hook):
+    registry = bank_registry()
+    register_outbox(registry)
+    events = Events()
+    unit = UnitState(registry, [hook, events])
+    loaded = load(unit, account("5"), version=1)
+    loaded.deposit(Money(Decimal("1")))
+
+    @events.on("before_flush")
+    def edit(view: UnitView) -> None:
+        loaded.balance = Money(Decimal("7"))
+
+    pending = prepare(unit)
+
+    (update,) = pending.changes.updates
+    assert update.state.entity is loaded
+    assert update.values == loaded_values(unit, loaded)
+    assert [r.sequence for r in staged(unit)] == [2 * SEQUENCE_STRIDE]
+
+
+def loaded_values(unit: UnitState, entity: Any) -> tuple[Any, ...]:
+    values: tuple[Any, ...] = unit.registry.mapping_for(type(entity)).encode(entity)
+    return values
 
 
 def test_handlers_run_after_the_write_and_a_failing_one_stops_no_other(unit, bus, caplog):
