@@ -44,12 +44,18 @@ async def current(units: Units, cls: type, key: str) -> Any:
         return await units.io(uow.repository(cls).get(key))
 
 
-async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units: Units) -> None:
+async def two_readers(units: Units, entity: Any) -> tuple[Any, Any, Any, Any]:
+    """``entity`` stored, then two open units and the copy of it each loaded."""
     async with units.unit() as uow:
-        uow.add(Counter("c"))
+        uow.add(entity)
     first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Counter).get("c"))
-    theirs = await units.io(second.repository(Counter).get("c"))
+    mine = await units.io(first.repository(type(entity)).get(entity.id))
+    theirs = await units.io(second.repository(type(entity)).get(entity.id))
+    return first, mine, second, theirs
+
+
+async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units: Units) -> None:
+    first, mine, second, theirs = await two_readers(units, Counter("c"))
     theirs.hits += 1
     await units.io(second.commit())
     mine.hits += 1
@@ -65,11 +71,7 @@ async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units
 
 
 async def test_a_concurrent_change_of_another_property_is_no_conflict(units: Units) -> None:
-    async with units.unit() as uow:
-        uow.add(Counter("c", note="n"))
-    first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Counter).get("c"))
-    theirs = await units.io(second.repository(Counter).get("c"))
+    first, mine, second, theirs = await two_readers(units, Counter("c", note="n"))
     theirs.label = "theirs"
     theirs.note = None
     await units.io(second.commit())
@@ -82,11 +84,7 @@ async def test_a_concurrent_change_of_another_property_is_no_conflict(units: Uni
 
 
 async def test_a_property_set_and_removed_concurrently_is_caught(units: Units) -> None:
-    async with units.unit() as uow:
-        uow.add(Counter("c"))
-    first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Counter).get("c"))
-    theirs = await units.io(second.repository(Counter).get("c"))
+    first, mine, second, theirs = await two_readers(units, Counter("c"))
     theirs.note = "set"  # was absent
     await units.io(second.commit())
     mine.note = "mine"
@@ -98,11 +96,7 @@ async def test_a_property_set_and_removed_concurrently_is_caught(units: Units) -
 
 
 async def test_concurrency_none_lets_the_last_writer_win(units: Units) -> None:
-    async with units.unit() as uow:
-        uow.add(Loose("l"))
-    first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Loose).get("l"))
-    theirs = await units.io(second.repository(Loose).get("l"))
+    first, mine, second, theirs = await two_readers(units, Loose("l"))
     theirs.hits += 1
     await units.io(second.commit())
     mine.hits += 1
