@@ -22,6 +22,7 @@ from infrastructure.persistence import (
     RelationshipNotLoadedError,
     ValueEncodingError,
 )
+from tests.integration import graph_support as raw
 from tests.integration.graph_support import (
     Account,
     Person,
@@ -29,12 +30,7 @@ from tests.integration.graph_support import (
     Transfer,
     befriend,
     friends_of,
-    stored_edge_props,
-    stored_edges,
-    stored_ids,
-    undirected,
 )
-from tests.integration.graph_support import picture as raw_picture
 from tests.units import stored as seed
 
 ALL = ["friendships", "follows", "followers", "pets"]
@@ -46,7 +42,7 @@ def people(*ids: str) -> list[Person]:
 
 def on_server(gbe):
     """What FalkorDB holds, read with the raw client (None on the fakes)."""
-    return None if gbe.graph is None else raw_picture(gbe.graph)
+    return None if gbe.graph is None else raw.picture(gbe.graph)
 
 
 def ids(entities) -> list[str]:
@@ -89,14 +85,16 @@ async def test_adding_an_entity_stores_its_edges_and_the_new_entities_it_holds(g
     await seed(gbe, ann)  # bob and rex are reached through ann's relationships
     if gbe.graph is not None:
         assert len(gbe.writes) == 1
-        assert stored_ids(gbe.graph, "Person") == ["ann", "bob"]
-        assert stored_ids(gbe.graph, "Pet") == ["rex"]
-        assert stored_edges(gbe.graph) == [
+        assert raw.stored_ids(gbe.graph, "Person") == ["ann", "bob"]
+        assert raw.stored_ids(gbe.graph, "Pet") == ["rex"]
+        assert raw.stored_edges(gbe.graph) == [
             ("FOLLOWS", "ann", "bob"),
             ("FRIEND", "ann", "bob"),
             ("OWNS", "ann", "rex"),
         ]
-        assert stored_edge_props(gbe.graph, "FRIEND") == {("ann", "bob"): {"since": "2021-05-06"}}
+        assert raw.stored_edge_props(gbe.graph, "FRIEND") == {
+            ("ann", "bob"): {"since": "2021-05-06"}
+        }
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         bob2 = await gbe.io(repo.get("bob", load=ALL))
@@ -179,7 +177,7 @@ async def test_both_holders_of_an_undirected_edge_appending_store_it_once(gbe):
     befriend(dan, cat)  # two new entities holding each other
     await seed(gbe, ann, bob, cat)
     if gbe.graph is not None:
-        assert undirected(gbe.graph, "FRIEND") == [("cat", "dan")]
+        assert raw.undirected(gbe.graph, "FRIEND") == [("cat", "dan")]
     async with gbe.unit() as uow:
         ann2, bob2 = await gbe.io(
             uow.repository(Person).get_many(["ann", "bob"], load=["friendships"])
@@ -187,7 +185,7 @@ async def test_both_holders_of_an_undirected_edge_appending_store_it_once(gbe):
         befriend(ann2, bob2)
         befriend(bob2, ann2)
     if gbe.graph is not None:
-        assert undirected(gbe.graph, "FRIEND") == [("ann", "bob"), ("cat", "dan")]
+        assert raw.undirected(gbe.graph, "FRIEND") == [("ann", "bob"), ("cat", "dan")]
     async with gbe.unit() as uow:
         found = await gbe.io(uow.repository(Person).list(load=["friendships"]))
         assert {p.id: friends_of(p) for p in found} == {
@@ -262,7 +260,7 @@ async def test_two_units_linking_the_same_pair_store_one_edge(gbe, relationship)
     await gbe.io(second.close())
     if gbe.graph is not None:
         edge_type = "FOLLOWS" if relationship == "follows" else "FRIEND"
-        assert undirected(gbe.graph, edge_type) == [("ann", "bob")]
+        assert raw.undirected(gbe.graph, edge_type) == [("ann", "bob")]
     stored = (await picture(gbe))["people"]
     if relationship == "follows":
         assert (stored["ann"][3], stored["bob"][4]) == (["bob"], ["ann"])
@@ -392,8 +390,8 @@ async def test_deleting_a_holder_detaches_its_edges_and_keeps_the_targets(gbe):
         uow.delete(await gbe.io(uow.repository(Person).get("bob")))
     if gbe.graph is not None:
         assert len(gbe.writes) == 1
-        assert stored_ids(gbe.graph, "Person") == ["ann", "cat"]
-        assert stored_edges(gbe.graph) == []
+        assert raw.stored_ids(gbe.graph, "Person") == ["ann", "cat"]
+        assert raw.stored_edges(gbe.graph) == []
     stored = (await picture(gbe))["people"]
     assert sorted(stored) == ["ann", "cat"]
     assert all(v[2:6] == ([], [], [], []) for v in stored.values())
@@ -431,9 +429,12 @@ async def test_cascade_fails_when_a_target_was_attached_concurrently(gbe):
     await gbe.io(deleting.close())
     assert await picture(gbe) == before
     if gbe.graph is not None:
-        assert stored_ids(gbe.graph, "Person") == ["ann"]
-        assert stored_ids(gbe.graph, "Pet") == ["rex", "tom"]
-        assert stored_edges(gbe.graph, "OWNS") == [("OWNS", "ann", "rex"), ("OWNS", "ann", "tom")]
+        assert raw.stored_ids(gbe.graph, "Person") == ["ann"]
+        assert raw.stored_ids(gbe.graph, "Pet") == ["rex", "tom"]
+        assert raw.stored_edges(gbe.graph, "OWNS") == [
+            ("OWNS", "ann", "rex"),
+            ("OWNS", "ann", "tom"),
+        ]
 
 
 async def test_restrict_refuses_the_delete_naming_what_is_attached_and_writes_nothing(gbe):
@@ -460,7 +461,7 @@ async def test_restrict_refuses_the_delete_naming_what_is_attached_and_writes_no
         uow.delete(await gbe.io(uow.repository(Account).get("idle")))
     assert sorted((await picture(gbe))["accounts"]) == ["busy", "other"]
     if gbe.graph is not None:
-        assert stored_ids(gbe.graph, "Account") == ["busy", "other"]
+        assert raw.stored_ids(gbe.graph, "Account") == ["busy", "other"]
 
 
 # -- all or nothing --------------------------------------------------------------------

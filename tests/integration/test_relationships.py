@@ -285,9 +285,6 @@ async def test_rollback_after_a_flush_restores_relationships_to_what_was_flushed
     ]
 
 
-# -- one commit, all or nothing ---------------------------------------------------------------
-
-
 # -- delete rules ---------------------------------------------------------------------------
 
 
