@@ -9,16 +9,12 @@ registered in-memory twins. The contract suite (``tests/contract``) runs one
 set of tests against them and against FalkorDB so they cannot drift apart.
 """
 
-from .bank import BANK_QUERIES, FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
-from .graph import FakeNode, FakePath
+from .graph import FakeNode, FakePath, Ref
 from .store import FakeQueryError, FakeStore, GraphReader, MemoryQuery
 from .unit_of_work import FakeAsyncUnitOfWork, FakeUnitOfWork
 
 __all__ = [
-    "BANK_QUERIES",
-    "FakeAsyncBankUnitOfWork",
     "FakeAsyncUnitOfWork",
-    "FakeBankUnitOfWork",
     "FakeNode",
     "FakePath",
     "FakeQueryError",
@@ -26,4 +22,5 @@ __all__ = [
     "FakeUnitOfWork",
     "GraphReader",
     "MemoryQuery",
+    "Ref",
 ]

@@ -28,12 +28,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
-from infrastructure.persistence.aio import AsyncUnitOfWork, drive_async
+from infrastructure.persistence.aio import AsyncUnitOfWork
+from infrastructure.persistence.conversation import Conversation, drive, drive_async
 from infrastructure.persistence.diagnosis import explain
 from infrastructure.persistence.errors import CommitFailure
 from infrastructure.persistence.mapping import Registry
 from infrastructure.persistence.reads import Read
-from infrastructure.persistence.repository import Conversation, drive
 from infrastructure.persistence.state import FlushHook, UnitState
 from infrastructure.persistence.unit_of_work import UnitOfWork
 

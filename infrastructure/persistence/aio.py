@@ -12,35 +12,25 @@ from __future__ import annotations
 import asyncio
 import builtins
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from . import detached
+from .conversation import Conversation, drive_async
 from .criteria import Criterion, combine, from_equals
 from .errors import CommitNotReplicatedError, StoredValueError
+from .finders import Page, Slice
 from .mapping import EntityMapping
 from .observe import observed
 from .preview import CommitPreview, preview
-from .queries import Page, Slice
 from .reads import Read
-from .repository import DELETED, Conversation, Loads, RepositoryBase, Rows
+from .repository import DELETED, Loads, RepositoryBase
 from .search import search_errors
 from .unit_of_work import WRITE_ERRORS, UnitOfWorkBase, read_errors_translated
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-async def drive_async(conversation: Conversation[R], read: Callable[[Read], Awaitable[Rows]]) -> R:
-    """Run ``conversation``, answering each of its reads with the awaited ``read``."""
-    try:
-        request = next(conversation)
-        while True:
-            request = conversation.send(await read(request))
-    except StopIteration as done:
-        answer: R = done.value
-        return answer
 
 
 class AsyncGraph(Protocol):
@@ -61,6 +51,15 @@ class AsyncRepository(RepositoryBase[T]):
     def __init__(self, uow: AsyncUnitOfWork, mapping: EntityMapping[T]) -> None:
         super().__init__(uow.unit, mapping)
         self._read = uow.read
+
+    async def run(self, conversation: Conversation[R]) -> R:
+        """Answer each read of ``conversation`` in this unit, and return its answer.
+
+        For a custom query written once as a conversation (on ``rows``,
+        ``raw_rows``, ``lookup``) and offered by a sync and an async repository.
+        """
+        self._unit.check_open()  # a closed unit says so before the conversation's own checks
+        return await drive_async(conversation, self._read)
 
     async def get(self, key: Any, *, load: Loads = ()) -> T:
         """The entity with ``key``; from the identity map when the unit has it.

@@ -9,14 +9,14 @@ flush may make). Both work on the identity map and are free of I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import loading
+from .conversation import Conversation
 from .errors import DanglingReferenceError
 from .identity import IdentityMap, InstanceState, Status
 from .mapping import RelationshipMapping
-from .reads import Read
 
 #: Sets a relationship on states from the rows of its read (``loading.apply_related``).
 ApplyRelated = Callable[[RelationshipMapping, Sequence[InstanceState], list[list[Any]]], None]
@@ -64,9 +64,7 @@ def adopt_new_targets(identity: IdentityMap, add: Callable[[object], None]) -> b
     return adopted
 
 
-def expand_cascades(
-    identity: IdentityMap, apply_related: ApplyRelated
-) -> Generator[Read, list[list[Any]], bool]:
+def expand_cascades(identity: IdentityMap, apply_related: ApplyRelated) -> Conversation[bool]:
     """Mark for deletion what ``cascade`` rules of deleted entities reach; True if it did.
 
     Yields a read for each rule whose edges are not loaded (their holders

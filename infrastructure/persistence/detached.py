@@ -12,12 +12,13 @@ import copy
 from typing import Any, TypeVar
 
 from . import reads
+from .conversation import Conversation
 from .errors import EntityNotFoundError, IdentityConflictError
 from .identity import OWNER, Status
 from .loading import LoadGroup
 from .mapping import EntityMapping
 from .relationships import LAZY
-from .state import Exchange, UnitState
+from .state import UnitState
 
 T = TypeVar("T")
 
@@ -32,7 +33,7 @@ def expunge(unit: UnitState, entity: object) -> None:
     unit.identity.forget(unit.state_or_refuse(entity, "expunge"))
 
 
-def merge(unit: UnitState, entity: T) -> Exchange[T]:
+def merge(unit: UnitState, entity: T) -> Conversation[T]:
     """The tracked entity for ``entity``'s key, given ``entity``'s stored fields.
 
     Loads it when the unit does not hold it yet; a key stored nowhere adds a
@@ -75,7 +76,7 @@ def merge(unit: UnitState, entity: T) -> Exchange[T]:
     return target
 
 
-def refresh(unit: UnitState, entity: object) -> Exchange[None]:
+def refresh(unit: UnitState, entity: object) -> Conversation[None]:
     """Reload a tracked entity's stored fields and version, discarding its edits.
 
     Its relationships load again on next access (sync units) or with

@@ -8,9 +8,10 @@ to raise.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from .conversation import Conversation
 from .errors import (
     CommitError,
     ConcurrencyError,
@@ -26,7 +27,7 @@ from .wire import commit_timed_out
 
 def explain(
     plan: CommitPlan, failure: CommitFailure, timeout_ms: int | None = None
-) -> Generator[Read, list[list[Any]], PersistenceError]:
+) -> Conversation[PersistenceError]:
     """Turn a failed commit into the error that names what went wrong.
 
     Yields the reads it needs and returns the error to raise. A timeout

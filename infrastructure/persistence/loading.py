@@ -12,18 +12,17 @@ entities never costs a query per entity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from . import reads
+from .conversation import Reader
 from .errors import RelationshipNotLoadedError, StoredValueError
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
 from .mapping import EntityMapping, RelationshipMapping
 from .relationships import LAZY, Edges, clear_lazy, is_loaded
 
 T = TypeVar("T")
-
-Reader = Callable[[reads.Read], list[list[Any]]]
 
 
 class UnitState(Protocol):

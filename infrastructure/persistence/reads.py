@@ -166,26 +166,58 @@ def projection(mapping: EntityMapping[Any], var: str = "n") -> str:
     return ", ".join(columns)
 
 
-def by_key(mapping: EntityMapping[Any], key: Any) -> Read:
+def entity_read(
+    mapping: EntityMapping[Any],
+    match: str,
+    params: dict[str, Any],
+    intent: ByKeys | Find,
+    *,
+    order: str = "",
+    window: str = "",
+    load: Sequence[RelationshipMapping] = (),
+) -> Read:
+    """The read of the entities ``match`` binds to ``n``, with one more column per ``load``.
+
+    ``order`` is the ``" ORDER BY ..."`` clause and ``window`` the
+    ``" SKIP ... LIMIT ..."`` one (either may be empty). With relationships
+    the window is chosen first, then each relationship is collected per
+    entity (``related_items``), and the order applied again, all in the same
+    round trip.
+    """
+    if not load:
+        return Read(f"{match} RETURN {projection(mapping)}{order}{window}", params, intent)
+    parts = [f"{match} WITH n{order}{window}"]
+    carried = ["n"]
+    for i, rel in enumerate(load):
+        optional, collect = related_items(rel, i)
+        parts.append(f"{optional} WITH {', '.join(carried)}, {collect} AS rel{i}")
+        carried.append(f"rel{i}")
+    parts.append(f"RETURN {projection(mapping)}, {', '.join(carried[1:])}{order}")
+    return Read(" ".join(parts), params, replace(intent, load=tuple(load)))
+
+
+def by_key(mapping: EntityMapping[Any], key: Any, load: Sequence[RelationshipMapping] = ()) -> Read:
+    """The entity with ``key`` (no row when absent), with the relationships ``load``."""
     encoded = mapping.encode_key(key)
-    return Read(
-        f"MATCH (n:{mapping.label} {{{mapping.key_property}: $key}}) RETURN {projection(mapping)}",
+    return entity_read(
+        mapping,
+        f"MATCH (n:{mapping.label} {{{mapping.key_property}: $key}})",
         {"key": encoded},
         ByKeys(mapping, (encoded,)),
+        load=load,
     )
 
 
-def by_keys(mapping: EntityMapping[Any], keys: Sequence[Any]) -> Read:
-    return by_stored_keys(mapping, [mapping.encode_key(k) for k in keys])
-
-
-def by_stored_keys(mapping: EntityMapping[Any], encoded: Sequence[Any]) -> Read:
+def by_stored_keys(
+    mapping: EntityMapping[Any], encoded: Sequence[Any], load: Sequence[RelationshipMapping] = ()
+) -> Read:
     """The entities with these keys, given as stored (already encoded)."""
-    return Read(
-        f"UNWIND $keys AS key MATCH (n:{mapping.label} {{{mapping.key_property}: key}}) "
-        f"RETURN {projection(mapping)}",
+    return entity_read(
+        mapping,
+        f"UNWIND $keys AS key MATCH (n:{mapping.label} {{{mapping.key_property}: key}})",
         {"keys": encoded},
         ByKeys(mapping, encoded),
+        load=load,
     )
 
 
@@ -225,37 +257,6 @@ def related_items(rel: RelationshipMapping, tag: int = 0) -> tuple[str, str]:
     match = f"OPTIONAL MATCH {rel.pattern('n', r, f'{m}:{target.label}')}"
     collect = f"collect(CASE WHEN {m} IS NULL THEN NULL ELSE [{', '.join(columns)}] END)"
     return match, collect
-
-
-def with_related(read: Read, rels: Sequence[RelationshipMapping]) -> Read:
-    """``read`` with one more column per relationship, in the same round trip.
-
-    ``read`` must be ``<match> RETURN <projection>[ ORDER BY ...][ SKIP ...][ LIMIT ...]``
-    (as every read here is): the page is chosen first, then each
-    relationship is collected per entity, and the order applied again.
-    """
-    if not rels:
-        return read
-    head, _, rest = read.query.partition(" RETURN ")
-    tail = ""
-    for clause in (" ORDER BY ", " SKIP ", " LIMIT "):
-        at = rest.find(clause)
-        if at != -1:
-            rest, tail = rest[:at], rest[at:] + tail
-            break
-    order = tail[: tail.find(" SKIP ")] if " SKIP " in tail else tail
-    order = order[: order.find(" LIMIT ")] if " LIMIT " in order else order
-    parts = [f"{head} WITH n{tail}"]
-    carried = ["n"]
-    for i, rel in enumerate(rels):
-        match, collect = related_items(rel, i)
-        parts.append(f"{match} WITH {', '.join(carried)}, {collect} AS rel{i}")
-        carried.append(f"rel{i}")
-    parts.append(f"RETURN {rest}, {', '.join(carried[1:])}{order}")
-    intent = read.intent
-    if isinstance(intent, ByKeys | Find):
-        intent = replace(intent, load=tuple(rels))
-    return Read(" ".join(parts), read.params, intent)
 
 
 def related(rel: RelationshipMapping, keys: Sequence[Any]) -> Read:

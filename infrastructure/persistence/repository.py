@@ -7,23 +7,27 @@ unit. ``RepositoryBase`` holds every decision; ``Repository`` (here) and
 
 Each read-backed method is written once, in ``RepositoryBase``, as a
 conversation: a generator that yields the ``Read`` it needs, receives the
-rows, and returns the answer. ``drive`` runs one with blocking reads; the
-async module has the awaiting twin.
+rows, and returns the answer (``conversation``). ``drive`` runs one with
+blocking reads, ``drive_async`` awaits them. A subclass adds custom queries
+the same way, on ``rows``, ``raw_rows``, ``as_entities`` and ``lookup``,
+and offers each with ``run``.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from . import queries, reads
+from . import custom, finders, reads
 from . import search as searching
+from .conversation import Conversation, Rows, drive
 from .criteria import Criterion, combine, from_equals, parse_order
 from .errors import EntityNotFoundError, MappingError, StoredValueError
+from .finders import Page, Slice
 from .identity import Status
 from .mapping import EntityMapping, RelationshipMapping
-from .queries import Page, Slice
+from .overlay import criterion, current_values, matches
 from .reads import Read
 from .search import Hits, search_errors
 from .state import UnitState
@@ -42,24 +46,8 @@ DELETED = Status.DELETED
 T = TypeVar("T")
 R = TypeVar("R")
 
-Rows = list[list[Any]]
-
 Loads = Sequence[str]
 """Names of relationships to load with the entities (``load=["friends"]``)."""
-
-Conversation = Generator[Read, Rows, R]
-"""Yields the reads it needs, is sent their rows, returns its answer."""
-
-
-def drive(conversation: Conversation[R], read: Callable[[Read], Rows]) -> R:
-    """Run ``conversation``, answering each of its reads with ``read``."""
-    try:
-        request = next(conversation)
-        while True:
-            request = conversation.send(read(request))
-    except StopIteration as done:
-        answer: R = done.value
-        return answer
 
 
 class RepositoryBase(Generic[T]):
@@ -97,6 +85,40 @@ class RepositoryBase(Generic[T]):
         self._check_type(entity)
         self._unit.delete(entity)
 
+    # -- custom queries: conversations a subclass builds its reads from ---------
+
+    def rows(self, cypher: str, /, **params: Any) -> Conversation[Rows]:
+        """The conversation of a read-only custom Cypher query: its rows, as ``query`` has them.
+
+        Parameters are encoded like stored values (UUID, Decimal, dates...);
+        nodes of mapped labels come back as tracked entities (also inside
+        lists and paths). Answer it with ``run`` (sync or awaited), or
+        ``yield from`` it inside a conversation of your own.
+        """
+        return self._query(cypher, params)
+
+    def raw_rows(self, cypher: str, /, **params: Any) -> Conversation[Rows]:
+        """The conversation of a read-only custom query whose rows stay as the client has them.
+
+        Nodes stay the client's nodes (``node.properties``), tracked by no
+        unit; ``as_entities`` turns the ones a query keeps into entities.
+        Parameters are encoded as for ``rows``.
+        """
+        self._unit.check_open()
+        return (yield from custom.raw_query(cypher, params))
+
+    def as_entities(self, rows: Sequence[Sequence[Any]]) -> Rows:
+        """``rows`` with the nodes of mapped labels (also inside lists and paths) as entities.
+
+        The nodes of one type load together, as one read's entities; a node
+        this unit deletes becomes None.
+        """
+        return custom.convert_rows(self._unit, rows)
+
+    def lookup(self, key: Any, *, load: Loads = ()) -> Conversation[T | None]:
+        """The conversation of ``get_or_none``: from the identity map when the unit has it."""
+        return self._get_or_none(key, load)
+
     # -- conversations: one per read-backed public method ----------------------
 
     def _get(self, key: Any, load: Loads) -> Conversation[T]:
@@ -109,7 +131,7 @@ class RepositoryBase(Generic[T]):
         rels = self._relationships(load)
         decided, entity = self._cached(key)
         if not decided:
-            read = reads.with_related(reads.by_key(self.mapping, key), rels)
+            read = reads.by_key(self.mapping, key, rels)
             loaded = self._unit.load_rows(self.mapping, (yield read), rels)
             return loaded[0] if loaded else None
         if entity is not None:
@@ -127,7 +149,7 @@ class RepositoryBase(Generic[T]):
         known = [k for k in dict.fromkeys(stored) if (cls, k) in by_stored]
         to_read = [k for k in dict.fromkeys(stored) if (cls, k) not in by_stored]
         if to_read:
-            read = reads.with_related(reads.by_stored_keys(mapping, to_read), rels)
+            read = reads.by_stored_keys(mapping, to_read, rels)
             self._unit.load_rows(mapping, (yield read), rels)
         found: list[T] = []
         missing = []
@@ -160,7 +182,7 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[list[T]]:
         order = parse_order(self.mapping, order_by)
         rels = self._relationships(load)
-        found = yield from queries.find(self._unit, self.mapping, where, order, limit, offset, rels)
+        found = yield from finders.find(self._unit, self.mapping, where, order, limit, offset, rels)
         yield from self._complete(found, rels)
         return found
 
@@ -169,7 +191,7 @@ class RepositoryBase(Generic[T]):
         return found[0] if found else None
 
     def _count(self, where: Criterion | None) -> Conversation[int]:
-        return (yield from queries.count(self._unit, self.mapping, where))
+        return (yield from finders.count(self._unit, self.mapping, where))
 
     def _page(
         self,
@@ -181,7 +203,7 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[Page[T]]:
         rels = self._relationships(load)
         return (
-            yield from queries.page(self._unit, self.mapping, where, order_by, number, size, rels)
+            yield from finders.page(self._unit, self.mapping, where, order_by, number, size, rels)
         )
 
     def _keyset(
@@ -194,15 +216,15 @@ class RepositoryBase(Generic[T]):
     ) -> Conversation[Slice[T]]:
         rels = self._relationships(load)
         return (
-            yield from queries.keyset(
+            yield from finders.keyset(
                 self._unit, self.mapping, where, order_by, cursor, limit, rels
             )
         )
 
     def _query(self, cypher: str, params: dict[str, Any]) -> Conversation[list[list[Any]]]:
         self._unit.check_open()
-        rows = yield from queries.raw_query(cypher, params)
-        return queries.convert_rows(self._unit, rows)
+        rows = yield from custom.raw_query(cypher, params)
+        return custom.convert_rows(self._unit, rows)
 
     def _query_entities(self, cypher: str, params: dict[str, Any]) -> Conversation[list[T]]:
         rows = yield from self._query(cypher, params)
@@ -253,9 +275,7 @@ class RepositoryBase(Generic[T]):
 
     def _matches(self, entity: T, where: Criterion) -> bool:
         state = self._unit.identity.state_of(entity)
-        return state is not None and queries._matches(
-            queries.criterion(where), self.mapping, queries._current(state)
-        )
+        return state is not None and matches(criterion(where), self.mapping, current_values(state))
 
     def _load_related(self, entities: Sequence[T], names: Sequence[str]) -> Conversation[None]:
         self._unit.check_open()
@@ -269,7 +289,7 @@ class RepositoryBase(Generic[T]):
             yield from self._unit.load_related(rel, entities)
 
     def _relationships(self, load: Loads) -> builtins.list[RelationshipMapping]:
-        return queries.require_mapping_relationships(self.mapping, load)
+        return finders.require_mapping_relationships(self.mapping, load)
 
     # -- helpers ----------------------------------------------------------------
 
@@ -290,6 +310,15 @@ class Repository(RepositoryBase[T]):
     def __init__(self, uow: UnitOfWork, mapping: EntityMapping[T]) -> None:
         super().__init__(uow.unit, mapping)
         self._read = uow.read
+
+    def run(self, conversation: Conversation[R]) -> R:
+        """Answer each read of ``conversation`` in this unit, and return its answer.
+
+        For a custom query written once as a conversation (on ``rows``,
+        ``raw_rows``, ``lookup``) and offered by a sync and an async repository.
+        """
+        self._unit.check_open()  # a closed unit says so before the conversation's own checks
+        return drive(conversation, self._read)
 
     def get(self, key: Any, *, load: Loads = ()) -> T:
         """The entity with ``key``; from the identity map when the unit has it.

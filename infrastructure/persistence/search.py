@@ -1,6 +1,6 @@
 """Vector and full-text search conversations: ``nearest``, ``search`` and their fusion.
 
-Like every finder (see ``queries``), each is a generator yielding the reads
+Like every finder (see ``finders``), each is a generator yielding the reads
 it needs, so the sync and async repositories share it, and each returns
 tracked entities: the same objects as any other read of the unit.
 
@@ -28,22 +28,22 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
 
+from .conversation import Conversation
 from .errors import MappingError, SearchQueryError, ValueEncodingError
 from .identity import InstanceState, Status
 from .mapping import EntityMapping
-from .queries import _current, _matches, _pending, criterion
+from .overlay import criterion, current_values, matches, pending_states
 from .reads import Count, Nearest, Read, TextSearch, projection
 from .state import UnitState
 from .vectors import DISTANCES
 
 T = TypeVar("T")
 
-Conversation = Generator[Read, list[list[Any]], T]
 Hits = list[tuple[T, float]]
 
 #: How many more candidates ``nearest`` asks for, each time a filter left fewer than k.
@@ -115,7 +115,7 @@ def nearest(
     condition = criterion(where)
     params: dict[str, Any] = {}
     clause = condition.compile(mapping, params)
-    pending = _pending(unit, mapping)
+    pending = pending_states(unit, mapping)
     wanted = k + len(pending)  # enough to survive every pending entity leaving
     fetch = wanted if where is None else wanted * OVERFETCH
     text = (
@@ -145,13 +145,9 @@ def nearest(
     for state in pending:
         if state.status is Status.DELETED:
             continue
-        values = _current(state)
+        values = current_values(state)
         stored = values.get(field)
-        if (
-            stored is not None
-            and len(stored) == len(query)
-            and _matches(condition, mapping, values)
-        ):
+        if stored is not None and len(stored) == len(query) and matches(condition, mapping, values):
             found.append((state.entity, distance(stored, query)))
     found.sort(key=lambda hit: hit[1])
     return found[:k]
@@ -242,7 +238,7 @@ def search(
     terms = words(text)
     if not terms:
         return []
-    pending = _pending(unit, mapping)
+    pending = pending_states(unit, mapping)
     narrowed = None if chosen == mapping.fulltext else chosen
     query = fulltext_query(terms, narrowed, prefix)
     fetch = k + len(pending)
@@ -256,14 +252,14 @@ def search(
     ranked: list[tuple[T, float]] = []
     changed = {id(s) for s in pending}
     for entity, score, state in _hits(unit, mapping, rows):
-        if id(state) in changed and not holds_terms(_current(state), terms, chosen, prefix):
+        if id(state) in changed and not holds_terms(current_values(state), terms, chosen, prefix):
             continue
         ranked.append((entity, score))
     seen = {id(e) for e, _ in ranked}
     for state in pending:
         if state.status is Status.DELETED or id(state.entity) in seen:
             continue
-        if holds_terms(_current(state), terms, chosen, prefix):
+        if holds_terms(current_values(state), terms, chosen, prefix):
             ranked.append((state.entity, 0.0))
     return ranked[:k]
 

@@ -13,7 +13,7 @@ receive its rows, so each shell only drives them with its own kind of I/O.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -21,6 +21,7 @@ from . import loading
 from .cascades import adopt_new_targets, expand_cascades
 from .changes import ChangeSet, collect_changes
 from .codec import same_stored
+from .conversation import Conversation, Reader
 from .errors import (
     ConcurrentUseError,
     IdentityConflictError,
@@ -31,19 +32,12 @@ from .errors import (
 )
 from .events import UnitEvents
 from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
-from .loading import Reader
 from .mapping import EntityMapping, Registry, RelationshipMapping
 from .planner import CommitPlan, plan_commit
-from .reads import Read
 from .relationships import LAZY, is_loaded
 from .writes import next_version
 
 T = TypeVar("T")
-
-R = TypeVar("R")
-
-# A generator-driven exchange: yields reads, is sent their rows, returns an R.
-Exchange = Generator[Read, list[list[Any]], R]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +223,9 @@ class UnitState:
         """Tracked entities for rows of ``reads.projection`` (see ``loading.load_rows``)."""
         return loading.load_rows(self, mapping, rows, load)
 
-    def load_related(self, rel: RelationshipMapping, entities: Sequence[object]) -> Exchange[None]:
+    def load_related(
+        self, rel: RelationshipMapping, entities: Sequence[object]
+    ) -> Conversation[None]:
         """Load ``rel`` for those ``entities`` that do not hold it yet, in one read."""
         states = [
             s
@@ -251,7 +247,7 @@ class UnitState:
         except (ValueEncodingError, PersistenceError):
             return True  # an edit that cannot be stored is still a pending edit
 
-    def prepare_flush(self) -> Exchange[PendingFlush | None]:
+    def prepare_flush(self) -> Conversation[PendingFlush | None]:
         """What the next flush must send, or None when nothing changed.
 
         Fires ``before_flush``, adds new entities reachable through tracked

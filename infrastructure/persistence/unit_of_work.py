@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 from redis import exceptions as redis_errors
 
 from . import detached
+from .conversation import Conversation, Reader, drive
 from .declared import declared_repositories
 from .diagnosis import explain
 from .errors import (
@@ -30,7 +31,7 @@ from .mapping import EntityMapping, Registry
 from .observe import observed
 from .preview import CommitPreview, preview
 from .reads import Read
-from .repository import Conversation, Repository, RepositoryBase, drive
+from .repository import Repository, RepositoryBase
 from .state import FlushHook, PendingFlush, UnitState
 from .wire import CONNECTION_ERRORS, commit_failure, is_timeout, never_sent, read_failure
 
@@ -121,7 +122,7 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
             self._repositories[entity_type] = repository
             setattr(self, name, repository)
 
-    def _lazy_reader(self) -> Callable[[Read], list[list[Any]]] | None:
+    def _lazy_reader(self) -> Reader | None:
         """How relationships load on attribute access: only a sync unit can."""
         return None
 
@@ -220,7 +221,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
 
     _repository_base = Repository
 
-    def _lazy_reader(self) -> Callable[[Read], list[list[Any]]] | None:
+    def _lazy_reader(self) -> Reader | None:
         return self.read
 
     def __enter__(self) -> Self:

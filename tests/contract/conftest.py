@@ -18,12 +18,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.fakes import (
-    FakeAsyncBankUnitOfWork,
-    FakeAsyncUnitOfWork,
-    FakeBankUnitOfWork,
-    FakeUnitOfWork,
-)
+from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
+from infrastructure.fakes import FakeAsyncUnitOfWork, FakeUnitOfWork
 from infrastructure.persistence import Registry, ensure_schema
 from tests.integration.graph_support import graph_registry
 from tests.units import FOUR_WAYS, Units, units_of

@@ -13,6 +13,7 @@ import pytest
 
 from domain.errors import AlreadyFriends
 from domain.model import Account, Money, Person, Transfer
+from infrastructure.persistence import UnitClosedError
 from tests.units import stored
 
 FRIENDSHIPS = ["friendships"]
@@ -189,3 +190,10 @@ async def test_reachable_accounts_follow_transfers_forward_within_the_limit(be):
     assert [x.id for x in from_f] == keys("a", "b", "c", "d", "e")
     assert from_e == []
     assert b.balance == Money(Decimal("101"))
+
+
+async def test_a_closed_unit_refuses_a_custom_query_before_checking_its_arguments(be):
+    async with be.unit() as uow:
+        pass
+    with pytest.raises(UnitClosedError):
+        await be.io(uow.accounts.reachable_from("not an account id", max_transfers=0))

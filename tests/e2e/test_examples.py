@@ -121,6 +121,14 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "about 'nodes and edges', near Ada: Graph databases by Ada, Graph queries by Bob",
         "has pending changes after searching: False",
     ],
+    "10_custom_query": [
+        "sync, adults in Lyon: ['ada', 'cyd']",
+        "sync, members per city: {'Lyon': 3, 'Oslo': 1}",
+        "sync, a found member is the unit's object: True",
+        "async, adults in Lyon: ['ada', 'cyd']",
+        "async, members per city: {'Lyon': 3, 'Oslo': 1}",
+        "async, a found member is the unit's object: True",
+    ],
     "21_async_unit": [
         "committed on exit, Hana's version: 1",
         "loaded: Hana, 34 | same object twice: True",

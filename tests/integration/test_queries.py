@@ -19,11 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infrastructure.persistence import (
+    Conversation,
     Criterion,
     F,
     MappingError,
     Page,
     Registry,
+    RepositoryBase,
+    Rows,
     UnitOfWork,
     ValueEncodingError,
     ensure_schema,
@@ -432,6 +435,39 @@ async def test_custom_queries_return_the_unit_s_tracked_entities(
         assert (await repo.query_entities("MATCH (n:Person {id: 'amy'}) RETURN n"))[0] is amy
         uow.delete(amy)
         assert await repo.query("MATCH (n:Person {id: 'amy'}) RETURN n") == [[None]]
+        await uow.rollback()
+
+
+def _older_than(
+    repo: RepositoryBase[Person], age: int
+) -> Conversation[tuple[list[bool], Rows, Person | None]]:
+    """A custom read written once on the public helpers, for either unit."""
+    raw = yield from repo.raw_rows(
+        "MATCH (n:Person) WHERE n.age > $age RETURN n ORDER BY n.id", age=age
+    )
+    tracked = [isinstance(row[0], Person) for row in raw]
+    kept = [row for row in raw if row[0].properties["name"] != "Amy"]
+    ann = yield from repo.lookup("ann")
+    return tracked, repo.as_entities(kept), ann
+
+
+async def test_a_custom_conversation_on_the_public_helpers_runs_on_either_unit(
+    harness: Harness, reg: Registry, crowd: None
+) -> None:
+    async with open_unit(harness, reg) as uow:
+        repo = uow.repository(Person)
+        base = getattr(repo, "sync", repo)  # the sync variant wraps its repository in awaitables
+        uow.delete(await repo.get("cid"))
+        harness.log.clear()
+        tracked, kept, ann = await repo.run(_older_than(base, 30))
+        assert tracked == [False, False, False, False]  # raw rows hold the client's nodes
+        assert [[p.name if p else None for p in row] for row in kept] == [["Al"], ["Ann"], [None]]
+        assert ann is not None
+        assert kept[1][0] is ann  # the node kept became the unit's entity
+        assert len(harness.log.reads) == 2  # the custom read, then ann's lookup
+        assert await repo.run(base.lookup("ann")) is ann
+        assert await repo.run(base.rows("MATCH (n:Person {id: 'al'}) RETURN n")) == [kept[0]]
+        assert len(harness.log.reads) == 3  # the lookup came from the identity map
         await uow.rollback()
 
 

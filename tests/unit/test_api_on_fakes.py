@@ -14,7 +14,8 @@ from app.request_scope import RequestUnit
 from app.settings import Settings
 from domain.model import Account, Money
 from infrastructure.bank import bank_registry
-from infrastructure.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork, FakeStore
+from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
+from infrastructure.fakes import FakeStore
 
 REGISTRY = bank_registry()
 

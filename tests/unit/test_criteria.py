@@ -36,9 +36,9 @@ from infrastructure.persistence.criteria import (
     parse_order,
     sort_key,
 )
+from infrastructure.persistence.finders import require_mapping_relationships
 from infrastructure.persistence.mapping import EntityMapping
-from infrastructure.persistence.queries import require_mapping_relationships
-from infrastructure.persistence.reads import by_key, with_related
+from infrastructure.persistence.reads import by_key
 
 
 @dataclass
@@ -340,7 +340,7 @@ def test_each_loaded_relationship_gets_its_own_query_variables() -> None:
     """Relationships loaded together are matched and collected under names of their own."""
     mapping = node_registry().mapping_for(Node)
     rels = list(mapping.relationships.values())
-    read = with_related(by_key(mapping, "a"), rels)
+    read = by_key(mapping, "a", rels)
     assert "OPTIONAL MATCH (n)-[r0:CHILD]->(m0:Node)" in read.query
     assert "CASE WHEN m0 IS NULL THEN NULL ELSE [m0.id, 0] END) AS rel0" in read.query
     assert "OPTIONAL MATCH (n)<-[r1:CHILD]-(m1:Node)" in read.query
@@ -380,7 +380,7 @@ def test_a_relationship_holds_each_target_once_and_only_targets_of_its_type() ->
 
 @pytest.mark.parametrize("where", [1, "age > 3", {"age": 3}, True])
 def test_a_where_that_is_not_a_criterion_is_refused_naming_what_it_got(where: object) -> None:
-    from infrastructure.persistence.queries import criterion
+    from infrastructure.persistence.overlay import criterion
 
     with pytest.raises(
         TypeError, match=rf"where must be a criterion built with F.*{type(where).__name__}"

@@ -14,7 +14,8 @@ from app.container import create_container
 from app.settings import Settings
 from domain.model import Account, Money, Person
 from infrastructure.bank import bank_registry
-from infrastructure.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork, FakeStore
+from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
+from infrastructure.fakes import FakeStore
 from infrastructure.persistence import (
     AuditHook,
     EntityWrite,

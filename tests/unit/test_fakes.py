@@ -14,7 +14,8 @@ import pytest
 
 from domain.model import Person
 from infrastructure.bank import bank_registry
-from infrastructure.fakes import FakeBankUnitOfWork, FakeQueryError, FakeStore, FakeUnitOfWork
+from infrastructure.bank.fakes import FakeBankUnitOfWork
+from infrastructure.fakes import FakeQueryError, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
     DuplicateKeyError,
     GuardFailure,

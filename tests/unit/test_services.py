@@ -24,7 +24,8 @@ from domain.errors import (
 from domain.events import FriendshipStarted
 from domain.model import Money, Person
 from infrastructure.bank import bank_registry
-from infrastructure.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork, FakeStore
+from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
+from infrastructure.fakes import FakeStore
 from infrastructure.persistence import ConcurrencyError, EntityNotFoundError
 from tests.units import settled
 

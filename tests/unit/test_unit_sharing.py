@@ -10,7 +10,8 @@ import pytest
 
 from domain.model import Person
 from infrastructure.bank import bank_registry
-from infrastructure.fakes import FakeBankUnitOfWork, FakeStore
+from infrastructure.bank.fakes import FakeBankUnitOfWork
+from infrastructure.fakes import FakeStore
 from infrastructure.persistence import ConcurrentUseError
 
 HELD = "MATCH (n:Person) RETURN count(n)"

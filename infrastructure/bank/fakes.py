@@ -1,5 +1,7 @@
 """In-memory fakes of the example domain's units of work, for service tests.
 
+from infrastructure.bank.fakes import FakeBankUnitOfWork
+
 store = FakeStore()
 service = BankService(lambda: FakeBankUnitOfWork(store, bank_registry()))
 
@@ -14,17 +16,23 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from domain import ports
-from infrastructure.bank import (
+from infrastructure.fakes import (
+    FakeAsyncUnitOfWork,
+    FakePath,
+    FakeUnitOfWork,
+    GraphReader,
+    MemoryQuery,
+    Ref,
+)
+from infrastructure.persistence import Rows
+
+from .repositories import (
     FRIEND_SUGGESTIONS,
     NEXT_ACCOUNTS,
     SHORTEST_PATH,
     AsyncBankUnitOfWork,
     BankUnitOfWork,
 )
-
-from .graph import FakePath, Ref
-from .store import GraphReader, MemoryQuery, Rows
-from .unit_of_work import FakeAsyncUnitOfWork, FakeUnitOfWork
 
 
 def friend_suggestions(graph: GraphReader, params: dict[str, Any]) -> Rows:

@@ -1,16 +1,11 @@
-"""Persistence of the example domain: its mappings, graph queries and units of work.
+"""The example domain's repositories and units of work, on the layer's public API only.
 
-The domain is stored as a graph::
-
-    (:Person)-[:FRIEND {since}]-(:Person)
-    (:Account)-[:SENT]->(:Transfer)-[:TO]->(:Account)
-
-``Person.friendships`` holds one ``Friendship`` per FRIEND edge, whichever
-way the edge points; a transfer holds its ``source`` and ``target`` accounts.
-The typed repositories add the reads a graph answers well, written once as
-conversations (Cypher text shared by the sync and the async repository):
-friends of friends ranked by mutual friends, a shortest chain of friends,
-the accounts money reached through transfers.
+The typed repositories add the reads a graph answers well, each written once
+as a conversation on ``RepositoryBase.rows`` / ``raw_rows`` / ``lookup`` (the
+Cypher text and every decision shared by the sync and the async repository)
+and offered by both with ``run``: friends of friends ranked by mutual
+friends, a shortest chain of friends, the accounts money reached through
+transfers.
 """
 
 from __future__ import annotations
@@ -19,62 +14,15 @@ import builtins
 from typing import Any
 from uuid import UUID
 
-from domain.model import Account, Friendship, FriendSuggestion, Person, Transfer
-
-from .persistence import (
+from domain.model import Account, FriendSuggestion, Person, Transfer
+from infrastructure.persistence import (
     AsyncRepository,
     AsyncUnitOfWork,
-    Registry,
+    Conversation,
     Repository,
+    RepositoryBase,
     UnitOfWork,
-    to_many,
-    to_one,
 )
-from .persistence.aio import drive_async
-from .persistence.queries import convert_rows, raw_query
-from .persistence.repository import Conversation, RepositoryBase, drive
-
-
-def bank_registry(*, unique_emails: bool = False) -> Registry:
-    """The mappings of the example domain (a new registry each call).
-
-    ``unique_emails`` adds a unique constraint on ``Person.email`` (the web
-    application's registry has it; the layer's own tests register people
-    freely).
-    """
-    registry = Registry()
-    # The index on ``since`` serves "friends since" queries; ``ensure_schema`` creating it
-    # also puts the FRIEND type in the graph before the first read (FalkorDB 4.16 plans a
-    # pattern comprehension on a type it does not know yet so that, cached, it keeps
-    # reading that type's edge properties as null).
-    friendships = to_many(
-        Person,
-        "FRIEND",
-        direction="both",
-        via=Friendship,
-        target_field="friend",
-        indexes=["since"],
-    )
-    registry.map(
-        Person,
-        key="id",
-        version="version",
-        unique=["email"] if unique_emails else [],
-        exclude=["events"],
-        relationships={"friendships": friendships},
-    )
-    registry.map(Account, key="id", version="version", exclude=["events"])
-    registry.map(
-        Transfer,
-        key="id",
-        exclude=["events"],
-        relationships={
-            "source": to_one(Account, "SENT", direction="in"),
-            "target": to_one(Account, "TO"),
-        },
-    )
-    return registry
-
 
 # Friends of my friends who are neither me nor my friends, by how many friends
 # we share, then by id.
@@ -115,7 +63,7 @@ class PersonQueries(RepositoryBase[Person]):
         self, person_id: UUID, limit: int
     ) -> Conversation[builtins.list[FriendSuggestion]]:
         _check_count("limit", limit, 0)
-        rows = yield from self._query(FRIEND_SUGGESTIONS, {"id": person_id, "limit": limit})
+        rows = yield from self.rows(FRIEND_SUGGESTIONS, id=person_id, limit=limit)
         return [FriendSuggestion(p, int(mutual)) for p, mutual in rows if p is not None]
 
     def _shortest_path(
@@ -123,10 +71,9 @@ class PersonQueries(RepositoryBase[Person]):
     ) -> Conversation[builtins.list[Person]]:
         _check_count("max_hops", max_hops, 1)
         if person_id == other_id:
-            found = yield from self._get_or_none(person_id, ())
+            found = yield from self.lookup(person_id)
             return [] if found is None else [found]
-        params = {"a": person_id, "b": other_id, "hops": max_hops}
-        rows = yield from self._query(SHORTEST_PATH, params)
+        rows = yield from self.rows(SHORTEST_PATH, a=person_id, b=other_id, hops=max_hops)
         return [p for p in rows[0][0] if p is not None] if rows else []
 
 
@@ -137,12 +84,11 @@ class AccountQueries(RepositoryBase[Account]):
         self, account_id: UUID, max_transfers: int
     ) -> Conversation[builtins.list[Account]]:
         _check_count("max_transfers", max_transfers, 1)
-        self._unit.check_open()
         start = self.mapping.encode_key(account_id)
         seen: dict[Any, Any] = {start: None}
         frontier = [start]
         for _ in range(max_transfers):
-            rows = yield from raw_query(NEXT_ACCOUNTS, {"frontier": frontier})
+            rows = yield from self.raw_rows(NEXT_ACCOUNTS, frontier=frontier)
             fresh = {row[0].properties[self.mapping.key_property]: row[0] for row in rows}
             frontier = [key for key in fresh if key not in seen]
             if not frontier:
@@ -150,7 +96,7 @@ class AccountQueries(RepositoryBase[Account]):
             seen.update((key, fresh[key]) for key in frontier)
         del seen[start]
         ordered = [[seen[key]] for key in sorted(seen)]
-        return [row[0] for row in convert_rows(self._unit, ordered) if row[0] is not None]
+        return [row[0] for row in self.as_entities(ordered) if row[0] is not None]
 
 
 class PersonRepository(PersonQueries, Repository[Person]):
@@ -160,7 +106,7 @@ class PersonRepository(PersonQueries, Repository[Person]):
         self, person_id: UUID, limit: int = 10
     ) -> builtins.list[FriendSuggestion]:
         """Friends of friends who are not friends yet: most mutual friends first, then by id."""
-        return drive(self._friend_suggestions(person_id, limit), self._read)
+        return self.run(self._friend_suggestions(person_id, limit))
 
     def shortest_path(
         self, person_id: UUID, other_id: UUID, max_hops: int = 6
@@ -169,7 +115,7 @@ class PersonRepository(PersonQueries, Repository[Person]):
 
         Empty when they are not connected within ``max_hops`` friendships.
         """
-        return drive(self._shortest_path(person_id, other_id, max_hops), self._read)
+        return self.run(self._shortest_path(person_id, other_id, max_hops))
 
 
 class AsyncPersonRepository(PersonQueries, AsyncRepository[Person]):
@@ -178,12 +124,17 @@ class AsyncPersonRepository(PersonQueries, AsyncRepository[Person]):
     async def friend_suggestions(
         self, person_id: UUID, limit: int = 10
     ) -> builtins.list[FriendSuggestion]:
-        return await drive_async(self._friend_suggestions(person_id, limit), self._read)
+        """Friends of friends who are not friends yet: most mutual friends first, then by id."""
+        return await self.run(self._friend_suggestions(person_id, limit))
 
     async def shortest_path(
         self, person_id: UUID, other_id: UUID, max_hops: int = 6
     ) -> builtins.list[Person]:
-        return await drive_async(self._shortest_path(person_id, other_id, max_hops), self._read)
+        """People on a shortest chain of friendships between the two, both ends included.
+
+        Empty when they are not connected within ``max_hops`` friendships.
+        """
+        return await self.run(self._shortest_path(person_id, other_id, max_hops))
 
 
 class AccountRepository(AccountQueries, Repository[Account]):
@@ -194,7 +145,7 @@ class AccountRepository(AccountQueries, Repository[Account]):
 
         The account itself is left out, even when money came back to it.
         """
-        return drive(self._reachable_from(account_id, max_transfers), self._read)
+        return self.run(self._reachable_from(account_id, max_transfers))
 
 
 class AsyncAccountRepository(AccountQueries, AsyncRepository[Account]):
@@ -203,7 +154,11 @@ class AsyncAccountRepository(AccountQueries, AsyncRepository[Account]):
     async def reachable_from(
         self, account_id: UUID, max_transfers: int = 6
     ) -> builtins.list[Account]:
-        return await drive_async(self._reachable_from(account_id, max_transfers), self._read)
+        """Accounts money from ``account_id`` reached in up to ``max_transfers`` transfers, by id.
+
+        The account itself is left out, even when money came back to it.
+        """
+        return await self.run(self._reachable_from(account_id, max_transfers))
 
 
 class BankUnitOfWork(UnitOfWork):
