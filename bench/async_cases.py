@@ -6,7 +6,6 @@ import asyncio
 import gc
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 from domain.model import Person
@@ -16,7 +15,7 @@ from infrastructure.server.cypher import AsyncFastGraph
 
 from . import data
 from .harness import Bench, Result, Setup, Target
-from .sync_cases import RawConflict, bank_setup
+from .sync_cases import RawConflict, bank_setup, money_moved, stored_people
 
 AsyncCase = tuple[Setup, Callable[[Any, Any], Awaitable[Any]], Callable[[Any, Any], Awaitable[Any]]]
 
@@ -36,15 +35,6 @@ def insert_case(n: int, registry: Registry) -> AsyncCase:
     return setup, ours, raw
 
 
-def _stored_people(n: int) -> Setup:
-    def setup(graph: Any) -> list[Any]:
-        people = data.make_people(n)
-        data.store_people(graph, people)
-        return [p.id for p in people]
-
-    return setup
-
-
 def get_many_case(n: int, registry: Registry) -> AsyncCase:
     async def ours(graph: Any, keys: list[Any]) -> None:
         async with AsyncBankUnitOfWork(graph, registry) as uow:
@@ -55,7 +45,7 @@ def get_many_case(n: int, registry: Registry) -> AsyncCase:
         rows: list[list[Any]] = result.result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def list_case(n: int, registry: Registry) -> AsyncCase:
@@ -68,7 +58,7 @@ def list_case(n: int, registry: Registry) -> AsyncCase:
         rows: list[list[Any]] = result.result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 async def ours_transfer(graph: Any, registry: Registry, source: Any, target: Any) -> None:
@@ -81,16 +71,7 @@ async def ours_transfer(graph: Any, registry: Registry, source: Any, target: Any
 async def raw_transfer(graph: Any, source: Any, target: Any) -> None:
     s, t = str(source), str(target)
     rows = (await graph.ro_query(data.GET_ACCOUNTS, {"keys": [s, t]})).result_set
-    found = {row[0]: row for row in rows}
-    src, dst = found[s], found[t]
-    amount = data.AMOUNT.amount
-    left = Decimal(src[1]) - amount
-    if left < 0:
-        raise ValueError(f"account {s} cannot pay {amount}")
-    moved = [
-        {"k": s, "v": src[3], "a": str(left)},
-        {"k": t, "v": dst[3], "a": str(Decimal(dst[1]) + amount)},
-    ]
+    moved = money_moved(rows, s, t)
     if (await graph.query(data.MOVE_MONEY, {"rows": moved})).result_set[0][0] != 2:
         raise RawConflict(f"transfer {s} -> {t} lost a race")
 

@@ -25,10 +25,6 @@ Workloads, each against the fastest raw-client query found for it:
 
 from __future__ import annotations
 
-import cProfile
-import gc
-import os
-import pstats
 import random
 import uuid
 from collections.abc import Callable
@@ -40,6 +36,7 @@ from infrastructure.persistence import Registry, Repository, UnitOfWork, to_many
 from infrastructure.server import Database
 
 from .harness import Bench, CountingGraph, Result, Run, Setup, Target
+from .profiling import profiled
 
 Case = tuple[Setup, Run, Run]
 
@@ -47,22 +44,23 @@ Case = tuple[Setup, Run, Run]
 
 
 @dataclass
-class Member:
+class _Profile:
+    """The stored fields of a member, whichever way its friendships are held."""
+
     id: uuid.UUID
     name: str
     email: str
     age: int | None = None
     version: int = 0
+
+
+@dataclass
+class Member(_Profile):
     friends: list[Member] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass
-class DatedMember:
-    id: uuid.UUID
-    name: str
-    email: str
-    age: int | None = None
-    version: int = 0
+class DatedMember(_Profile):
     friendships: list[Friendship] = field(default_factory=list, repr=False, compare=False)
 
 
@@ -563,39 +561,10 @@ def run_graph(
 
 # -- profiling our side -----------------------------------------------------------------
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _where(file: str) -> str:
-    if "site-packages/" in file:
-        return file.split("site-packages/", 1)[1]
-    return os.path.relpath(file, _ROOT) if file.startswith(_ROOT) else file
-
 
 def hotspots(db: Database, name: str, people: int, friends: int, top: int) -> list[dict[str, Any]]:
     """cProfile of our side of the graph workload ``name``, shaped like ``profiling.hotspots``."""
     variant, make = GRAPH_CASES[name]
     bench = Bench(db, variant.make_registry(), 1)
     setup, ours, _ = make(variant, make_network(people, friends), bench.registry)
-    _, graph = bench.fresh_graph("gprofile")
-    profile = cProfile.Profile()
-    try:
-        context = setup(graph)
-        gc.collect()
-        profile.runcall(ours, graph, context)
-    finally:
-        graph.delete()
-    entries = pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
-    total = max(cum for _, (_, _, _, cum, _) in entries)
-    rows = [
-        {
-            "function": f"{_where(file)}:{line}({func})" if line else func,
-            "calls": calls,
-            "cum_share": round(cum / total, 3),
-            "own_share": round(own / total, 3),
-        }
-        for (file, line, func), (_, calls, own, cum, _) in entries
-    ]
-    by_cum = sorted(rows, key=lambda r: r["cum_share"], reverse=True)[:top]
-    by_own = sorted(rows, key=lambda r: r["own_share"], reverse=True)[:top]
-    return [{"total_ms": round(total * 1000, 1)}, *by_cum, {"by_own_time": by_own}]
+    return profiled(bench, "gprofile", setup, ours, top)

@@ -45,7 +45,9 @@ def insert_case(n: int, registry: Registry) -> Case:
     return setup, ours, raw
 
 
-def _stored_people(n: int) -> Setup:
+def stored_people(n: int) -> Setup:
+    """A setup: ``n`` people stored with the raw client; the case gets their keys."""
+
     def setup(graph: Any) -> list[Any]:
         people = data.make_people(n)
         data.store_people(graph, people)
@@ -65,7 +67,7 @@ def get_many_case(n: int, registry: Registry) -> Case:
         ).result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def update_case(n: int, registry: Registry) -> Case:
@@ -80,7 +82,7 @@ def update_case(n: int, registry: Registry) -> Case:
         changed = [{"k": row[0], "age": row[3] + 1} for row in rows[::10]]
         graph.query(data.SET_AGES, {"rows": changed})
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def delete_case(n: int, registry: Registry) -> Case:
@@ -93,7 +95,7 @@ def delete_case(n: int, registry: Registry) -> Case:
         rows = graph.ro_query(data.GET_PEOPLE, {"keys": [str(k) for k in keys]}).result_set
         graph.query(data.DELETE_PEOPLE, {"keys": [row[0] for row in rows]})
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 def list_case(n: int, registry: Registry) -> Case:
@@ -105,7 +107,7 @@ def list_case(n: int, registry: Registry) -> Case:
         rows: list[list[Any]] = graph.ro_query(data.LIST_PEOPLE).result_set
         return rows
 
-    return _stored_people(n), ours, raw
+    return stored_people(n), ours, raw
 
 
 # A hand-written mapping on the raw client: what a careful user pays to get objects.
@@ -169,7 +171,7 @@ def commit_only(bench: Bench, n: int) -> list[Result]:
         for side in best:
             _, graph = bench.fresh_graph("commit_only")
             try:
-                keys = _stored_people(n)(graph)
+                keys = stored_people(n)(graph)
                 handle = graph if side.endswith("ours") else stock(graph)
                 if side == "update ours":
                     uow = BankUnitOfWork(handle, registry)
@@ -229,20 +231,29 @@ def ours_transfer(graph: Any, registry: Registry, source: Any, target: Any) -> N
         dst.deposit(data.AMOUNT)
 
 
-def raw_transfer(graph: Any, source: Any, target: Any) -> None:
-    """One read and one versioned write, as a careful raw-client user would write it."""
-    s, t = str(source), str(target)
-    rows = graph.ro_query(data.GET_ACCOUNTS, {"keys": [s, t]}).result_set
+def money_moved(rows: list[list[Any]], s: str, t: str) -> list[dict[str, Any]]:
+    """The raw transfer's decision: both accounts' new balances, each with the version read.
+
+    Raises:
+        ValueError: the source cannot pay.
+    """
     found = {row[0]: row for row in rows}
     src, dst = found[s], found[t]
     amount = data.AMOUNT.amount
     left = Decimal(src[1]) - amount
     if left < 0:
         raise ValueError(f"account {s} cannot pay {amount}")
-    moved = [
+    return [
         {"k": s, "v": src[3], "a": str(left)},
         {"k": t, "v": dst[3], "a": str(Decimal(dst[1]) + amount)},
     ]
+
+
+def raw_transfer(graph: Any, source: Any, target: Any) -> None:
+    """One read and one versioned write, as a careful raw-client user would write it."""
+    s, t = str(source), str(target)
+    rows = graph.ro_query(data.GET_ACCOUNTS, {"keys": [s, t]}).result_set
+    moved = money_moved(rows, s, t)
     if graph.query(data.MOVE_MONEY, {"rows": moved}).result_set[0][0] != 2:
         raise RawConflict(f"transfer {s} -> {t} lost a race")
 

@@ -12,22 +12,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any
 
-from _support import example_database, example_graph
+from _support import run_async_example
 
 from domain.errors import InsufficientFunds
 from domain.model import Account, Money, Person, Transfer
-from infrastructure.bank import AsyncBankUnitOfWork, bank_registry
+from infrastructure.bank import AsyncBankUnitOfWork
 from infrastructure.persistence import (
     ConcurrencyError,
     Registry,
-    ensure_key_constraints,
     retry_on_conflict_async,
 )
-from infrastructure.server import Database
 
 
 async def balances(graph: Any, registry: Registry, *accounts: Account) -> str:
@@ -36,89 +33,82 @@ async def balances(graph: Any, registry: Registry, *accounts: Account) -> str:
         return " | ".join(str(a.balance) for a in loaded)
 
 
-async def run(db: Database, graph_name: str, registry: Registry) -> None:
-    client = db.async_client()
+async def run(client: Any, graph_name: str, registry: Registry) -> None:
     graph = client.select_graph(graph_name)
 
     def unit() -> AsyncBankUnitOfWork:
         return AsyncBankUnitOfWork(graph, registry)
 
+    nora = Person.register("Nora", "nora@example.com", 41)
+    checking, savings = Account.open(nora.id), Account.open(nora.id)
+
+    # 1. An explicit commit.
+    async with unit() as uow:
+        uow.people.add(nora)
+        uow.accounts.add(checking)
+        uow.accounts.add(savings)
+        checking.deposit(Money(Decimal("100.00")))
+        await uow.commit()
+        print("committed, pending changes:", uow.has_pending_changes)
+    print("balances (checking | savings):", await balances(graph, registry, checking, savings))
+
+    # 2. An exception inside the block: the deposit before it is not written.
     try:
-        nora = Person.register("Nora", "nora@example.com", 41)
-        checking, savings = Account.open(nora.id), Account.open(nora.id)
-
-        # 1. An explicit commit.
         async with unit() as uow:
-            uow.people.add(nora)
-            uow.accounts.add(checking)
-            uow.accounts.add(savings)
-            checking.deposit(Money(Decimal("100.00")))
-            await uow.commit()
-            print("committed, pending changes:", uow.has_pending_changes)
-        print("balances (checking | savings):", await balances(graph, registry, checking, savings))
+            source, target = await uow.accounts.get_many([checking.id, savings.id])
+            source.deposit(Money(Decimal("50.00")))  # 150.00 in memory
+            uow.transfers.add(Transfer.between(source, target, Money(Decimal("500.00"))))
+    except InsufficientFunds as exc:
+        print("the unit raised InsufficientFunds:", exc)
+    print("balances after the failed unit:", await balances(graph, registry, checking, savings))
+    async with unit() as uow:
+        print("transfers stored:", await uow.transfers.count())
 
-        # 2. An exception inside the block: the deposit before it is not written.
-        try:
-            async with unit() as uow:
-                source, target = await uow.accounts.get_many([checking.id, savings.id])
-                source.deposit(Money(Decimal("50.00")))  # 150.00 in memory
-                uow.transfers.add(Transfer.between(source, target, Money(Decimal("500.00"))))
-        except InsufficientFunds as exc:
-            print("the unit raised InsufficientFunds:", exc)
-        print("balances after the failed unit:", await balances(graph, registry, checking, savings))
+    # 3. A stale commit is refused whole: another unit changed the account
+    #    between this unit's read and its commit.
+    async def move_ten(interfere: bool) -> None:
         async with unit() as uow:
-            print("transfers stored:", await uow.transfers.count())
+            source, target = await uow.accounts.get_many([checking.id, savings.id])
+            if interfere:
+                async with unit() as other:
+                    (await other.accounts.get(checking.id)).deposit(Money(Decimal("1.00")))
+            uow.transfers.add(Transfer.between(source, target, Money(Decimal("10.00"))))
 
-        # 3. A stale commit is refused whole: another unit changed the account
-        #    between this unit's read and its commit.
-        async def move_ten(interfere: bool) -> None:
-            async with unit() as uow:
-                source, target = await uow.accounts.get_many([checking.id, savings.id])
-                if interfere:
-                    async with unit() as other:
-                        (await other.accounts.get(checking.id)).deposit(Money(Decimal("1.00")))
-                uow.transfers.add(Transfer.between(source, target, Money(Decimal("10.00"))))
+    try:
+        await move_ten(interfere=True)
+    except ConcurrencyError as exc:
+        print("ConcurrencyError:", str(exc).split(":")[0])
+    print("after the refused commit:", await balances(graph, registry, checking, savings))
 
-        try:
-            await move_ten(interfere=True)
-        except ConcurrencyError as exc:
-            print("ConcurrencyError:", str(exc).split(":")[0])
-        print("after the refused commit:", await balances(graph, registry, checking, savings))
+    #    retry_on_conflict_async reruns the whole unit from fresh reads.
+    attempts = 0
 
-        #    retry_on_conflict_async reruns the whole unit from fresh reads.
-        attempts = 0
+    async def move_ten_once_interrupted() -> None:
+        nonlocal attempts
+        attempts += 1
+        await move_ten(interfere=attempts == 1)
 
-        async def move_ten_once_interrupted() -> None:
-            nonlocal attempts
-            attempts += 1
-            await move_ten(interfere=attempts == 1)
+    await retry_on_conflict_async(move_ten_once_interrupted)
+    print(
+        f"retried: {attempts} attempts, balances:",
+        await balances(graph, registry, checking, savings),
+    )
+    async with unit() as uow:
+        print("transfers stored:", await uow.transfers.count())
 
-        await retry_on_conflict_async(move_ten_once_interrupted)
-        print(
-            f"retried: {attempts} attempts, balances:",
-            await balances(graph, registry, checking, savings),
-        )
-        async with unit() as uow:
-            print("transfers stored:", await uow.transfers.count())
-
-        # 4. An explicit rollback restores what was loaded; the unit stays usable.
-        async with unit() as uow:
-            acc = await uow.accounts.get(savings.id)
-            acc.deposit(Money(Decimal("999.00")))
-            print("before rollback:", acc.balance, "| pending:", uow.has_pending_changes)
-            await uow.rollback()
-            print("after rollback:", acc.balance, "| pending:", uow.has_pending_changes)
-            print("unit still active:", uow.is_active)
-        print("balances at the end:", await balances(graph, registry, checking, savings))
-    finally:
-        await db.aclose()
+    # 4. An explicit rollback restores what was loaded; the unit stays usable.
+    async with unit() as uow:
+        acc = await uow.accounts.get(savings.id)
+        acc.deposit(Money(Decimal("999.00")))
+        print("before rollback:", acc.balance, "| pending:", uow.has_pending_changes)
+        await uow.rollback()
+        print("after rollback:", acc.balance, "| pending:", uow.has_pending_changes)
+        print("unit still active:", uow.is_active)
+    print("balances at the end:", await balances(graph, registry, checking, savings))
 
 
 def main() -> None:
-    with example_database() as db, example_graph(db, "async_rollback") as graph:
-        registry = bank_registry()
-        ensure_key_constraints(graph, registry)
-        asyncio.run(run(db, graph.name, registry))
+    run_async_example("async_rollback", run)
 
 
 if __name__ == "__main__":

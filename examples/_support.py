@@ -8,15 +8,16 @@ so examples can share a server and run in any order.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from infrastructure.bank import BankUnitOfWork, bank_registry
-from infrastructure.persistence import ensure_key_constraints
+from infrastructure.persistence import Registry, ensure_key_constraints
 from infrastructure.server import Database
 
 
@@ -58,3 +59,23 @@ def bank_example(topic: str) -> Iterator[Callable[[], BankUnitOfWork]]:
     """Database, fresh graph and unit factory in one: what most examples start with."""
     with example_database() as db, example_graph(db, topic) as graph:
         yield bank_units(graph)
+
+
+def run_async_example(topic: str, run: Callable[[Any, str, Registry], Awaitable[None]]) -> None:
+    """Run ``run(client, graph_name, registry)`` in an event loop, on a fresh bank graph.
+
+    ``client`` is the database's async client, created inside the event loop
+    that uses it (``db.async_client()``); its connections are closed when
+    ``run`` ends.
+    """
+
+    async def in_the_loop(db: Database, graph_name: str, registry: Registry) -> None:
+        try:
+            await run(db.async_client(), graph_name, registry)
+        finally:
+            await db.aclose()
+
+    with example_database() as db, example_graph(db, topic) as graph:
+        registry = bank_registry()
+        ensure_key_constraints(graph, registry)
+        asyncio.run(in_the_loop(db, graph.name, registry))

@@ -1,7 +1,7 @@
 """The example domain's use cases as transaction scripts (async).
 
 ``BankService`` with ``await`` where a unit of work talks to the server, and
-nothing else: a unit test compares the two, and the methods take their
+nothing else: ``tests/twins.py`` compares the two, and the methods take their
 documentation from ``BankService``.
 """
 

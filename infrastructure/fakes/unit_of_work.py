@@ -82,21 +82,35 @@ def _flushing(unit: UnitState, store: FakeStore) -> Conversation[None]:
     unit.flushed(pending, [[1, *returned]])
 
 
-class FakeUnitOfWork(UnitOfWork):
-    """A ``UnitOfWork`` whose graph is a ``FakeStore``.
+class _OnTheStore:
+    """What both fake units share: the store in the graph's place, and the reads it answers.
 
     ``committed`` turns True once a commit succeeded (a clean ``with`` exit
     included), for tests that check a service committed its work.
     """
 
     queries: ClassVar[Mapping[str, MemoryQuery]] = {}
+    unit: UnitState
+    _no_graph: ClassVar[type[_NoGraph]] = _NoGraph
 
     def __init__(
         self, store: FakeStore, registry: Registry, *, hooks: Sequence[FlushHook] = ()
     ) -> None:
         self.store = store
         self.committed = False
-        super().__init__(_NoGraph(), registry, hooks=hooks)
+        super().__init__(self._no_graph(), registry, hooks=hooks)  # type: ignore[call-arg]
+
+    def _answer(self, read: Read) -> list[list[Any]]:
+        self.unit.check_open()
+        previous = self.unit.enter()  # one thread or task at a time, as the real unit
+        try:
+            return self.store.answer(read, self.unit.registry, self.queries)
+        finally:
+            self.unit.leave(previous)
+
+
+class FakeUnitOfWork(_OnTheStore, UnitOfWork):
+    """A ``UnitOfWork`` whose graph is a ``FakeStore``; see ``_OnTheStore``."""
 
     def flush(self) -> None:
         previous = self.unit.enter()
@@ -110,25 +124,13 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed = True
 
     def read(self, read: Read) -> list[list[Any]]:
-        self.unit.check_open()
-        previous = self.unit.enter()  # one thread at a time, as the real unit
-        try:
-            return self.store.answer(read, self.unit.registry, self.queries)
-        finally:
-            self.unit.leave(previous)
+        return self._answer(read)
 
 
-class FakeAsyncUnitOfWork(AsyncUnitOfWork):
-    """An ``AsyncUnitOfWork`` whose graph is a ``FakeStore``."""
+class FakeAsyncUnitOfWork(_OnTheStore, AsyncUnitOfWork):
+    """An ``AsyncUnitOfWork`` whose graph is a ``FakeStore``; see ``_OnTheStore``."""
 
-    queries: ClassVar[Mapping[str, MemoryQuery]] = {}
-
-    def __init__(
-        self, store: FakeStore, registry: Registry, *, hooks: Sequence[FlushHook] = ()
-    ) -> None:
-        self.store = store
-        self.committed = False
-        super().__init__(_NoAsyncGraph(), registry, hooks=hooks)
+    _no_graph = _NoAsyncGraph
 
     async def flush(self) -> None:
         previous = self.unit.enter()
@@ -142,5 +144,4 @@ class FakeAsyncUnitOfWork(AsyncUnitOfWork):
         self.committed = True
 
     async def read(self, read: Read) -> list[list[Any]]:
-        self.unit.check_open()
-        return self.store.answer(read, self.unit.registry, self.queries)
+        return self._answer(read)

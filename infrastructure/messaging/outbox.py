@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from redis import exceptions as redis_errors
@@ -22,6 +22,7 @@ from redis import exceptions as redis_errors
 from infrastructure.persistence import EntityMapping, Registry
 from infrastructure.persistence.aio import AsyncGraph
 from infrastructure.persistence.reads import Read, projection
+from infrastructure.persistence.steps import Steps, run_steps, run_steps_async, twin_of
 from infrastructure.persistence.unit_of_work import SyncGraph
 
 OUTBOX_LABEL = "OutboxRecord"
@@ -114,59 +115,68 @@ class OutboxQueries:
         return Read(self._prune, {"before": self._at(before), "limit": limit})
 
 
-class GraphOutboxSource:
-    """The outbox records stored in one FalkorDB graph (sync).
+G = TypeVar("G")
+
+
+class _OutboxSourceBase(Generic[G]):
+    """The bodies of the outbox sources (see ``persistence.steps``); subclasses drive them.
 
     Args:
-        graph: a sync graph handle (``Database.graph(name)``).
+        graph: a graph handle (``Database.graph(name)``, or its async twin).
         mapping: what ``register_outbox`` returned, or
             ``registry.mapping_for(OutboxRecord)``.
     """
 
-    def __init__(self, graph: SyncGraph, mapping: EntityMapping[OutboxRecord]) -> None:
+    def __init__(self, graph: G, mapping: EntityMapping[OutboxRecord]) -> None:
         self.graph = graph
         self.queries = OutboxQueries(mapping)
+
+    def _pending(self, limit: int) -> Steps[list[OutboxRecord]]:
+        read = self.queries.pending(limit)
+        graph: Any = self.graph
+        result = yield graph.ro_query(read.query, read.params)
+        return self.queries.records(result.result_set)
+
+    def _count(self, read: Read) -> Steps[int]:
+        graph: Any = self.graph
+        result = yield graph.query(read.query, read.params)
+        counted: int = result.result_set[0][0]
+        return counted
+
+    def _marking(self, ids: Sequence[UUID], at: datetime) -> Steps[int]:
+        if not ids:
+            return 0
+        return (yield from self._count(self.queries.mark(ids, at)))
+
+    def _pruning(self, before: datetime, limit: int) -> Steps[int]:
+        return (yield from self._count(self.queries.prune(before, limit)))
+
+
+class GraphOutboxSource(_OutboxSourceBase[SyncGraph]):
+    """The outbox records stored in one FalkorDB graph (sync); see ``_OutboxSourceBase``."""
 
     def pending(self, limit: int) -> list[OutboxRecord]:
         """Up to ``limit`` undelivered records: whole aggregates, each in sequence order."""
-        read = self.queries.pending(limit)
-        return self.queries.records(self.graph.ro_query(read.query, read.params).result_set)
+        return run_steps(self._pending(limit))
 
     def mark_delivered(self, ids: Sequence[UUID], at: datetime) -> int:
         """Mark records delivered at ``at``; returns how many were still undelivered."""
-        if not ids:
-            return 0
-        read = self.queries.mark(ids, at)
-        marked: int = self.graph.query(read.query, read.params).result_set[0][0]
-        return marked
+        return run_steps(self._marking(ids, at))
 
     def prune_delivered(self, before: datetime, *, limit: int = 10_000) -> int:
         """Delete up to ``limit`` records delivered before ``before``; returns how many."""
-        read = self.queries.prune(before, limit)
-        deleted: int = self.graph.query(read.query, read.params).result_set[0][0]
-        return deleted
+        return run_steps(self._pruning(before, limit))
 
 
-class AsyncGraphOutboxSource:
+@twin_of(GraphOutboxSource)
+class AsyncGraphOutboxSource(_OutboxSourceBase[AsyncGraph]):
     """``GraphOutboxSource`` on an async graph handle."""
 
-    def __init__(self, graph: AsyncGraph, mapping: EntityMapping[OutboxRecord]) -> None:
-        self.graph = graph
-        self.queries = OutboxQueries(mapping)
-
     async def pending(self, limit: int) -> list[OutboxRecord]:
-        read = self.queries.pending(limit)
-        result = await self.graph.ro_query(read.query, read.params)
-        return self.queries.records(result.result_set)
+        return await run_steps_async(self._pending(limit))
 
     async def mark_delivered(self, ids: Sequence[UUID], at: datetime) -> int:
-        if not ids:
-            return 0
-        read = self.queries.mark(ids, at)
-        marked: int = (await self.graph.query(read.query, read.params)).result_set[0][0]
-        return marked
+        return await run_steps_async(self._marking(ids, at))
 
     async def prune_delivered(self, before: datetime, *, limit: int = 10_000) -> int:
-        read = self.queries.prune(before, limit)
-        deleted: int = (await self.graph.query(read.query, read.params)).result_set[0][0]
-        return deleted
+        return await run_steps_async(self._pruning(before, limit))

@@ -37,12 +37,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import redis
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
+
+from infrastructure.persistence.steps import Steps, run_steps, run_steps_async, twin_of
 
 from .errors import MessagingError
 from .outbox import OutboxRecord
@@ -99,18 +101,37 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _RelayBase:
-    """Settings and every decision of the relay; subclasses only do the I/O."""
+S = TypeVar("S")
+C = TypeVar("C")
+
+
+class _RelayBase(Generic[S, C]):
+    """Settings and every decision of the relay, and its bodies; subclasses only drive them.
+
+    Args:
+        source: the outbox to read (``GraphOutboxSource``).
+        client: a Redis client for the stream (FalkorDB's own server is a
+            Redis server, so ``Database.client.connection`` works).
+        stream: the stream key.
+        batch_size: records per read/publish/mark round.
+        dedupe_ttl_s: how long a published record's dedupe key lives (None:
+            forever); it must outlast any gap between publish and mark.
+        maxlen: trim the stream to about this many entries (None: keep all).
+        max_attempts: how often a batch is re-checked when another relay
+            touches the same records before ``RelayContentionError``.
+    """
 
     def __init__(
         self,
+        source: S,
+        client: C,
         *,
-        stream: str,
-        batch_size: int,
-        dedupe_ttl_s: int | None,
-        maxlen: int | None,
-        max_attempts: int,
-        clock: Callable[[], datetime],
+        stream: str = "outbox",
+        batch_size: int = 500,
+        dedupe_ttl_s: int | None = 7 * 24 * 3600,
+        maxlen: int | None = None,
+        max_attempts: int = 10,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         if not stream:
             raise ValueError("stream must be a non-empty key name")
@@ -124,6 +145,8 @@ class _RelayBase:
         self.maxlen = maxlen
         self.max_attempts = max_attempts
         self.clock = clock
+        self.source = source
+        self.client = client
 
     def dedupe_key(self, record_id: UUID) -> str:
         return f"{self.stream}:published:{record_id}"
@@ -175,45 +198,57 @@ class _RelayBase:
     def _report(records: Sequence[OutboxRecord], fresh: int, marked: int) -> RelayReport:
         return RelayReport(1, fresh, len(records) - fresh, marked)
 
+    # -- the bodies: every I/O call yielded (see ``persistence.steps``) -------------
 
-class OutboxRelay(_RelayBase):
-    """Publishes outbox records to a Redis Stream (sync).
+    def _publishing(self, records: Sequence[OutboxRecord]) -> Steps[list[OutboxRecord]]:
+        if not records:
+            return []
+        keys = [self.dedupe_key(r.id) for r in records]
+        client: Any = self.client
+        for _ in range(self.max_attempts):
+            pipe = client.pipeline(transaction=True)
+            try:
+                yield pipe.watch(*keys)
+                fresh = self._fresh(records, (yield pipe.mget(keys)))
+                if not fresh:
+                    return []
+                self._check_stream((yield pipe.type(self.stream)))
+                pipe.multi()
+                self._queue(pipe, fresh)
+                failed, error = self._failed(fresh, (yield pipe.execute(raise_on_error=False)))
+                if failed:
+                    yield client.delete(*failed)
+                    raise self._publish_failed(len(failed), error)
+                return fresh
+            except WatchError:
+                # Another relay wrote a key, or the connection dropped while
+                # watching (EXEC may have run): re-checking the keys settles both.
+                continue
+            finally:
+                yield pipe.reset()
+        raise self._contention(len(records))
 
-    Args:
-        source: the outbox to read (``GraphOutboxSource``).
-        client: a Redis client for the stream (FalkorDB's own server is a
-            Redis server, so ``Database.client.connection`` works).
-        stream: the stream key.
-        batch_size: records per read/publish/mark round.
-        dedupe_ttl_s: how long a published record's dedupe key lives (None:
-            forever); it must outlast any gap between publish and mark.
-        maxlen: trim the stream to about this many entries (None: keep all).
-        max_attempts: how often a batch is re-checked when another relay
-            touches the same records before ``RelayContentionError``.
-    """
+    def _one_batch(self) -> Steps[RelayReport]:
+        source: Any = self.source
+        records = yield source.pending(self.batch_size)
+        if not records:
+            return RelayReport()
+        fresh = yield from self._publishing(records)
+        marked = yield source.mark_delivered([r.id for r in records], self.clock())
+        return self._report(records, len(fresh), marked)
 
-    def __init__(
-        self,
-        source: OutboxSource,
-        client: redis.Redis,
-        *,
-        stream: str = "outbox",
-        batch_size: int = 500,
-        dedupe_ttl_s: int | None = 7 * 24 * 3600,
-        maxlen: int | None = None,
-        max_attempts: int = 10,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        super().__init__(
-            stream=stream,
-            batch_size=batch_size,
-            dedupe_ttl_s=dedupe_ttl_s,
-            maxlen=maxlen,
-            max_attempts=max_attempts,
-            clock=clock,
-        )
-        self.source = source
-        self.client = client
+    def _draining(self, max_batches: int | None) -> Steps[RelayReport]:
+        total = RelayReport()
+        while max_batches is None or total.batches < max_batches:
+            report = yield from self._one_batch()
+            if not report.batches:
+                break
+            total.add(report)
+        return total
+
+
+class OutboxRelay(_RelayBase[OutboxSource, redis.Redis]):
+    """Publishes outbox records to a Redis Stream (sync); see ``_RelayBase`` for the arguments."""
 
     def publish(self, records: Sequence[OutboxRecord]) -> list[OutboxRecord]:
         """Add the records not yet published to the stream, in order; returns those added.
@@ -221,116 +256,26 @@ class OutboxRelay(_RelayBase):
         Raises:
             RelayContentionError: other relays kept touching the same records.
         """
-        if not records:
-            return []
-        keys = [self.dedupe_key(r.id) for r in records]
-        for _ in range(self.max_attempts):
-            with self.client.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(*keys)  # type: ignore[no-untyped-call]
-                    fresh = self._fresh(records, pipe.mget(keys))
-                    if not fresh:
-                        return []
-                    self._check_stream(pipe.type(self.stream))
-                    pipe.multi()
-                    self._queue(pipe, fresh)
-                    failed, error = self._failed(fresh, pipe.execute(raise_on_error=False))
-                    if failed:
-                        self.client.delete(*failed)
-                        raise self._publish_failed(len(failed), error)
-                    return fresh
-                except WatchError:
-                    # Another relay wrote a key, or the connection dropped while
-                    # watching (EXEC may have run): re-checking the keys settles both.
-                    continue
-        raise self._contention(len(records))
+        return run_steps(self._publishing(records))
 
     def run_once(self) -> RelayReport:
         """Relay one batch: read, publish, mark. An empty report when nothing is pending."""
-        records = self.source.pending(self.batch_size)
-        if not records:
-            return RelayReport()
-        fresh = self.publish(records)
-        marked = self.source.mark_delivered([r.id for r in records], self.clock())
-        return self._report(records, len(fresh), marked)
+        return run_steps(self._one_batch())
 
     def drain(self, *, max_batches: int | None = None) -> RelayReport:
         """Relay batches until nothing is pending (or ``max_batches`` ran)."""
-        total = RelayReport()
-        while max_batches is None or total.batches < max_batches:
-            report = self.run_once()
-            if not report.batches:
-                break
-            total.add(report)
-        return total
+        return run_steps(self._draining(max_batches))
 
 
-class AsyncOutboxRelay(_RelayBase):
+@twin_of(OutboxRelay)
+class AsyncOutboxRelay(_RelayBase[AsyncOutboxSource, aioredis.Redis]):
     """``OutboxRelay`` with an async source and an async Redis client."""
 
-    def __init__(
-        self,
-        source: AsyncOutboxSource,
-        client: aioredis.Redis,
-        *,
-        stream: str = "outbox",
-        batch_size: int = 500,
-        dedupe_ttl_s: int | None = 7 * 24 * 3600,
-        maxlen: int | None = None,
-        max_attempts: int = 10,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        super().__init__(
-            stream=stream,
-            batch_size=batch_size,
-            dedupe_ttl_s=dedupe_ttl_s,
-            maxlen=maxlen,
-            max_attempts=max_attempts,
-            clock=clock,
-        )
-        self.source = source
-        self.client = client
-
     async def publish(self, records: Sequence[OutboxRecord]) -> list[OutboxRecord]:
-        """See ``OutboxRelay.publish``."""
-        if not records:
-            return []
-        keys = [self.dedupe_key(r.id) for r in records]
-        for _ in range(self.max_attempts):
-            async with self.client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(*keys)
-                    fresh = self._fresh(records, await pipe.mget(keys))
-                    if not fresh:
-                        return []
-                    self._check_stream(await pipe.type(self.stream))
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    self._queue(pipe, fresh)
-                    results = await pipe.execute(raise_on_error=False)
-                    failed, error = self._failed(fresh, results)
-                    if failed:
-                        await self.client.delete(*failed)
-                        raise self._publish_failed(len(failed), error)
-                    return fresh
-                except WatchError:
-                    continue
-        raise self._contention(len(records))
+        return await run_steps_async(self._publishing(records))
 
     async def run_once(self) -> RelayReport:
-        """See ``OutboxRelay.run_once``."""
-        records = await self.source.pending(self.batch_size)
-        if not records:
-            return RelayReport()
-        fresh = await self.publish(records)
-        marked = await self.source.mark_delivered([r.id for r in records], self.clock())
-        return self._report(records, len(fresh), marked)
+        return await run_steps_async(self._one_batch())
 
     async def drain(self, *, max_batches: int | None = None) -> RelayReport:
-        """See ``OutboxRelay.drain``."""
-        total = RelayReport()
-        while max_batches is None or total.batches < max_batches:
-            report = await self.run_once()
-            if not report.batches:
-                break
-            total.add(report)
-        return total
+        return await run_steps_async(self._draining(max_batches))

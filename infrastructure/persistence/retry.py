@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import (
     CommitNotReplicatedError,
@@ -16,6 +16,7 @@ from .errors import (
     DatabaseUnavailableError,
     DuplicateKeyError,
 )
+from .steps import Steps, run_steps, run_steps_async, twin_of
 
 R = TypeVar("R")
 
@@ -23,6 +24,26 @@ R = TypeVar("R")
 def _pause(attempt: int, base_s: float) -> float:
     # Full jitter keeps competing units from colliding again in lockstep.
     return random.uniform(0, base_s * 2 ** min(attempt, 8))
+
+
+def _retrying(
+    work: Callable[[], Any],
+    sleep: Callable[[float], Any],
+    attempts: int,
+    base_delay_s: float,
+    retry_on: tuple[type[BaseException], ...],
+) -> Steps[Any]:
+    """The body of ``retry_on_conflict`` for either kind of ``work`` and ``sleep``."""
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+    for attempt in range(attempts):
+        try:
+            return (yield work())
+        except retry_on:
+            if attempt == attempts - 1:
+                raise
+            yield sleep(_pause(attempt, base_delay_s))
+    raise AssertionError("unreachable")
 
 
 def retry_on_conflict(
@@ -37,18 +58,11 @@ def retry_on_conflict(
     ``work`` must run a whole unit from fresh reads (open it inside), so each
     attempt decides again on current data. The last error is re-raised.
     """
-    if attempts < 1:
-        raise ValueError(f"attempts must be at least 1, got {attempts}")
-    for attempt in range(attempts):
-        try:
-            return work()
-        except retry_on:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(_pause(attempt, base_delay_s))
-    raise AssertionError("unreachable")
+    result: R = run_steps(_retrying(work, time.sleep, attempts, base_delay_s, retry_on))
+    return result
 
 
+@twin_of(retry_on_conflict)
 async def retry_on_conflict_async(
     work: Callable[[], Awaitable[R]],
     *,
@@ -56,17 +70,10 @@ async def retry_on_conflict_async(
     base_delay_s: float = 0.002,
     retry_on: tuple[type[BaseException], ...] = (ConcurrencyError,),
 ) -> R:
-    """The async twin of ``retry_on_conflict``."""
-    if attempts < 1:
-        raise ValueError(f"attempts must be at least 1, got {attempts}")
-    for attempt in range(attempts):
-        try:
-            return await work()
-        except retry_on:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(_pause(attempt, base_delay_s))
-    raise AssertionError("unreachable")
+    result: R = await run_steps_async(
+        _retrying(work, asyncio.sleep, attempts, base_delay_s, retry_on)
+    )
+    return result
 
 
 @dataclass
@@ -123,6 +130,34 @@ def _after_failure(run: UnitRun[R], exc: BaseException, base_s: float, down_s: f
     return _pause(run.conflicts, base_s)
 
 
+def _idempotent(
+    work: Callable[[], Any],
+    already_applied: Callable[[], Any],
+    sleep: Callable[[float], Any],
+    attempts: int,
+    base_delay_s: float,
+    unavailable_delay_s: float,
+) -> Steps[UnitRun[Any]]:
+    """The body of ``run_idempotent`` for either kind of ``work``, check and ``sleep``."""
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+    run: UnitRun[Any] = UnitRun()
+    for attempt in range(attempts):
+        run.attempts += 1
+        try:
+            if run.in_doubt and (yield already_applied()):
+                run.applied_earlier = True
+                return run
+            run.value = yield work()
+            return run
+        except _RERUN_ON as exc:
+            pause = _after_failure(run, exc, base_delay_s, unavailable_delay_s)
+            if attempt == attempts - 1:
+                raise
+            yield sleep(pause)
+    raise AssertionError("unreachable")
+
+
 def run_idempotent(
     work: Callable[[], R],
     already_applied: Callable[[], bool],
@@ -157,25 +192,14 @@ def run_idempotent(
         those above at once, and ``DuplicateKeyError`` at once when no
         attempt was in doubt (the key was taken by someone else).
     """
-    if attempts < 1:
-        raise ValueError(f"attempts must be at least 1, got {attempts}")
-    run: UnitRun[R] = UnitRun()
-    for attempt in range(attempts):
-        run.attempts += 1
-        try:
-            if run.in_doubt and already_applied():
-                run.applied_earlier = True
-                return run
-            run.value = work()
-            return run
-        except _RERUN_ON as exc:
-            pause = _after_failure(run, exc, base_delay_s, unavailable_delay_s)
-            if attempt == attempts - 1:
-                raise
-            time.sleep(pause)
-    raise AssertionError("unreachable")
+    body = _idempotent(
+        work, already_applied, time.sleep, attempts, base_delay_s, unavailable_delay_s
+    )
+    run: UnitRun[R] = run_steps(body)
+    return run
 
 
+@twin_of(run_idempotent)
 async def run_idempotent_async(
     work: Callable[[], Awaitable[R]],
     already_applied: Callable[[], Awaitable[bool]],
@@ -184,21 +208,8 @@ async def run_idempotent_async(
     base_delay_s: float = 0.002,
     unavailable_delay_s: float = 0.01,
 ) -> UnitRun[R]:
-    """The async twin of ``run_idempotent``."""
-    if attempts < 1:
-        raise ValueError(f"attempts must be at least 1, got {attempts}")
-    run: UnitRun[R] = UnitRun()
-    for attempt in range(attempts):
-        run.attempts += 1
-        try:
-            if run.in_doubt and await already_applied():
-                run.applied_earlier = True
-                return run
-            run.value = await work()
-            return run
-        except _RERUN_ON as exc:
-            pause = _after_failure(run, exc, base_delay_s, unavailable_delay_s)
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(pause)
-    raise AssertionError("unreachable")
+    body = _idempotent(
+        work, already_applied, asyncio.sleep, attempts, base_delay_s, unavailable_delay_s
+    )
+    run: UnitRun[R] = await run_steps_async(body)
+    return run

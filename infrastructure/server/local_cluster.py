@@ -15,13 +15,13 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self
 
 import redis
 from redis.crc import key_slot
 
 from .embedded import EmbeddedFalkorDB, EmbeddedServerError, free_port
+from .lifecycle import Started
 
 SLOTS = 16384
 
@@ -52,7 +52,7 @@ def slot_of(key: str) -> int:
     return int(key_slot(key.encode()))
 
 
-class LocalCluster:
+class LocalCluster(Started):
     """N FalkorDB primaries (and their replicas) forming one Redis Cluster on 127.0.0.1.
 
     ``nodes`` lists the primaries first (``nodes[i]`` owns ``ranges[i]`` at
@@ -265,14 +265,3 @@ class LocalCluster:
         self.bus_ports = []
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

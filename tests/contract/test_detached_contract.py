@@ -18,14 +18,9 @@ from infrastructure.persistence import (
     IdentityConflictError,
     NotTrackedError,
 )
+from tests.units import stored
 
 FIELDS = {f.name for f in fields(Person)} - {"friendships"}  # a lazy relationship, not loaded
-
-
-async def stored(be, *entities):
-    async with be.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
 
 
 async def loaded(be, key):

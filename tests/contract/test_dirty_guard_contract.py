@@ -3,22 +3,18 @@ On the fakes and on FalkorDB, sync and async."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
-    AsyncUnitOfWork,
     ConcurrencyError,
     MappingError,
     Registry,
-    UnitOfWork,
     ensure_key_constraints,
 )
-from tests.units import OpensUnits
+from tests.units import FOUR_WAYS, Units, units_of
 
 
 @dataclass
@@ -35,31 +31,12 @@ class Loose:
     hits: int = 0
 
 
-@dataclass
-class Units(OpensUnits):
-    is_async: bool
-    new_unit: Callable[[], Any]
-
-
-@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
+@pytest.fixture(params=FOUR_WAYS)
 def units(request: pytest.FixtureRequest) -> Units:
     registry = Registry()
     registry.map(Counter, key="id")
     registry.map(Loose, key="id", concurrency=None)
-    kind, flavour = request.param.split("-")
-    is_async = flavour == "async"
-    if kind == "fake":
-        store = FakeStore()
-        unit = FakeAsyncUnitOfWork if is_async else FakeUnitOfWork
-        return Units(is_async, lambda: unit(store, registry))
-    graph = request.getfixturevalue("graph")
-    ensure_key_constraints(graph, registry)
-    if is_async:
-        handle = request.getfixturevalue("async_client").select_graph(
-            request.getfixturevalue("graph_name")
-        )
-        return Units(True, lambda: AsyncUnitOfWork(handle, registry))
-    return Units(False, lambda: UnitOfWork(graph, registry))
+    return units_of(request, registry, prepare=ensure_key_constraints)
 
 
 async def current(units: Units, cls: type, key: str) -> Any:
@@ -67,12 +44,18 @@ async def current(units: Units, cls: type, key: str) -> Any:
         return await units.io(uow.repository(cls).get(key))
 
 
-async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units: Units) -> None:
+async def two_readers(units: Units, entity: Any) -> tuple[Any, Any, Any, Any]:
+    """``entity`` stored, then two open units and the copy of it each loaded."""
     async with units.unit() as uow:
-        uow.add(Counter("c"))
+        uow.add(entity)
     first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Counter).get("c"))
-    theirs = await units.io(second.repository(Counter).get("c"))
+    mine = await units.io(first.repository(type(entity)).get(entity.id))
+    theirs = await units.io(second.repository(type(entity)).get(entity.id))
+    return first, mine, second, theirs
+
+
+async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units: Units) -> None:
+    first, mine, second, theirs = await two_readers(units, Counter("c"))
     theirs.hits += 1
     await units.io(second.commit())
     mine.hits += 1
@@ -88,11 +71,7 @@ async def test_two_units_incrementing_one_unversioned_counter_lose_nothing(units
 
 
 async def test_a_concurrent_change_of_another_property_is_no_conflict(units: Units) -> None:
-    async with units.unit() as uow:
-        uow.add(Counter("c", note="n"))
-    first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Counter).get("c"))
-    theirs = await units.io(second.repository(Counter).get("c"))
+    first, mine, second, theirs = await two_readers(units, Counter("c", note="n"))
     theirs.label = "theirs"
     theirs.note = None
     await units.io(second.commit())
@@ -105,11 +84,7 @@ async def test_a_concurrent_change_of_another_property_is_no_conflict(units: Uni
 
 
 async def test_a_property_set_and_removed_concurrently_is_caught(units: Units) -> None:
-    async with units.unit() as uow:
-        uow.add(Counter("c"))
-    first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Counter).get("c"))
-    theirs = await units.io(second.repository(Counter).get("c"))
+    first, mine, second, theirs = await two_readers(units, Counter("c"))
     theirs.note = "set"  # was absent
     await units.io(second.commit())
     mine.note = "mine"
@@ -121,11 +96,7 @@ async def test_a_property_set_and_removed_concurrently_is_caught(units: Units) -
 
 
 async def test_concurrency_none_lets_the_last_writer_win(units: Units) -> None:
-    async with units.unit() as uow:
-        uow.add(Loose("l"))
-    first, second = units.new_unit(), units.new_unit()
-    mine = await units.io(first.repository(Loose).get("l"))
-    theirs = await units.io(second.repository(Loose).get("l"))
+    first, mine, second, theirs = await two_readers(units, Loose("l"))
     theirs.hits += 1
     await units.io(second.commit())
     mine.hits += 1

@@ -25,16 +25,11 @@ from infrastructure.persistence import (
     to_many,
 )
 from tests.integration.graph_support import Account, Person, Pet, Transfer, befriend
+from tests.units import stored as seed
 
 
 def people(*ids: str) -> list[Person]:
     return [Person(i, i.title()) for i in ids]
-
-
-async def seed(gbe, *entities) -> None:
-    async with gbe.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
 
 
 def ids(entities) -> list[str]:

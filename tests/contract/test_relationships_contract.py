@@ -22,6 +22,7 @@ from infrastructure.persistence import (
     RelationshipNotLoadedError,
     ValueEncodingError,
 )
+from tests.integration import graph_support as raw
 from tests.integration.graph_support import (
     Account,
     Person,
@@ -30,6 +31,7 @@ from tests.integration.graph_support import (
     befriend,
     friends_of,
 )
+from tests.units import stored as seed
 
 ALL = ["friendships", "follows", "followers", "pets"]
 
@@ -38,10 +40,9 @@ def people(*ids: str) -> list[Person]:
     return [Person(i, i.title()) for i in ids]
 
 
-async def seed(gbe, *entities) -> None:
-    async with gbe.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
+def on_server(gbe):
+    """What FalkorDB holds, read with the raw client (None on the fakes)."""
+    return None if gbe.graph is None else raw.picture(gbe.graph)
 
 
 def ids(entities) -> list[str]:
@@ -82,6 +83,18 @@ async def test_adding_an_entity_stores_its_edges_and_the_new_entities_it_holds(g
     ann.follows.append(bob)
     ann.pets.append(Pet("rex", "Rex"))
     await seed(gbe, ann)  # bob and rex are reached through ann's relationships
+    if gbe.graph is not None:
+        assert len(gbe.writes) == 1
+        assert raw.stored_ids(gbe.graph, "Person") == ["ann", "bob"]
+        assert raw.stored_ids(gbe.graph, "Pet") == ["rex"]
+        assert raw.stored_edges(gbe.graph) == [
+            ("FOLLOWS", "ann", "bob"),
+            ("FRIEND", "ann", "bob"),
+            ("OWNS", "ann", "rex"),
+        ]
+        assert raw.stored_edge_props(gbe.graph, "FRIEND") == {
+            ("ann", "bob"): {"since": "2021-05-06"}
+        }
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         bob2 = await gbe.io(repo.get("bob", load=ALL))
@@ -92,6 +105,7 @@ async def test_adding_an_entity_stores_its_edges_and_the_new_entities_it_holds(g
         ]
         assert bob2.friendships[0].friend is ann2
         assert bob2.followers == [ann2]
+        assert bob2.followers[0] is ann2
         assert bob2.follows == []
         assert rex.owner is ann2
     assert (await picture(gbe))["people"]["ann"][1:] == (
@@ -162,12 +176,16 @@ async def test_both_holders_of_an_undirected_edge_appending_store_it_once(gbe):
     befriend(cat, dan)
     befriend(dan, cat)  # two new entities holding each other
     await seed(gbe, ann, bob, cat)
+    if gbe.graph is not None:
+        assert raw.undirected(gbe.graph, "FRIEND") == [("cat", "dan")]
     async with gbe.unit() as uow:
         ann2, bob2 = await gbe.io(
             uow.repository(Person).get_many(["ann", "bob"], load=["friendships"])
         )
         befriend(ann2, bob2)
         befriend(bob2, ann2)
+    if gbe.graph is not None:
+        assert raw.undirected(gbe.graph, "FRIEND") == [("ann", "bob"), ("cat", "dan")]
     async with gbe.unit() as uow:
         found = await gbe.io(uow.repository(Person).list(load=["friendships"]))
         assert {p.id: friends_of(p) for p in found} == {
@@ -181,7 +199,8 @@ async def test_both_holders_of_an_undirected_edge_appending_store_it_once(gbe):
 async def test_a_relationship_holding_a_target_twice_is_refused(gbe):
     ann, bob = people("ann", "bob")
     await seed(gbe, ann, bob)
-    before = await picture(gbe)
+    before, stored = await picture(gbe), on_server(gbe)
+    gbe.writes.clear()
 
     async def follow_twice() -> None:
         async with gbe.unit() as uow:
@@ -190,13 +209,15 @@ async def test_a_relationship_holding_a_target_twice_is_refused(gbe):
 
     with pytest.raises(ValueEncodingError, match=r"Person\['bob'\] twice"):
         await follow_twice()
-    assert await picture(gbe) == before
+    assert gbe.writes == []
+    assert (await picture(gbe), on_server(gbe)) == (before, stored)
 
 
 async def test_linking_to_an_entity_deleted_in_the_same_unit_is_refused(gbe):
     ann, cat = people("ann", "cat")
     await seed(gbe, ann, cat)
-    before = await picture(gbe)
+    before, stored = await picture(gbe), on_server(gbe)
+    gbe.writes.clear()
 
     async def befriend_the_deleted() -> None:
         async with gbe.unit() as uow:
@@ -208,7 +229,8 @@ async def test_linking_to_an_entity_deleted_in_the_same_unit_is_refused(gbe):
 
     with pytest.raises(DanglingReferenceError, match=r"Person\['ann'\]\.friendships.*'cat'"):
         await befriend_the_deleted()
-    assert await picture(gbe) == before
+    assert gbe.writes == []
+    assert (await picture(gbe), on_server(gbe)) == (before, stored)
 
 
 # -- concurrent units ------------------------------------------------------------------
@@ -236,6 +258,9 @@ async def test_two_units_linking_the_same_pair_store_one_edge(gbe, relationship)
         await gbe.io(second.commit())
     await gbe.io(first.close())
     await gbe.io(second.close())
+    if gbe.graph is not None:
+        edge_type = "FOLLOWS" if relationship == "follows" else "FRIEND"
+        assert raw.undirected(gbe.graph, edge_type) == [("ann", "bob")]
     stored = (await picture(gbe))["people"]
     if relationship == "follows":
         assert (stored["ann"][3], stored["bob"][4]) == (["bob"], ["ann"])
@@ -360,8 +385,13 @@ async def test_deleting_a_holder_detaches_its_edges_and_keeps_the_targets(gbe):
     ann.follows.append(bob)
     cat.follows.append(bob)
     await seed(gbe, ann, cat)
+    gbe.writes.clear()
     async with gbe.unit() as uow:
         uow.delete(await gbe.io(uow.repository(Person).get("bob")))
+    if gbe.graph is not None:
+        assert len(gbe.writes) == 1
+        assert raw.stored_ids(gbe.graph, "Person") == ["ann", "cat"]
+        assert raw.stored_edges(gbe.graph) == []
     stored = (await picture(gbe))["people"]
     assert sorted(stored) == ["ann", "cat"]
     assert all(v[2:6] == ([], [], [], []) for v in stored.values())
@@ -398,13 +428,20 @@ async def test_cascade_fails_when_a_target_was_attached_concurrently(gbe):
         await gbe.io(deleting.commit())
     await gbe.io(deleting.close())
     assert await picture(gbe) == before
+    if gbe.graph is not None:
+        assert raw.stored_ids(gbe.graph, "Person") == ["ann"]
+        assert raw.stored_ids(gbe.graph, "Pet") == ["rex", "tom"]
+        assert raw.stored_edges(gbe.graph, "OWNS") == [
+            ("OWNS", "ann", "rex"),
+            ("OWNS", "ann", "tom"),
+        ]
 
 
 async def test_restrict_refuses_the_delete_naming_what_is_attached_and_writes_nothing(gbe):
     busy, idle, other = Account("busy"), Account("idle"), Account("other", 5)
     busy.transfers.extend([Transfer("t1", 10), Transfer("t2", 20)])
     await seed(gbe, busy, idle, other)
-    before = await picture(gbe)
+    before, stored = await picture(gbe), on_server(gbe)
 
     async def delete_busy() -> None:
         async with gbe.unit() as uow:
@@ -419,10 +456,12 @@ async def test_restrict_refuses_the_delete_naming_what_is_attached_and_writes_no
     assert "'transfers'" in message
     assert "Transfer['t1']" in message
     assert "Transfer['t2']" in message
-    assert await picture(gbe) == before
+    assert (await picture(gbe), on_server(gbe)) == (before, stored)
     async with gbe.unit() as uow:
         uow.delete(await gbe.io(uow.repository(Account).get("idle")))
     assert sorted((await picture(gbe))["accounts"]) == ["busy", "other"]
+    if gbe.graph is not None:
+        assert raw.stored_ids(gbe.graph, "Account") == ["busy", "other"]
 
 
 # -- all or nothing --------------------------------------------------------------------
@@ -437,7 +476,8 @@ async def test_edge_changes_are_undone_with_a_taken_key_elsewhere_in_the_commit(
     gus.pets.append(Pet("rex", "Rex"))
     befriend(gus, dan)
     await seed(gbe, ann, dan, gus, zed)
-    before = await picture(gbe)
+    before, stored = await picture(gbe), on_server(gbe)
+    gbe.writes.clear()
 
     async def commit_everything() -> None:
         async with gbe.unit() as uow:
@@ -456,7 +496,9 @@ async def test_edge_changes_are_undone_with_a_taken_key_elsewhere_in_the_commit(
 
     with pytest.raises(DuplicateKeyError):
         await commit_everything()
-    assert await picture(gbe) == before
+    if gbe.graph is not None:
+        assert len(gbe.writes) == 1  # one commit query, refused whole
+    assert (await picture(gbe), on_server(gbe)) == (before, stored)
 
 
 async def test_rollback_restores_relationships_and_edge_properties(gbe):
@@ -464,23 +506,27 @@ async def test_rollback_restores_relationships_and_edge_properties(gbe):
     befriend(ann, bob, date(2020, 1, 1))
     ann.follows.append(cat)
     await seed(gbe, ann, dan)
-    before = await picture(gbe)
+    before, stored = await picture(gbe), on_server(gbe)
+    gbe.writes.clear()
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         ann2 = await gbe.io(repo.get("ann", load=ALL))
-        kept = list(ann2.friendships)
+        kept, kept_follows = list(ann2.friendships), list(ann2.follows)
         ann2.friendships[0].since = date(1999, 9, 9)
         befriend(ann2, await gbe.io(repo.get("dan")))
         ann2.follows.clear()
         ann2.pets.append(Pet("new", "New"))
+        assert uow.has_pending_changes
         await gbe.io(uow.rollback())
         assert ann2.friendships == kept
         assert ann2.friendships[0] is kept[0]
         assert kept[0].since == date(2020, 1, 1)
         assert ids(ann2.follows) == ["cat"]
+        assert ann2.follows[0] is kept_follows[0]
         assert ann2.pets == []
         assert not uow.has_pending_changes
-    assert await picture(gbe) == before
+    assert gbe.writes == []
+    assert (await picture(gbe), on_server(gbe)) == (before, stored)
 
 
 async def test_changing_a_unique_property_to_a_taken_value_writes_nothing(gbe):

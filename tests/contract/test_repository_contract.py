@@ -17,13 +17,7 @@ from infrastructure.persistence import (
     UnitClosedError,
     ValueEncodingError,
 )
-
-
-async def stored(be, *entities):
-    async with be.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
-    return entities
+from tests.units import stored
 
 
 async def test_a_committed_entity_loads_equal_but_as_a_new_object(be):
@@ -90,6 +84,9 @@ async def test_exists_counts_pending_adds_and_deletes(be):
         uow.people.remove(await be.io(uow.people.get(alice.id)))
         assert not await be.io(uow.people.exists(alice.id))
         assert not await be.io(uow.people.get_or_none(alice.id))
+        await be.io(uow.rollback())
+        assert await be.io(uow.people.exists(alice.id))
+        assert not await be.io(uow.people.exists(bob.id))
 
 
 async def test_find_by_matches_stored_values_none_meaning_unset(be):

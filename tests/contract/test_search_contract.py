@@ -13,17 +13,14 @@ from typing import Any
 
 import pytest
 
-from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
-    AsyncUnitOfWork,
     F,
     Registry,
-    UnitOfWork,
     ValueEncodingError,
     Vector,
-    ensure_schema,
 )
-from tests.contract.conftest import Backend
+from tests.mappings import registry_of
+from tests.units import FOUR_WAYS, Units, units_of
 
 
 @dataclass
@@ -38,34 +35,17 @@ class Note:
 
 
 def note_registry() -> Registry:
-    registry = Registry()
-    registry.map(
+    registry = registry_of(
         Note,
-        key="id",
-        version="version",
         vectors={"embedding": Vector(3, "cosine"), "position": Vector(2, "euclidean")},
         fulltext=["title", "body"],
     )
     return registry
 
 
-@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
-def sbe(request: pytest.FixtureRequest) -> Backend:
-    registry = note_registry()
-    kind, flavour = request.param.split("-")
-    is_async = flavour == "async"
-    if kind == "fake":
-        store = FakeStore()
-        fake = FakeAsyncUnitOfWork if is_async else FakeUnitOfWork
-        return Backend(request.param, is_async, lambda: fake(store, registry))
-    graph = request.getfixturevalue("graph")
-    ensure_schema(graph, registry)
-    if is_async:
-        handle = request.getfixturevalue("async_client").select_graph(
-            request.getfixturevalue("graph_name")
-        )
-        return Backend(request.param, True, lambda: AsyncUnitOfWork(handle, registry))
-    return Backend(request.param, False, lambda: UnitOfWork(graph, registry))
+@pytest.fixture(params=FOUR_WAYS)
+def sbe(request: pytest.FixtureRequest) -> Units:
+    return units_of(request, note_registry())
 
 
 def angle(degrees: float) -> list[float]:
@@ -81,7 +61,7 @@ TEXTS = [
 ]
 
 
-async def seed(be: Backend) -> list[Note]:
+async def seed(be: Units) -> list[Note]:
     notes = [
         Note(uuid.uuid4(), title, body, angle(i * 20), [float(i), 0.0], "de" if i % 2 else "en")
         for i, (title, body) in enumerate(TEXTS)
@@ -92,7 +72,7 @@ async def seed(be: Backend) -> list[Note]:
     return notes
 
 
-async def test_nearest_returns_tracked_entities_by_distance(sbe: Backend) -> None:
+async def test_nearest_returns_tracked_entities_by_distance(sbe: Units) -> None:
     notes = await seed(sbe)
     async with sbe.unit() as uow:
         repo = uow.repository(Note)
@@ -112,7 +92,7 @@ async def test_nearest_returns_tracked_entities_by_distance(sbe: Backend) -> Non
         assert [n.title for n, _ in german] == ["Vector search", "Graph theory"]
 
 
-async def test_nearest_sees_pending_changes_and_refuses_a_bad_vector(sbe: Backend) -> None:
+async def test_nearest_sees_pending_changes_and_refuses_a_bad_vector(sbe: Units) -> None:
     notes = await seed(sbe)
     async with sbe.unit() as uow:
         repo = uow.repository(Note)
@@ -131,7 +111,7 @@ async def test_nearest_sees_pending_changes_and_refuses_a_bad_vector(sbe: Backen
         last.embedding = angle(1)
 
 
-async def test_search_matches_words_and_prefixes_whatever_the_text(sbe: Backend) -> None:
+async def test_search_matches_words_and_prefixes_whatever_the_text(sbe: Units) -> None:
     await seed(sbe)
 
     async def titles(text: str, **kw: Any) -> list[str]:
@@ -155,7 +135,7 @@ async def test_search_matches_words_and_prefixes_whatever_the_text(sbe: Backend)
         assert hits[0][1] > 0
 
 
-async def test_search_sees_pending_changes(sbe: Backend) -> None:
+async def test_search_sees_pending_changes(sbe: Units) -> None:
     notes = await seed(sbe)
     async with sbe.unit() as uow:
         repo = uow.repository(Note)
@@ -167,7 +147,7 @@ async def test_search_sees_pending_changes(sbe: Backend) -> None:
         assert await sbe.io(repo.search("graph")) == [(fresh, 0.0)]
 
 
-async def test_hybrid_ranks_what_both_rankings_agree_on_first(sbe: Backend) -> None:
+async def test_hybrid_ranks_what_both_rankings_agree_on_first(sbe: Units) -> None:
     await seed(sbe)
     async with sbe.unit() as uow:
         hits = await sbe.io(uow.repository(Note).hybrid("vertices", "embedding", angle(65), k=3))

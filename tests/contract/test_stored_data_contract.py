@@ -14,17 +14,14 @@ from typing import Any
 
 import pytest
 
-from infrastructure.fakes import FakeAsyncUnitOfWork, FakeStore, FakeUnitOfWork
 from infrastructure.persistence import (
-    AsyncUnitOfWork,
     Registry,
     StoredValueError,
-    UnitOfWork,
     ensure_key_constraints,
 )
 from infrastructure.persistence.readers import StoredVector
 from infrastructure.server.cypher import AsyncFastGraph
-from tests.units import OpensUnits
+from tests.units import FOUR_WAYS, Units, units_of
 
 
 @dataclass
@@ -40,41 +37,33 @@ class Gadget:
 
 
 @dataclass
-class RawBackend(OpensUnits):
-    name: str
-    is_async: bool
-    new_unit: Callable[[], Any]
-    write: Callable[[str, str, dict[str, Any]], None]  # (key, cypher properties, fake values)
+class RawBackend(Units):
+    write: Callable[[str, str, dict[str, Any]], None] = (
+        print  # (key, cypher properties, fake values)
+    )
 
 
-@pytest.fixture(params=["fake-sync", "fake-async", "falkordb-sync", "falkordb-async"])
+@pytest.fixture(params=FOUR_WAYS)
 def rbe(request: pytest.FixtureRequest) -> RawBackend:
     registry = Registry()
     registry.map(Gadget, key="id", version="version")
-    kind, flavour = request.param.split("-")
-    is_async = flavour == "async"
-    if kind == "fake":
-        store = FakeStore()
-        unit = FakeAsyncUnitOfWork if is_async else FakeUnitOfWork
+    units = units_of(
+        request,
+        registry,
+        prepare=ensure_key_constraints,
+        handle=lambda graph, is_async: AsyncFastGraph(graph) if is_async else graph,
+    )
+    store, graph = units.store, units.graph
 
-        def put(key: str, cypher: str, values: dict[str, Any]) -> None:
-            store.put("Gadget", key, {"id": key, **values})
-
-        return RawBackend(request.param, is_async, lambda: unit(store, registry), put)
-    graph = request.getfixturevalue("graph")
-    ensure_key_constraints(graph, registry)
+    def put(key: str, cypher: str, values: dict[str, Any]) -> None:
+        assert store is not None
+        store.put("Gadget", key, {"id": key, **values})
 
     def create(key: str, cypher: str, values: dict[str, Any]) -> None:
         graph.query(f"CREATE (:Gadget {{id: $id{', ' + cypher if cypher else ''}}})", {"id": key})
 
-    if is_async:
-        handle = AsyncFastGraph(
-            request.getfixturevalue("async_client").select_graph(
-                request.getfixturevalue("graph_name")
-            )
-        )
-        return RawBackend(request.param, True, lambda: AsyncUnitOfWork(handle, registry), create)
-    return RawBackend(request.param, False, lambda: UnitOfWork(graph, registry), create)
+    write = put if store is not None else create
+    return RawBackend(units.name, units.is_async, units.new_unit, store, graph, write)
 
 
 async def test_an_older_node_loads_with_defaults_and_stays_clean(rbe: RawBackend) -> None:

@@ -15,12 +15,7 @@ from infrastructure.persistence import (
     UnitClosedError,
     ValueEncodingError,
 )
-
-
-async def stored(be, *entities):
-    async with be.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
+from tests.units import stored
 
 
 async def names(be):

@@ -31,6 +31,7 @@ from infrastructure.persistence import (
     to_many,
     to_one,
 )
+from tests.mappings import registry_of
 
 
 @dataclass
@@ -74,11 +75,8 @@ class Account:
 
 
 def graph_registry() -> Registry:
-    registry = Registry()
-    registry.map(
+    registry = registry_of(
         Person,
-        key="id",
-        version="version",
         indexes=["age"],
         unique=["email"],
         relationships={
@@ -129,6 +127,11 @@ def stored_edge_props(graph: Any, edge_type: str) -> dict[tuple[str, str], dict[
         f"MATCH (a)-[r:{edge_type}]->(b) RETURN a.id, b.id, properties(r)"
     ).result_set
     return {(a, b): dict(props) for a, b, props in rows}
+
+
+def undirected(graph: Any, edge_type: str) -> list[tuple[str, str]]:
+    """The stored edges of ``edge_type`` as unordered pairs of keys, sorted."""
+    return sorted(tuple(sorted((a, b))) for _, a, b in stored_edges(graph, edge_type))
 
 
 def stored_ids(graph: Any, label: str) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from infrastructure.persistence import Registry
 from infrastructure.persistence.codec import INT64_MAX, INT64_MIN
+from tests.values import Money, Priority
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Harness
@@ -21,17 +22,6 @@ if TYPE_CHECKING:
 class Colour(enum.StrEnum):
     RED = "red"
     GREEN = "green"
-
-
-class Priority(enum.IntEnum):
-    LOW = 1
-    HIGH = 2
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: Decimal
-    currency: str = "EUR"
 
 
 @dataclass(frozen=True)

@@ -287,22 +287,6 @@ async def test_a_query_with_pending_changes_answers_as_after_their_commit(
         assert seen_pending == [p.name for p in after]
 
 
-async def test_exists_counts_pending_adds_and_deletes(
-    harness: Harness, people: dict[str, Person]
-) -> None:
-    pending = Person.register("Pending", "p@example.com")
-    async with harness.unit() as uow:
-        assert await uow.people.exists(people["Ann"].id)
-        assert not await uow.people.exists(uuid.uuid4())
-        uow.people.add(pending)
-        assert await uow.people.exists(pending.id)
-        uow.people.remove(await uow.people.get(people["Bob"].id))
-        assert not await uow.people.exists(people["Bob"].id)
-        await uow.rollback()
-        assert await uow.people.exists(people["Bob"].id)
-        assert not await uow.people.exists(pending.id)
-
-
 async def test_value_objects_are_queried_by_their_flattened_fields(harness: Harness) -> None:
     owner = uuid.uuid4()
     euros, dollars = Account.open(owner), Account.open(owner, "USD")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from infrastructure.persistence import Registry, StoredValueError
+from tests.values import Money
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Harness
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
 class Colour(enum.Enum):
     RED = "red"
     BLUE = "blue"
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: Decimal
-    currency: str = "EUR"
 
 
 FIVE = uuid.UUID(int=5)

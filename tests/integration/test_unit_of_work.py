@@ -5,7 +5,6 @@ Every test runs twice (``harness`` is parametrized by variant); see conftest.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +23,7 @@ from infrastructure.persistence import (
     UnitClosedError,
     UnitOfWork,
 )
+from tests.units import settled
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Harness
@@ -353,9 +353,7 @@ CLOSED_OPERATIONS: dict[str, Callable[[Closed], Any]] = {
 
 
 async def call(operation: Callable[[Closed], Any], closed: Closed) -> None:
-    result = operation(closed)
-    if inspect.isawaitable(result):
-        await result
+    await settled(operation(closed))
 
 
 @pytest.mark.parametrize("operation", list(CLOSED_OPERATIONS))

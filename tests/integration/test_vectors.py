@@ -21,6 +21,7 @@ from infrastructure.persistence import (
     ensure_schema,
 )
 from infrastructure.persistence.vectors import cosine_distance
+from tests.mappings import registry_of
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Harness
@@ -43,11 +44,8 @@ class PlainDoc:  # the same shape, with the list not declared as a vector
 
 
 def doc_registry() -> Registry:
-    registry = Registry()
-    registry.map(
+    registry = registry_of(
         Doc,
-        key="id",
-        version="version",
         vectors={"embedding": Vector(3, "cosine"), "extra": Vector(2, "euclidean")},
     )
     registry.map(PlainDoc, key="id")

@@ -45,6 +45,7 @@ from infrastructure.fakes import FakeStore, FakeUnitOfWork
 from infrastructure.persistence import F, Registry, UnitOfWork, ensure_schema, to_many
 from infrastructure.persistence.criteria import Criterion
 from infrastructure.server import Database
+from tests.mappings import registry_of
 
 from .profile import Figures, Profile
 
@@ -64,11 +65,8 @@ class Card:
 
 
 def card_registry() -> Registry:
-    registry = Registry()
-    registry.map(
+    registry = registry_of(
         Card,
-        key="id",
-        version="version",
         unique=["email"],
         indexes=["name", "age"],
         relationships={

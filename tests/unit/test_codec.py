@@ -19,6 +19,7 @@ import pytest
 
 from infrastructure.persistence import MappingError, Registry, ValueEncodingError
 from infrastructure.persistence.codec import INT64_MAX, INT64_MIN, codec_for
+from tests.values import Money, Priority
 
 
 class Colour(enum.StrEnum):
@@ -26,20 +27,9 @@ class Colour(enum.StrEnum):
     GREEN = "green"
 
 
-class Priority(enum.IntEnum):
-    LOW = 1
-    HIGH = 2
-
-
 class Status(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: Decimal
-    currency: str = "EUR"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from infrastructure.persistence import (
     Written,
     acting_as,
 )
+from tests.units import settled
 
 REGISTRY = bank_registry()
 T1 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -38,18 +38,14 @@ def labels(store: FakeStore) -> list[str]:
     return sorted(label for label, n in counts.items() if n)
 
 
-async def done(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 def make_unit(flavour: str, store: FakeStore, hooks: Any = ()) -> Any:
     unit_class = FakeBankUnitOfWork if flavour == "sync" else FakeAsyncBankUnitOfWork
     return unit_class(store, REGISTRY, hooks=hooks)
 
 
 async def commit_unit(unit: Any) -> None:
-    await done(unit.commit())
-    await done(unit.close())
+    await settled(unit.commit())
+    await settled(unit.close())
 
 
 class Recorder:
@@ -116,9 +112,9 @@ async def test_each_event_fires_once_in_order_with_a_public_view(flavour: str) -
     recorder = Recorder()
     unit = make_unit(flavour, store, [recorder])
 
-    loaded = await done(unit.people.get(ada.id))
+    loaded = await settled(unit.people.get(ada.id))
     loaded.age = 31
-    unit.delete(await done(unit.people.get(bob.id)))
+    unit.delete(await settled(unit.people.get(bob.id)))
     cleo = Person(uuid.uuid4(), "Cleo", "c@x.org")
     unit.add(cleo)
     await commit_unit(unit)
@@ -141,11 +137,11 @@ async def test_after_commit_sees_every_flush_since_the_last_commit(flavour: str)
     events.listen("after_commit", lambda unit, written: commits.append([w.name for w in written]))
     unit = make_unit(flavour, store, [events])
     unit.add(Person(uuid.uuid4(), "Ada", "ada@x.org"))
-    await done(unit.flush())
+    await settled(unit.flush())
     unit.add(Account(uuid.uuid4(), uuid.uuid4(), Money.of("1")))
-    await done(unit.commit())
-    await done(unit.commit())  # nothing to write: still a commit
-    await done(unit.close())
+    await settled(unit.commit())
+    await settled(unit.commit())  # nothing to write: still a commit
+    await settled(unit.close())
 
     assert commits == [["Person", "Account"], []]
 
@@ -163,7 +159,7 @@ async def test_a_before_flush_handler_that_raises_writes_nothing(flavour: str) -
     unit.add(Person(uuid.uuid4(), "Ada", "ada@x.org"))
 
     with pytest.raises(RuntimeError, match="not today"):
-        await done(unit.commit())
+        await settled(unit.commit())
 
     assert store.commits == 0
     assert labels(store) == []
@@ -179,10 +175,10 @@ async def test_a_per_entity_handler_that_raises_writes_nothing(flavour: str) -> 
 
     unit.listen("before_insert", refuse, entity=Account)
     unit.add(Person(uuid.uuid4(), "Ada", "ada@x.org"))
-    await done(unit.flush())  # not an Account: the handler does not run
+    await settled(unit.flush())  # not an Account: the handler does not run
     unit.add(Account(uuid.uuid4(), uuid.uuid4(), Money.of("1")))
     with pytest.raises(ValueError, match="Account refused"):
-        await done(unit.commit())
+        await settled(unit.commit())
 
     assert store.commits == 1
     assert labels(store) == ["Person"]
@@ -216,7 +212,7 @@ async def test_after_rollback_fires_on_rollback_and_on_an_error_leaving_the_bloc
     recorder = Recorder()
     unit = make_unit(flavour, store, [recorder])
     unit.add(Person(uuid.uuid4(), "Ada", "ada@x.org"))
-    await done(unit.rollback())
+    await settled(unit.rollback())
     assert recorder.seen == [("after_rollback",)]
 
     recorder.seen.clear()
@@ -320,13 +316,13 @@ async def test_audit_fields_are_stamped_on_create_and_update_in_the_same_commit(
 
     with acting_as("bob"):
         unit = make_unit(flavour, store, [hook])
-        loaded = await done(unit.accounts.get(account.id))
+        loaded = await settled(unit.accounts.get(account.id))
         loaded.deposit(Money.of("1"))
         await commit_unit(unit)
 
     assert store.commits == 2
     unit = make_unit(flavour, store)
-    stored = await done(unit.accounts.get(account.id))
+    stored = await settled(unit.accounts.get(account.id))
     assert (stored.created_at, stored.updated_at, stored.updated_by) == (T1, T2, "bob")
     assert stored.balance == Money(Decimal("6"))
 
@@ -339,7 +335,7 @@ async def test_a_flush_that_changes_nothing_stamps_nothing(flavour: str) -> None
     await commit_unit(unit)
 
     unit = make_unit(flavour, store, [AuditHook(clock=lambda: T2)])
-    loaded = await done(unit.accounts.get(account.id))
+    loaded = await settled(unit.accounts.get(account.id))
     await commit_unit(unit)
 
     assert loaded.updated_at == T1

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import inspect
 from decimal import Decimal
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -30,6 +27,7 @@ from infrastructure.bank import bank_registry
 from infrastructure.bank.fakes import FakeAsyncBankUnitOfWork, FakeBankUnitOfWork
 from infrastructure.fakes import FakeStore
 from infrastructure.persistence import ConcurrencyError, EntityNotFoundError
+from tests.units import settled
 
 REGISTRY = bank_registry()
 
@@ -52,8 +50,7 @@ class Harness:
         self.service = service_class(open_unit, retry if retry is not None else ConflictRetry(5))
 
     async def __call__(self, method: str, *args, **kwargs):
-        result = getattr(self.service, method)(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
+        return await settled(getattr(self.service, method)(*args, **kwargs))
 
     def stored(self, entity_type, key):
         with FakeBankUnitOfWork(self.store, REGISTRY) as uow:
@@ -198,17 +195,13 @@ def service_with_hook(setup: Harness, hook, retry=None):
     return service_class(lambda: unit_class(setup.store, REGISTRY, hooks=[hook]), retry)
 
 
-async def outcome(result):
-    return await result if inspect.isawaitable(result) else result
-
-
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 async def test_a_transfer_that_loses_a_race_is_rerun_from_fresh_reads(flavour):
     setup = Harness(flavour)
     source, target = await funded_account(setup, "50"), await funded_account(setup, "0")
     hook = Interferer(setup.store, source.id, times=2)
     racing = service_with_hook(setup, hook, ConflictRetry(5))
-    await outcome(racing.transfer(source.id, target.id, Decimal("20")))
+    await settled(racing.transfer(source.id, target.id, Decimal("20")))
     # Both rival deposits and the transfer landed; none was lost or doubled.
     assert hook.left == 0
     assert (await setup("get_account", source.id)).balance == Decimal("2030")
@@ -222,7 +215,7 @@ async def test_without_a_retry_policy_a_lost_race_reaches_the_caller(flavour):
     hook = Interferer(setup.store, account.id, times=1)
     service = service_with_hook(setup, hook)
     with pytest.raises(ConcurrencyError) as caught:
-        await outcome(service.deposit(account.id, Decimal("1")))
+        await settled(service.deposit(account.id, Decimal("1")))
     assert caught.value.stale == [("Account", account.id)]
     assert (await setup("get_account", account.id)).balance == Decimal("1050")
 
@@ -318,42 +311,6 @@ async def test_reachable_accounts_follow_transfers_forward(run):
     )
     assert await run("reachable_accounts", lone.id) == []
     assert reached == [await run("get_account", r.id) for r in reached]
-
-
-def test_the_async_service_is_the_sync_one_with_await():
-    """The two services differ only in ``async``/``await`` (docstrings live on the sync one)."""
-    here = Path(__file__).resolve().parents[2] / "app" / "services"
-
-    class Unasync(ast.NodeTransformer):
-        def visit_Await(self, node):
-            return self.visit(node.value)
-
-        def visit_AsyncFunctionDef(self, node):
-            return self.visit(ast.FunctionDef(**{f: getattr(node, f) for f in node._fields}))
-
-        def visit_AsyncWith(self, node):
-            return self.visit(ast.With(**{f: getattr(node, f) for f in node._fields}))
-
-        def visit_FunctionDef(self, node):
-            first = node.body[0] if node.body else None
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                node.body = node.body[1:]  # a docstring
-            return self.generic_visit(node)
-
-    def service(name: str) -> str:
-        tree = ast.parse((here / name).read_text())
-        [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef)]
-        cls.decorator_list = []
-        text = ast.dump(Unasync().visit(cls))
-        for a, b in (
-            ("AsyncBankService", "BankService"),
-            ("AsyncBankUnitOfWork", "BankUnitOfWork"),
-            ("run_async", "run"),
-        ):
-            text = text.replace(a, b)
-        return text
-
-    assert service("bank_async.py") == service("bank.py")
 
 
 def test_the_container_hands_services_the_fakes_it_is_given():

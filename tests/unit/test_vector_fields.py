@@ -15,6 +15,7 @@ from infrastructure.persistence.search import fulltext_query, fuse, holds_terms,
 from infrastructure.persistence.state import UnitState
 from infrastructure.persistence.vectors import cosine_distance, euclidean_distance
 from infrastructure.server.cypher import header
+from tests.mappings import registry_of
 
 
 @dataclass
@@ -27,11 +28,8 @@ class Doc:
 
 
 def registry() -> Registry:
-    reg = Registry()
-    reg.map(
+    reg = registry_of(
         Doc,
-        key="id",
-        version="version",
         vectors={"embedding": Vector(3), "extra": Vector(2, "euclidean")},
         fulltext=["title"],
     )
