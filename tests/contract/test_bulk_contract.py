@@ -22,12 +22,7 @@ from infrastructure.persistence import (
 )
 from tests.contract.test_edges_contract import refused
 from tests.integration.graph_support import Account, Person, Pet, Transfer
-
-
-async def seed(gbe, *entities) -> None:
-    async with gbe.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
+from tests.units import stored
 
 
 async def people(gbe) -> list[tuple[str, str, int | None, str | None, int]]:
@@ -41,7 +36,7 @@ async def people(gbe) -> list[tuple[str, str, int | None, str | None, int]]:
 
 
 async def test_upsert_creates_absent_keys_and_overwrites_stored_ones(gbe):
-    await seed(gbe, Person("a", "Ann", age=30, email="a@x"))
+    await stored(gbe, Person("a", "Ann", age=30, email="a@x"))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         repo.upsert(Person("a", "Anna", age=None, email="a@x"))  # None removes the age
@@ -50,7 +45,7 @@ async def test_upsert_creates_absent_keys_and_overwrites_stored_ones(gbe):
 
 
 async def test_an_upserted_batch_applied_twice_leaves_the_graph_as_once(gbe):
-    await seed(gbe, Person("a", "Ann", age=1), Person("c", "Cy", age=3))
+    await stored(gbe, Person("a", "Ann", age=1), Person("c", "Cy", age=3))
 
     def batch() -> list[Person]:
         return [Person("a", "Ann", age=10), Person("b", "Bob", age=2), Person("c", "Cy", age=3)]
@@ -79,7 +74,7 @@ async def test_the_last_upsert_of_a_key_in_a_unit_is_the_one_written_and_tracked
 
 
 async def test_an_upserted_object_is_tracked_after_the_commit_at_the_stored_version(gbe):
-    await seed(gbe, Person("a", "Ann"))
+    await stored(gbe, Person("a", "Ann"))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         ann = repo.upsert(Person("a", "Anna"))
@@ -92,7 +87,7 @@ async def test_an_upserted_object_is_tracked_after_the_commit_at_the_stored_vers
 
 
 async def test_an_upsert_of_a_tracked_key_edits_the_tracked_entity_checked_on_its_version(gbe):
-    await seed(gbe, Person("a", "Ann"))
+    await stored(gbe, Person("a", "Ann"))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         tracked = await gbe.io(repo.get("a"))
@@ -110,7 +105,7 @@ async def test_an_upsert_of_a_tracked_key_edits_the_tracked_entity_checked_on_it
 
 
 async def test_upserts_keep_the_edges_of_a_stored_node(gbe):
-    await seed(gbe, Pet("p", "Rex"))
+    await stored(gbe, Pet("p", "Rex"))
     async with gbe.unit() as uow:
         rex = await gbe.io(uow.repository(Pet).get("p", load=["owner"]))
         rex.owner = Person("o", "Olga")  # an OWNS edge, not a property: kept by an upsert
@@ -122,7 +117,7 @@ async def test_upserts_keep_the_edges_of_a_stored_node(gbe):
 
 
 async def test_a_failed_commit_writes_no_upsert(gbe):
-    await seed(gbe, Person("a", "Ann", email="taken@x"))
+    await stored(gbe, Person("a", "Ann", email="taken@x"))
     uow = gbe.new_unit()
     uow.repository(Person).upsert(Person("b", "Bob"))
     uow.add(Person("a", "again"))
@@ -131,7 +126,7 @@ async def test_a_failed_commit_writes_no_upsert(gbe):
 
 
 async def test_upsert_refuses_what_it_cannot_write(gbe):
-    await seed(gbe, Person("a", "Ann"))
+    await stored(gbe, Person("a", "Ann"))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         linked = Person("b", "Bob")
@@ -154,7 +149,7 @@ async def test_upsert_refuses_what_it_cannot_write(gbe):
 
 
 async def test_update_where_changes_what_matches_in_the_commit_and_counts_it(gbe):
-    await seed(gbe, *(Person(f"p{i}", f"n{i}", age=i) for i in range(5)))
+    await stored(gbe, *(Person(f"p{i}", f"n{i}", age=i) for i in range(5)))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         older = repo.update_where(F("age") >= 3, age=F("age") + 10)
@@ -172,7 +167,7 @@ async def test_update_where_changes_what_matches_in_the_commit_and_counts_it(gbe
 
 
 async def test_update_where_keeps_tracked_entities_coherent(gbe):
-    await seed(gbe, Person("a", "Ann", age=1), Person("b", "Bob", age=2))
+    await stored(gbe, Person("a", "Ann", age=1), Person("b", "Bob", age=2))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         ann, bob = await gbe.io(repo.get_many(["a", "b"]))
@@ -193,7 +188,7 @@ async def test_update_where_keeps_tracked_entities_coherent(gbe):
 
 
 async def test_update_where_refuses_bad_assignments_and_queues_nothing(gbe):
-    await seed(gbe, Person("a", "Ann", age=1))
+    await stored(gbe, Person("a", "Ann", age=1))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         with pytest.raises(MappingError, match="key"):
@@ -216,7 +211,7 @@ async def test_update_where_refuses_bad_assignments_and_queues_nothing(gbe):
 
 
 async def test_delete_where_deletes_what_matches_and_forgets_tracked_ones(gbe):
-    await seed(gbe, Transfer("t1", 5), Transfer("t2", 50), Transfer("t3", 500))
+    await stored(gbe, Transfer("t1", 5), Transfer("t2", 50), Transfer("t3", 500))
     async with gbe.unit() as uow:
         repo = uow.repository(Transfer)
         small = await gbe.io(repo.get("t1"))
@@ -236,7 +231,7 @@ async def test_delete_where_deletes_what_matches_and_forgets_tracked_ones(gbe):
 async def test_delete_where_honours_restrict_and_writes_nothing(gbe):
     account = Account("a1", 10)
     account.transfers.append(Transfer("t1", 5))
-    await seed(gbe, account, Account("a2", 20))
+    await stored(gbe, account, Account("a2", 20))
     uow = gbe.new_unit()
     uow.add(Transfer("t2", 7))
     uow.repository(Account).delete_where(F("balance") > 0)
@@ -257,7 +252,7 @@ async def test_delete_where_refuses_a_cascade_it_would_not_follow(gbe):
 
 
 async def test_a_key_loaded_after_its_upsert_was_queued_takes_the_upserted_fields(gbe):
-    await seed(gbe, Person("a", "Ann", age=1))
+    await stored(gbe, Person("a", "Ann", age=1))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         repo.upsert(Person("a", "Anna", age=2))
@@ -282,7 +277,7 @@ async def test_an_upsert_deleted_by_a_later_delete_where_of_the_commit_is_not_tr
 
 
 async def test_blind_upserts_fire_no_per_entity_events_and_updates_of_tracked_keys_do(gbe):
-    await seed(gbe, Person("a", "Ann"))
+    await stored(gbe, Person("a", "Ann"))
     seen: list[str] = []
     async with gbe.unit() as uow:
         uow.listen("before_flush", lambda unit: seen.append("flush"))
@@ -295,7 +290,7 @@ async def test_blind_upserts_fire_no_per_entity_events_and_updates_of_tracked_ke
 
 
 async def test_rollback_drops_queued_upserts_and_set_based_changes(gbe):
-    await seed(gbe, Person("a", "Ann", age=1))
+    await stored(gbe, Person("a", "Ann", age=1))
     async with gbe.unit() as uow:
         repo = uow.repository(Person)
         repo.upsert(Person("b", "Bob"))

@@ -9,12 +9,7 @@ from __future__ import annotations
 from infrastructure.persistence import CardinalityError
 from tests.contract.test_edges_contract import owners_of_rex, refused
 from tests.integration.graph_support import Person, Pet
-
-
-async def seed(gbe, *entities) -> None:
-    async with gbe.unit() as uow:
-        for entity in entities:
-            uow.add(entity)
+from tests.units import stored
 
 
 async def give_rex(gbe, uow, owner: str) -> None:
@@ -23,7 +18,7 @@ async def give_rex(gbe, uow, owner: str) -> None:
 
 
 async def test_a_second_owner_through_the_to_many_fails_the_commit_and_writes_nothing(gbe):
-    await seed(gbe, Person("ann", "Ann"), Person("bob", "Bob"), Pet("rex", "Rex"))
+    await stored(gbe, Person("ann", "Ann"), Person("bob", "Bob"), Pet("rex", "Rex"))
     async with gbe.unit() as uow:
         await give_rex(gbe, uow, "bob")
     uow = gbe.new_unit()
@@ -37,7 +32,7 @@ async def test_a_second_owner_through_the_to_many_fails_the_commit_and_writes_no
 
 
 async def test_a_new_pet_given_to_two_owners_in_one_unit_is_refused(gbe):
-    await seed(gbe, Person("ann", "Ann"), Person("bob", "Bob"))
+    await stored(gbe, Person("ann", "Ann"), Person("bob", "Bob"))
     uow = gbe.new_unit()
     rex = Pet("rex", "Rex")
     for owner in ("ann", "bob"):
@@ -48,7 +43,7 @@ async def test_a_new_pet_given_to_two_owners_in_one_unit_is_refused(gbe):
 
 
 async def test_moving_a_pet_between_owners_in_one_unit_commits(gbe):
-    await seed(gbe, Person("ann", "Ann"), Person("bob", "Bob"), Pet("rex", "Rex"))
+    await stored(gbe, Person("ann", "Ann"), Person("bob", "Bob"), Pet("rex", "Rex"))
     async with gbe.unit() as uow:
         await give_rex(gbe, uow, "ann")
     async with gbe.unit() as uow:
@@ -63,7 +58,7 @@ async def test_moving_a_pet_between_owners_in_one_unit_commits(gbe):
 
 
 async def test_an_owner_given_by_a_concurrent_unit_is_counted_at_commit(gbe):
-    await seed(gbe, Person("ann", "Ann"), Person("bob", "Bob"), Pet("rex", "Rex"))
+    await stored(gbe, Person("ann", "Ann"), Person("bob", "Bob"), Pet("rex", "Rex"))
     uow = gbe.new_unit()
     await give_rex(gbe, uow, "bob")  # read while rex had no owner
     async with gbe.unit() as other:
