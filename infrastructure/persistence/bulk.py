@@ -62,9 +62,6 @@ class Affected:
             )
         return self._count
 
-    def __int__(self) -> int:
-        return self.count
-
 
 @dataclass(eq=False, slots=True)
 class Upsert:
