@@ -28,11 +28,7 @@ from infrastructure.persistence.expressions import Arith
 from infrastructure.persistence.mapping import EntityMapping
 
 from .graph import MemoryGraph, Ref, stored
-
-
-def _row(mapping: EntityMapping[Any], props: dict[str, Any]) -> list[Any]:
-    version = props.get(mapping.version_property, 0) if mapping.version_property else 0
-    return [props.get(p) for p in mapping.properties] + [version]
+from .rows import foreign, row_of
 
 
 def apply_upserts(
@@ -46,7 +42,11 @@ def apply_upserts(
         pairs = []
         for op in group:
             given = dict(zip(mapping.properties, upsert_values(op), strict=True))
-            ref = (mapping.label, op.stored_key)
+            ref = (mapping.key_label, op.stored_key)
+            if foreign(graph, mapping, op.stored_key):
+                raise GuardFailure(
+                    f"{mapping.name}: an upserted key is another class's (in-memory store)"
+                )
             before = graph.node(ref)
             new = {**(before or {}), **given}
             if vprop:
@@ -55,7 +55,8 @@ def apply_upserts(
                 new[vprop] = 1 if before is None else old + int(moved)
                 if new[vprop] != 1:
                     pairs.append([op.stored_key, new[vprop]])
-            graph.set_node(ref, stored({p: v for p, v in new.items() if v is not None}))
+            kept = stored({p: v for p, v in new.items() if v is not None})
+            graph.set_node(ref, kept, mapping.lineage[1:])
             written.append((mapping, ref))
         outcomes[upsert_name(mapping.label)] = pairs if vprop else len(group)
     return outcomes, written
@@ -86,12 +87,12 @@ def apply_changes(graph: MemoryGraph, ops: Sequence[BulkOp]) -> dict[str, Any]:
                 if mapping.version_property:
                     props[mapping.version_property] = props.get(mapping.version_property, 0) + 1
                 kept = stored({p: v for p, v in props.items() if v is not None})
-                graph.set_node((mapping.label, key), kept)
-                rows.append(_row(mapping, kept))
+                graph.set_node((mapping.key_label, key), kept)
+                rows.append(row_of(mapping, kept, graph.labels_of((mapping.key_label, key))))
         else:
             _refuse_restricted(graph, op, matched)
             for key in matched:
-                graph.set_node((mapping.label, key), None)
+                graph.set_node((mapping.key_label, key), None)
             rows = list(matched)
         outcomes[count_name(at)] = len(matched)
         outcomes[rows_name(at)] = rows
@@ -103,7 +104,7 @@ def _refuse_restricted(graph: MemoryGraph, op: DeleteWhere, matched: Sequence[An
         if rel.on_delete != "restrict":
             continue
         for key in matched:
-            holder = (op.mapping.label, key)
+            holder = (op.mapping.key_label, key)
             others = graph.edges_of(holder, rel.type, rel.direction, rel.target.label)
             if any(other != holder or not rel.self_loops for other, _ in others):
                 raise GuardFailure(

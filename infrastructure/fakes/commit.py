@@ -30,7 +30,7 @@ from .graph import MemoryGraph, Ref, stored
 
 
 def _ref(mapping: EntityMapping[Any], key: Any) -> Ref:
-    return (mapping.label, key)
+    return (mapping.key_label, key)
 
 
 def _matches(graph: MemoryGraph, rel: RelationshipMapping, a: Ref, b: Ref) -> list[tuple[Ref, Ref]]:
@@ -122,7 +122,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp]) -> di
                 continue
             if mapping.version_property:
                 values[mapping.version_property] = next_version(None)
-            graph.set_node(ref, stored(values))
+            graph.set_node(ref, stored(values), mapping.lineage[1:])
             if mapping.unique:
                 written.append((mapping, ref))
 
@@ -166,7 +166,7 @@ def _apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp]) -> di
             if sum(
                 1
                 for _ in graph.edges_of(
-                    (rel.source.label, holder), rel.type, rel.direction, rel.target.label
+                    (rel.source.key_label, holder), rel.type, rel.direction, rel.target.label
                 )
             )
             > allowed

@@ -58,6 +58,9 @@ class MemoryGraph:
 
     def __init__(self) -> None:
         self.nodes: dict[str, dict[Any, Props]] = {}
+        # The labels a node carries besides its ref's (the subclasses of a hierarchy, whose
+        # nodes are all keyed under the root's label): it is listed in their tables too.
+        self.kinds: dict[Ref, tuple[str, ...]] = {}
         self._edges: dict[str, dict[tuple[Ref, Ref], Props]] = {}
         # type -> node -> neighbour -> None (ordered sets), both ways round
         self._out: dict[str, dict[Ref, dict[Ref, None]]] = {}
@@ -73,11 +76,22 @@ class MemoryGraph:
     def table(self, label: str) -> dict[Any, Props]:
         return self.nodes.get(label, {})
 
-    def set_node(self, ref: Ref, props: Props | None) -> None:
-        """Store ``props`` as the node's properties; None deletes it and its edges."""
+    def labels_of(self, ref: Ref) -> list[str]:
+        """The labels the node carries (its ref's first)."""
+        return [ref[0], *self.kinds.get(ref, ())]
+
+    def has_label(self, ref: Ref, label: str) -> bool:
+        return ref[0] == label or label in self.kinds.get(ref, ())
+
+    def set_node(self, ref: Ref, props: Props | None, labels: tuple[str, ...] = ()) -> None:
+        """Store ``props`` as the node's properties; None deletes it and its edges.
+
+        ``labels``: the labels a node created now carries besides ``ref[0]``.
+        """
         label, key = ref
         table = self.nodes.setdefault(label, {})
         before = table.get(key)
+        kinds = self.kinds.get(ref, ())
         if props is None:
             if before is None:
                 return
@@ -87,23 +101,35 @@ class MemoryGraph:
                 for other in list(self._in.get(edge_type, {}).get(ref, {})):
                     self.set_edge(edge_type, other, ref, None)
             del table[key]
+            self._list(ref, None, ())
         else:
             table[key] = props
-        self._remember(lambda: self._restore_node(ref, before))
+            self._list(ref, props, kinds if before is not None else labels)
+        self._remember(lambda: self._restore_node(ref, before, kinds))
 
-    def _restore_node(self, ref: Ref, props: Props | None) -> None:
+    def _list(self, ref: Ref, props: Props | None, kinds: tuple[str, ...]) -> None:
+        """List the node under its other labels (None: under none)."""
+        for other in self.kinds.pop(ref, ()):
+            self.nodes.get(other, {}).pop(ref[1], None)
+        if props is not None and kinds:
+            self.kinds[ref] = kinds
+            for other in kinds:
+                self.nodes.setdefault(other, {})[ref[1]] = props
+
+    def _restore_node(self, ref: Ref, props: Props | None, kinds: tuple[str, ...]) -> None:
         table = self.nodes.setdefault(ref[0], {})
         if props is None:
             table.pop(ref[1], None)
         else:
             table[ref[1]] = props
+        self._list(ref, props, kinds)
 
     def fake_node(self, ref: Ref, version: str | None) -> FakeNode:
         """The node as the client would return it (a copy)."""
         props = stored(self.nodes[ref[0]][ref[1]])
         if version is not None:
             props.setdefault(version, 0)
-        return FakeNode([ref[0]], props)
+        return FakeNode(self.labels_of(ref), props)
 
     # -- edges --------------------------------------------------------------------
 
@@ -137,13 +163,13 @@ class MemoryGraph:
         """
         if direction in ("out", "both"):
             for other in self._out.get(edge_type, {}).get(ref, {}):
-                if label is None or other[0] == label:
+                if label is None or self.has_label(other, label):
                     yield other, (ref, other)
         if direction in ("in", "both"):
             for other in self._in.get(edge_type, {}).get(ref, {}):
                 if direction == "both" and other == ref:
                     continue  # a self-loop: an undirected pattern matches it once
-                if label is None or other[0] == label:
+                if label is None or self.has_label(other, label):
                     yield other, (other, ref)
 
     def neighbours(
@@ -168,6 +194,7 @@ class MemoryGraph:
 
     def clear(self) -> None:
         self.nodes.clear()
+        self.kinds.clear()
         self._edges.clear()
         self._out.clear()
         self._in.clear()

@@ -28,6 +28,7 @@ from infrastructure.persistence.mapping import EntityMapping, Registry, Relation
 
 from . import commit
 from .graph import Direction, FakeNode, MemoryGraph, Props, Ref, copied, stored
+from .rows import foreign, row_of
 from .search import nearest_rows, text_search_rows
 
 Rows = list[list[Any]]
@@ -50,10 +51,10 @@ class GraphReader:
 
     def node(self, ref: Ref) -> FakeNode:
         """The stored node as the client returns it (its version included)."""
-        mapping = self._registry.mapping_for_label(ref[0])
+        mapping = self._registry.mapping_for_labels(self._graph.labels_of(ref))
         node = self._graph.fake_node(ref, mapping.version_property if mapping else None)
         if mapping is not None:
-            node.labels.extend(mapping.extra_labels)
+            node.labels.extend(e for e in mapping.extra_labels if e not in node.labels)
         return node
 
     def neighbours(
@@ -65,11 +66,6 @@ class GraphReader:
 
 MemoryQuery = Callable[[GraphReader, dict[str, Any]], Rows]
 """The in-memory twin of a custom Cypher query: (store, encoded parameters) -> client rows."""
-
-
-def _row(mapping: EntityMapping[Any], props: Props) -> list[Any]:
-    version = props.get(mapping.version_property, 0) if mapping.version_property else 0
-    return [*(copied(props.get(p)) for p in mapping.properties), version]
 
 
 class FakeStore:
@@ -148,7 +144,8 @@ class FakeStore:
                 return [[key in graph.table(mapping.label)]]
             case reads.Related(rel, keys):
                 table = graph.table(rel.source.label)
-                return [[k, self._targets(rel, (rel.source.label, k))] for k in keys if k in table]
+                holder = rel.source.key_label
+                return [[k, self._targets(rel, (holder, k))] for k in keys if k in table]
             case reads.Versions(mapping, keys, olds) if olds is not None:
                 table = graph.table(mapping.label)
                 return [
@@ -158,10 +155,17 @@ class FakeStore:
             case reads.Versions(mapping, keys):
                 table = graph.table(mapping.label)
                 return [
-                    [k, k in table, _row(mapping, table[k])[-1] if k in table else 0] for k in keys
+                    [
+                        k,
+                        k in table,
+                        row_of(mapping, table[k])[len(mapping.properties)] if k in table else 0,
+                    ]
+                    for k in keys
                 ]
+            case reads.ExistingKeys(mapping, keys, True):
+                return [[k] for k in keys if foreign(graph, mapping, k)]
             case reads.ExistingKeys(mapping, keys):
-                table = graph.table(mapping.label)
+                table = graph.table(mapping.key_label)
                 return [[k] for k in keys if k in table]
             case reads.Nearest(mapping, field, vector, k, where):
                 return nearest_rows(mapping, graph.table(mapping.label), field, vector, k, where)
@@ -170,7 +174,7 @@ class FakeStore:
                 return text_search_rows(mapping, table, terms, fields, prefix, k)
             case reads.Attached(rel, source, removed, limit):
                 found = graph.neighbours(
-                    (rel.source.label, source), rel.type, rel.direction, rel.target.label
+                    (rel.source.key_label, source), rel.type, rel.direction, rel.target.label
                 )
                 return [[key] for _, key in found if key not in removed][:limit]
         raise FakeQueryError(f"the in-memory fake cannot answer {type(intent).__name__}")
@@ -182,8 +186,9 @@ class FakeStore:
         props: Props,
         load: Sequence[RelationshipMapping],
     ) -> list[Any]:
-        row = _row(mapping, props)
-        row.extend(self._targets(rel, (mapping.label, key)) for rel in load)
+        ref = (mapping.key_label, key)
+        row = row_of(mapping, props, self._graph.labels_of(ref))
+        row.extend(self._targets(rel, ref) for rel in load)
         return row
 
     def _targets(self, rel: RelationshipMapping, holder: Ref) -> Rows:
@@ -195,7 +200,8 @@ class FakeStore:
             edge = graph.edge(rel.type, start, end)
             assert node is not None
             assert edge is not None
-            items.append(_row(target, node) + [copied(edge.get(p)) for p in rel.edge_properties])
+            row = row_of(target, node, graph.labels_of(other))
+            items.append(row + [copied(edge.get(p)) for p in rel.edge_properties])
         return items
 
     # -- writes -----------------------------------------------------------------
@@ -211,15 +217,20 @@ class FakeStore:
             self.commits += 1
             return outcomes
 
-    def put(self, label: str, key: Any, properties: Mapping[str, Any]) -> None:
+    def put(
+        self, label: str, key: Any, properties: Mapping[str, Any], labels: Sequence[str] = ()
+    ) -> None:
         """Store a node as another client would write it, bypassing every mapping.
+
+        ``labels``: more labels the node carries (a subclass's, below the hierarchy's
+        root ``label``), labels no mapping declares included.
 
         ``properties`` hold values as FalkorDB returns them: text, numbers, lists,
         ``date``/``time``/``datetime``/``timedelta`` for native temporal values,
         ``readers.StoredVector`` for ``vecf32`` ones; None leaves a property unset.
         """
         with self._lock:
-            self._graph.set_node((label, key), stored(properties))
+            self._graph.set_node((label, key), stored(properties), tuple(labels))
 
     def put_edge(
         self, edge_type: str, start: Ref, end: Ref, properties: Mapping[str, Any] | None = None

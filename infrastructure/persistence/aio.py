@@ -71,7 +71,12 @@ class AsyncRepository(RepositoryBase[T]):
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
             state = self._by_key.get((self._cls, key))
-            if state is not None and state.status is not DELETED and not self._unit.closed:
+            if (
+                state is not None
+                and state.status is not DELETED
+                and not self._unit.closed
+                and (state.mapping is self.mapping or self.mapping.covers(state.mapping))
+            ):
                 entity: T = state.entity
                 return entity
         return await drive_async(self._get(key, load), self._read)

@@ -157,7 +157,7 @@ def upsert(unit: Tracking, mapping: EntityMapping[Any], entities: Iterable[Any])
     check_upsertable(mapping)
     identity = unit.identity
     by_object, by_stored = identity.by_object, identity.by_stored
-    key_of, encode_key, cls = mapping.key_of, mapping.encode_key, mapping.cls
+    key_of, encode_key, cls = mapping.key_of, mapping.encode_key, mapping.identity_cls
     rels, marks = mapping.relationships, not mapping.slots
     queued: list[BulkOp] = []
     out: list[Any] = []
@@ -188,6 +188,11 @@ def upsert(unit: Tracking, mapping: EntityMapping[Any], entities: Iterable[Any])
 
 
 def _onto_tracked(mapping: EntityMapping[Any], entity: Any, tracked: InstanceState) -> Any:
+    if tracked.mapping is not mapping:
+        raise IdentityConflictError(
+            f"{mapping.describe(entity)}: this unit tracks that key as a "
+            f"{tracked.mapping.name}; one key is one entity of one class"
+        )
     if tracked.status is Status.DELETED:
         raise IdentityConflictError(
             f"{mapping.describe(entity)} is marked for deletion in this unit, so it cannot be "
@@ -204,7 +209,7 @@ def settle_upserts(unit: Tracking) -> None:
     kept: list[BulkOp] = []
     for op in unit.bulk:
         if isinstance(op, Upsert):
-            tracked = unit.identity.by_stored.get((op.mapping.cls, op.stored_key))
+            tracked = unit.identity.by_stored.get((op.mapping.identity_cls, op.stored_key))
             if tracked is not None and tracked.entity is not op.entity:
                 _onto_tracked(op.mapping, op.entity, tracked)
                 continue
@@ -275,13 +280,13 @@ def settle(unit: Tracking, ops: list[BulkOp], outcomes: dict[str, Any] | None) -
         mapping = op.mapping
         for row in rows:
             stored = row if isinstance(op, DeleteWhere) else row[mapping.key_index]
-            state = unit.identity.by_stored.get((mapping.cls, stored))
+            state = unit.identity.by_stored.get((mapping.identity_cls, stored))
             if state is None:
                 continue
             if isinstance(op, DeleteWhere):
                 unit.identity.forget(state)
             else:
-                apply_stored_row(state, row)
+                apply_stored_row(state, row, mapping)
 
 
 def _track_upserted(
@@ -295,7 +300,7 @@ def _track_upserted(
     by_stored = unit.identity.by_stored
     track = unit.identity.track_loaded
     set_version, snapshot_of, key_of = mapping.set_version, mapping.snapshot_of, mapping.key_of
-    marks, cls = not mapping.slots, mapping.cls
+    marks, cls = not mapping.slots, mapping.identity_cls
     loaders = None
     if mapping.relationships:  # not written by an upsert: they load as stored
         group = LoadGroup()

@@ -52,6 +52,20 @@ class BulkPlan:
     returns: tuple[str, ...]  # result names, in RETURN order
     # Why the guard of a ``delete_where`` fired (a ``restrict`` rule), one per such change.
     refusals: tuple[str, ...] = ()
+    # Upserted keys of mappings in a class hierarchy: another class of it must not hold them.
+    claimed: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...] = ()
+
+
+def foreign_labels(mapping: EntityMapping[Any], var: str) -> str:
+    """A condition true for a node of ``mapping``'s hierarchy stored as another class."""
+    others = [f"{var}:{d.label}" for d in mapping.descendants]
+    if mapping.parent is not None:
+        others.insert(0, f"NOT {var}:{mapping.label}")
+    return " OR ".join(others) or "false"
+
+
+def in_hierarchy(mapping: EntityMapping[Any]) -> bool:
+    return mapping.parent is not None or bool(mapping.descendants)
 
 
 def upsert_values(op: Upsert) -> tuple[Any, ...]:
@@ -91,21 +105,38 @@ def _upsert_block(mapping: EntityMapping[Any], name: str) -> str:
     )
     on_create = f" ON CREATE SET {', '.join(created)}" if created else ""
     on_match = f" ON MATCH SET {', '.join(matched)}" if matched else ""
-    # Matched on the label the mapping reads; the extra labels set on every node written.
-    extra = f" SET n:{':'.join(mapping.extra_labels)}" if mapping.extra_labels else ""
+    # Matched on the label the key is unique under; the other labels set on every node
+    # written (a key another class of the hierarchy holds was refused before: ``_claim``).
+    others = [label for label in mapping.node_labels.split(":") if label != mapping.key_label]
+    extra = f" SET n:{':'.join(others)}" if others else ""
     return (
-        f"CALL {{ UNWIND ${name} AS row MERGE (n:{mapping.label} "
+        f"CALL {{ UNWIND ${name} AS row MERGE (n:{mapping.key_label} "
         f"{{{key}: row[{mapping.key_index}]}}){on_create}{on_match}{extra} "
         f"RETURN {result} AS {name} }}"
+    )
+
+
+def _claim(mapping: EntityMapping[Any], name: str) -> str:
+    """A block failing the commit when another class of the hierarchy holds an upserted key."""
+    key = f"{{{mapping.key_property}: row[{mapping.key_index}]}}"
+    return (
+        f"CALL {{ UNWIND ${name} AS row MATCH (e:{mapping.key_label} {key}) "
+        f"WHERE {foreign_labels(mapping, 'e')} "
+        f"{guard_clause(f'count(e) AS {name}_foreign', f'{name}_foreign = 0')} "
+        f"RETURN {name}_foreign }}"
     )
 
 
 def watched(identity: IdentityMap, ops: Sequence[BulkOp], mapping: EntityMapping[Any]) -> list[Any]:
     """Stored keys of ``mapping``'s entities the unit tracks or upserts in this commit."""
     keys = [
-        s.stored_key for s in identity if s.mapping is mapping and s.status is not Status.DELETED
+        s.stored_key
+        for s in identity
+        if mapping.covers(s.mapping) and s.status is not Status.DELETED
     ]
-    keys.extend(op.stored_key for op in ops if isinstance(op, Upsert) and op.mapping is mapping)
+    keys.extend(
+        op.stored_key for op in ops if isinstance(op, Upsert) and mapping.covers(op.mapping)
+    )
     return keys
 
 
@@ -125,9 +156,13 @@ def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
     params: dict[str, Any] = {}
     upserts: list[str] = []
     returns: list[str] = []
+    claimed: list[tuple[EntityMapping[Any], tuple[Any, ...]]] = []
     for mapping, group in upsert_groups(ops):
         name = upsert_name(mapping.label)
         params[name] = [upsert_values(op) for op in group]
+        if in_hierarchy(mapping):
+            upserts.append(_claim(mapping, name))
+            claimed.append((mapping, tuple(op.stored_key for op in group)))
         upserts.append(_upsert_block(mapping, name))
         returns.append(name)
     changes: list[str] = []
@@ -189,4 +224,6 @@ def plan_bulk(ops: Sequence[BulkOp], identity: IdentityMap) -> BulkPlan | None:
                 f"DETACH DELETE n RETURN count(k) AS {count}, {found} AS {rows} }}"
             )
         returns.extend((count, rows))
-    return BulkPlan(params, tuple(upserts), tuple(changes), tuple(returns), tuple(refusals))
+    return BulkPlan(
+        params, tuple(upserts), tuple(changes), tuple(returns), tuple(refusals), tuple(claimed)
+    )

@@ -125,7 +125,8 @@ def _check_node(node: FieldNode, at: int) -> str | None:
     """A condition on ``row[at:]`` under which ``node`` decodes inline, exactly."""
     if node.codec is not None:
         check = node.codec.check
-        return check.format(v=f"row[{at}]") if check else None
+        # Parenthesized: an optional field's check is an ``or``, joined with ``and``s.
+        return f"({check.format(v=f'row[{at}]')})" if check else None
     parts = []
     offset = at
     for child in node.children:

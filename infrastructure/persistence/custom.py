@@ -39,11 +39,8 @@ def raw_query(cypher: str, params: dict[str, Any]) -> Conversation[list[list[Any
 
 
 def _node_mapping(unit: UnitState, node: Any) -> EntityMapping[Any] | None:
-    for label in getattr(node, "labels", None) or ():
-        mapping = unit.registry.mapping_for_label(label)
-        if mapping is not None:
-            return mapping
-    return None
+    """The mapping a node loads as: the deepest mapped class among its labels."""
+    return unit.registry.mapping_for_labels(getattr(node, "labels", None) or ())
 
 
 def _nodes(cell: Any) -> list[Any]:
@@ -72,7 +69,10 @@ def convert_rows(unit: UnitState, rows: Sequence[Sequence[Any]]) -> list[list[An
                 props = node.properties
                 values = [props.get(p) for p in mapping.properties]
                 version = props.get(mapping.version_property, 0) if mapping.version_property else 0
-                by_mapping.setdefault(mapping.label, (mapping, []))[1].append([*values, version])
+                row = [*values, version]
+                if mapping.descendants:  # the node's labels name its class: this one
+                    row.append([[mapping.label]])
+                by_mapping.setdefault(mapping.label, (mapping, []))[1].append(row)
     for mapping, node_rows in by_mapping.values():
         unit.load_rows(mapping, node_rows)
     return [[_convert(unit, cell) for cell in row] for row in rows]

@@ -48,7 +48,12 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
     unit.check_open()
     mapping: EntityMapping[T] = unit.registry.mapping_for(type(entity))
     key = mapping.key_of(entity)
-    state = unit.identity.get(mapping.cls, key)
+    state = unit.identity.get(mapping.identity_cls, key)
+    if state is not None and state.mapping is not mapping:
+        raise IdentityConflictError(
+            f"{mapping.describe(entity)}: this unit tracks that key as a "
+            f"{state.mapping.name}; one key is one entity of one class"
+        )
     if state is None:
         rows = yield reads.by_key(mapping, key)
         loaded = unit.load_rows(mapping, rows)
@@ -60,8 +65,13 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
             copy_fields(mapping, entity, fresh)
             unit.add(fresh)
             return fresh
-        state = unit.identity.get(mapping.cls, key)
+        state = unit.identity.get(mapping.identity_cls, key)
         assert state is not None
+        if state.mapping is not mapping:
+            raise IdentityConflictError(
+                f"{mapping.describe(entity)}: the key is stored as a {state.mapping.name}; "
+                "one key is one entity of one class"
+            )
     if state.entity is entity:
         return entity
     if state.status is Status.DELETED:

@@ -59,6 +59,14 @@ def explain(
         rows = yield Read(query, params, ExistingKeys(mapping, keys))
         decode = mapping.key_codec.decode
         taken.extend(f"{mapping.name}[{decode(r[0])!r}]" for r in rows)
+    for mapping, keys in plan.claimed:
+        query, params = existing_keys_probe(mapping, keys, foreign=True)
+        rows = yield Read(query, params, ExistingKeys(mapping, keys, foreign=True))
+        decode = mapping.key_codec.decode
+        taken.extend(
+            f"{mapping.name}[{decode(r[0])!r}] (stored as another class of its hierarchy)"
+            for r in rows
+        )
     if taken:
         return _duplicate(taken, message)
     for rule in plan.restricted:

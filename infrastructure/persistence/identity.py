@@ -1,4 +1,8 @@
-"""The identity map: one object per (entity class, key) within a unit of work.
+"""The identity map: one object per (identity class, key) within a unit of work.
+
+The identity class of a mapping is the root of its class hierarchy
+(``EntityMapping.identity_cls``): an ``Employee(Person)`` is tracked under
+``Person``, so one key is one object whichever repository loads it.
 
 Entities are plain dataclasses and, with ``eq=True``, unhashable; the map
 therefore finds an object's state by ``id()``. The state holds a strong
@@ -108,7 +112,7 @@ class IdentityMap:
             IdentityConflictError: a different object is already tracked
                 under the same class and key.
         """
-        ident = (state.mapping.cls, state.key)
+        ident = (state.mapping.identity_cls, state.key)
         existing = self.by_key.get(ident)
         if existing is not None and existing.entity is not state.entity:
             name = f"{state.mapping.name}[{state.key!r}]"
@@ -125,18 +129,18 @@ class IdentityMap:
             )
         self.by_key[ident] = state
         self.by_object[id(state.entity)] = state
-        self.by_stored[state.mapping.cls, state.stored_key] = state
+        self.by_stored[state.mapping.identity_cls, state.stored_key] = state
 
     def track_loaded(self, state: InstanceState) -> None:
         """Track a state whose key the map does not hold (the caller checked: no second look)."""
-        self.by_key[state.mapping.cls, state.key] = state
+        self.by_key[state.mapping.identity_cls, state.key] = state
         self.by_object[id(state.entity)] = state
-        self.by_stored[state.mapping.cls, state.stored_key] = state
+        self.by_stored[state.mapping.identity_cls, state.stored_key] = state
 
     def forget(self, state: InstanceState) -> None:
-        self.by_key.pop((state.mapping.cls, state.key), None)
+        self.by_key.pop((state.mapping.identity_cls, state.key), None)
         self.by_object.pop(id(state.entity), None)
-        self.by_stored.pop((state.mapping.cls, state.stored_key), None)
+        self.by_stored.pop((state.mapping.identity_cls, state.stored_key), None)
         detach(state)
 
     def clear(self) -> None:

@@ -108,12 +108,36 @@ def related_read(rel: RelationshipMapping, states: Sequence[InstanceState]) -> r
     return reads.related(rel, [s.key for s in states])
 
 
+def row_values(
+    mapping: EntityMapping[Any], row: Sequence[Any]
+) -> tuple[EntityMapping[Any], tuple[Any, ...]]:
+    """The class a row of ``reads.projection`` loads as, and its values in that class's
+    ``properties`` order: the deepest mapped class whose label the node carries."""
+    width = len(mapping.properties)
+    if not mapping.descendants:
+        return mapping, tuple(row[:width])
+    tail = row[width + 1]
+    concrete = mapping.family.concrete(tail[0])
+    return concrete, values_for(mapping, row, concrete)
+
+
+def values_for(
+    mapping: EntityMapping[Any], row: Sequence[Any], wanted: EntityMapping[Any]
+) -> tuple[Any, ...]:
+    """The values of ``wanted`` (``mapping`` or a subclass's) in a row read through ``mapping``."""
+    width = len(mapping.properties)
+    if wanted is mapping:
+        return tuple(row[:width])
+    combined = (*row[:width], *row[width + 1][1:])
+    return tuple(combined[i] for i in mapping.family.picks[wanted])
+
+
 def _track(
     unit: UnitState, mapping: EntityMapping[Any], values: tuple[Any, ...], version: int
 ) -> tuple[InstanceState | None, bool]:
     """The state for a stored row: (state or None if deleted here, whether it is new)."""
     stored = values[mapping.key_index]
-    state = unit.identity.by_stored.get((mapping.cls, stored))
+    state = unit.identity.by_stored.get((mapping.identity_cls, stored))
     if state is not None:
         return (None if state.status is Status.DELETED else state), False
     try:
@@ -139,7 +163,7 @@ def load_rows(
     load: Sequence[RelationshipMapping] = (),
 ) -> list[T]:
     """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship)."""
-    if load:
+    if load or mapping.descendants:
         return _load_rows_with_relationships(unit, mapping, rows, load)
     # The hot path of every large read: ``_track`` inlined; relationships lazy.
     group = LoadGroup() if mapping.relationships else None
@@ -149,7 +173,7 @@ def load_rows(
     key_index = mapping.key_index
     decode_key = mapping.key_codec.decode
     build = mapping.load
-    cls = mapping.cls
+    cls = mapping.identity_cls
     by_key = unit.identity.by_key
     by_object = unit.identity.by_object
     by_stored = unit.identity.by_stored
@@ -206,21 +230,29 @@ def _load_rows_with_relationships(
     rows: Sequence[Sequence[Any]],
     load: Sequence[RelationshipMapping],
 ) -> list[T]:
+    """Rows with relationship columns, or read through a mapping with subclasses (each
+    row loads as the class its labels name; one lazy-load group per class)."""
     width = len(mapping.properties)
-    lazy = [r for r in mapping.relationships.values() if r not in load]
-    group = LoadGroup() if lazy else None
+    after = mapping.row_width
+    groups: dict[EntityMapping[Any], tuple[LoadGroup, list[RelationshipMapping]]] = {}
     targets = [LoadGroup() for _ in load]
     out: list[T] = []
     for row in rows:
-        state, fresh = _track(unit, mapping, tuple(row[:width]), row[width])
+        concrete, values = row_values(mapping, row)
+        state, fresh = _track(unit, concrete, values, row[width])
         if state is None:
             continue
         entity = state.entity
         out.append(entity)
         for i, rel in enumerate(load):
             if not is_loaded(entity, rel.name):
-                _set_edges(unit, state, rel, row[width + 1 + i], targets[i])
-        if group is not None:
+                _set_edges(unit, state, rel, row[after + i], targets[i])
+        known = groups.get(concrete)
+        if known is None:
+            lazy = [r for r in concrete.relationships.values() if r not in load]
+            known = groups[concrete] = (LoadGroup(), lazy)
+        group, lazy = known
+        if lazy:
             group.states.append(state)
             if fresh:
                 entity.__dict__[LAZY] = group.loaders(unit, lazy)
@@ -249,22 +281,25 @@ def _set_edges(
     targets: LoadGroup,
 ) -> None:
     target = rel.target
-    width = len(target.properties)
+    width, after = len(target.properties), target.row_width
     edges: Edges = {}
     deleted: Edges = {}  # stored edges to targets this unit deletes: kept, not shown
     for item in items:
-        target_state, fresh = _track(unit, target, tuple(item[:width]), item[width])
+        concrete, values = row_values(target, item)
+        target_state, fresh = _track(unit, concrete, values, item[width])
         if target_state is None:
-            gone = unit.identity.by_stored.get((target.cls, item[target.key_index]))
+            gone = unit.identity.by_stored.get((target.identity_cls, item[target.key_index]))
             if gone is not None:
-                props = tuple(item[width + 1 :])
+                props = tuple(item[after:])
                 deleted[gone.stored_key] = (rel.decode_edge(gone.entity, props), props)
             continue
-        if fresh and target.relationships:
-            targets.states.append(target_state)
-            rels = list(target.relationships.values())
-            target_state.entity.__dict__[LAZY] = targets.loaders(unit, rels)
-        props = tuple(item[width + 1 :])
+        if fresh and concrete.relationships:
+            # One group per class: the loaders of a group share one relationship list.
+            group = targets if concrete is target else LoadGroup()
+            group.states.append(target_state)
+            rels = list(concrete.relationships.values())
+            target_state.entity.__dict__[LAZY] = group.loaders(unit, rels)
+        props = tuple(item[after:])
         if target_state.stored_key not in edges:
             edges[target_state.stored_key] = (rel.decode_edge(target_state.entity, props), props)
     if state.edges is None:
@@ -276,11 +311,14 @@ def _set_edges(
     clear_lazy(state.entity, rel.name)
 
 
-def apply_stored_row(state: InstanceState, row: Sequence[Any]) -> None:
-    """Give a tracked entity the stored values and version of ``row`` (``reads.projection``)."""
+def apply_stored_row(
+    state: InstanceState, row: Sequence[Any], read: EntityMapping[Any] | None = None
+) -> None:
+    """Give a tracked entity the stored values and version of ``row`` (``reads.projection``
+    of ``read``: the entity's own mapping, or that of one of its bases)."""
     mapping, entity = state.mapping, state.entity
-    width = len(mapping.properties)
-    values = tuple(row[:width])
+    width = len((read or mapping).properties)
+    values = values_for(read or mapping, row, mapping)
     fresh, fields = mapping.load(values, state.key, row[width])
     for name in mapping.field_names:
         object.__setattr__(entity, name, getattr(fresh, name))

@@ -73,6 +73,7 @@ class EntityMapping(Generic[T]):
         vectors: Mapping[str, Vector] | None = None,
         fulltext: Iterable[str] = (),
         labels: Iterable[str] = (),
+        parent: EntityMapping[Any] | None = None,
     ) -> None:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
@@ -81,18 +82,41 @@ class EntityMapping(Generic[T]):
         self.label = safe_identifier(label, f"label of {self.name}")
         if isinstance(labels, str):
             raise MappingError(f"{self.name}: labels takes a list of labels, not {labels!r}")
-        #: Labels every node of the mapping carries besides ``label`` (``labels=[...]``).
-        self.extra_labels = tuple(
+        #: The mapping of the nearest mapped base class (None for the root of a hierarchy).
+        self.parent = parent
+        #: The root of the hierarchy: the class whose label carries the key constraint.
+        self.root: EntityMapping[Any] = self if parent is None else parent.root
+        #: The class the identity map keys entities on: one object per key in a hierarchy.
+        self.identity_cls: type = self.root.cls
+        #: The label every node of the hierarchy carries, and the key is unique under.
+        self.key_label = self.root.label
+        self.depth: int = 0 if parent is None else parent.depth + 1
+        #: The labels of the hierarchy down to this class: ``("Person", "Employee")``.
+        self.lineage: tuple[str, ...] = (*(parent.lineage if parent else ()), self.label)
+        #: Mappings of the mapped subclasses, at any depth, in the order they were mapped.
+        self.descendants: list[EntityMapping[Any]] = []
+        self._family: _Family | None = None
+        #: Labels every node of the mapping carries besides those of its hierarchy
+        #: (``labels=[...]``, its bases' included).
+        self.extra_labels: tuple[str, ...] = tuple(
             dict.fromkeys(
                 safe_identifier(extra, f"extra label of {self.name}")
-                for extra in labels
-                if extra != self.label
+                for extra in (*(parent.extra_labels if parent else ()), *labels)
+                if extra not in self.lineage
             )
         )
-        #: ``Label:Extra``: what a create writes.
-        self.node_labels = ":".join((self.label, *self.extra_labels))
+        #: ``Base:Label:Extra``: what a create writes.
+        self.node_labels = ":".join((*self.lineage, *self.extra_labels))
+        #: What a match by key names: the key label and, for a subclass, its own label.
+        self.match_labels = self.label if parent is None else f"{self.key_label}:{self.label}"
         excluded = set(exclude)
         declared = dict(relationships or {})
+        inherited: dict[str, RelationshipMapping] = {}
+        if parent is not None:
+            excluded |= parent.excluded
+            inherited = {n: r for n, r in parent.relationships.items() if n not in declared}
+        #: Fields not stored (``exclude=``, and for a subclass those of its bases).
+        self.excluded: frozenset[str] = frozenset(excluded)
         hints = type_hints(cls, self.name)
         all_fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = (excluded | set(declared)) - set(all_fields)
@@ -138,7 +162,10 @@ class EntityMapping(Generic[T]):
         stored = [
             n
             for n in all_fields
-            if n not in excluded and n != self.version_field and n not in declared
+            if n not in excluded
+            and n != self.version_field
+            and n not in declared
+            and n not in inherited
         ]
         self.fields, self.properties = field_nodes(stored, hints, self.name)
         #: Vector fields (``vectors.Vector``), stored as vecf32 under their field names.
@@ -176,7 +203,8 @@ class EntityMapping(Generic[T]):
         self.key_index = self.field_offsets[key]
         self.key_codec: ScalarCodec = key_codec
         self.slots = "__slots__" in cls.__dict__
-        self.relationships: dict[str, RelationshipMapping] = {}
+        # A subclass holds its bases' relationships (the same edges, read the same way).
+        self.relationships: dict[str, RelationshipMapping] = dict(inherited)
         if declared:
             if self.slots or registry is None:
                 raise MappingError(
@@ -226,6 +254,29 @@ class EntityMapping(Generic[T]):
 
     def __repr__(self) -> str:
         return f"EntityMapping({self.name}, label={self.label!r}, key={self.key_field!r})"
+
+    # -- hierarchy ------------------------------------------------------------
+
+    def covers(self, other: EntityMapping[Any]) -> bool:
+        """Whether ``other`` is this mapping or the mapping of one of its subclasses."""
+        return other is self or other in self.descendants
+
+    def added_descendant(self, mapping: EntityMapping[Any]) -> None:
+        self.descendants.append(mapping)
+        self._family = None
+
+    @property
+    def family(self) -> _Family:
+        """How rows read through this mapping load its subclasses (see ``_Family``)."""
+        if self._family is None:
+            self._family = _Family(self)
+        return self._family
+
+    @property
+    def row_width(self) -> int:
+        """The columns a read's row spends on the entity: properties, version, and (when
+        subclasses are mapped) one list of its labels and the subclasses' properties."""
+        return len(self.properties) + (2 if self.descendants else 1)
 
     # -- values ---------------------------------------------------------------
 
@@ -432,7 +483,10 @@ class RelationshipMapping:
         edges: Edges = {}
         for item in items:
             target = self.target_of(item)
-            if type(target) is not target_mapping.cls:
+            kind = type(target)
+            if kind is not target_mapping.cls and all(
+                d.cls is not kind for d in target_mapping.descendants
+            ):
                 where = f"{self.source.describe(entity)}.{self.name}"
                 raise ValueEncodingError(
                     f"{where} holds a {type(target).__name__}; expected {target_mapping.name}"
@@ -462,6 +516,65 @@ class RelationshipMapping:
             entity.__dict__[self.name] = next(iter(edges.values()))[0] if edges else None
 
 
+class _Family:
+    """The subclasses a mapping's reads load: which class a node's labels stand for, and
+    where each subclass's properties sit in a row (its own, then ``extra``)."""
+
+    def __init__(self, mapping: EntityMapping[Any]) -> None:
+        own = mapping.properties
+        #: Properties of subclasses the mapping itself does not store, in a fixed order.
+        self.extra = tuple(
+            dict.fromkeys(p for d in mapping.descendants for p in d.properties if p not in own)
+        )
+        at = {p: i for i, p in enumerate((*own, *self.extra))}
+        #: Per subclass: the positions of its properties in (own values, extra values).
+        self.picks = {d: tuple(at[p] for p in d.properties) for d in mapping.descendants}
+        # Deepest first; among equally deep ones, the first mapped.
+        self._by_depth = sorted(
+            ((d.label, d) for d in mapping.descendants), key=lambda item: -item[1].depth
+        )
+        self.mapping = mapping
+
+    def concrete(self, labels: Sequence[str]) -> EntityMapping[Any]:
+        """The deepest mapped class whose label the node carries (labels no mapping
+        declares are passed over); the mapping itself when none."""
+        held = set(labels)
+        for label, descendant in self._by_depth:
+            if label in held:
+                return descendant
+        return self.mapping
+
+
+def _inherit(
+    name: str,
+    parent: EntityMapping[Any],
+    key: str | None,
+    version: str | None,
+    concurrency: str | None,
+    vectors: Mapping[str, Vector] | None,
+    fulltext: Iterable[str],
+) -> tuple[str, str | None, str | None]:
+    """A subclass mapping's key, version and concurrency: its base's (naming others fails)."""
+    if key is not None and key != parent.key_field:
+        raise MappingError(
+            f"{name} extends {parent.name}, whose key is {parent.key_field!r}: a subclass keeps "
+            f"its base's key (leave key= out), not {key!r}"
+        )
+    if version is not None and version != parent.version_property:
+        raise MappingError(
+            f"{name} extends {parent.name}: a subclass keeps its base's version property "
+            f"({parent.version_property!r}; leave version= out), not {version!r}"
+        )
+    if vectors or tuple(fulltext) or parent.root.vectors or parent.root.fulltext:
+        raise MappingError(
+            f"{name} extends {parent.name}: vector and full-text fields are not supported in "
+            "a class hierarchy (their indexes are per label); map them on a class of its own"
+        )
+    if parent.version_property is None:
+        concurrency = "dirty" if parent.guards_values else None
+    return parent.key_field, parent.version_property, concurrency
+
+
 def _order(key: Any) -> tuple[str, Any]:
     # Stored keys of one type are all text or all numbers; the type name keeps any mix ordered.
     return (type(key).__name__, key)
@@ -484,7 +597,7 @@ class Registry:
         self,
         cls: type[T],
         *,
-        key: str,
+        key: str | None = None,
         label: str | None = None,
         version: str | None = None,
         exclude: Iterable[str] = (),
@@ -529,6 +642,13 @@ class Registry:
         """
         if cls in self._by_class:
             raise MappingError(f"{cls.__name__} is already mapped")
+        parent = self._base_mapping(cls)
+        if parent is not None:
+            key, version, concurrency = _inherit(
+                cls.__name__, parent, key, version, concurrency, vectors, fulltext
+            )
+        elif key is None:
+            raise MappingError(f"{cls.__name__}: name its key field (key=...)")
         mapping = EntityMapping(
             cls,
             label=label or cls.__name__,
@@ -543,7 +663,13 @@ class Registry:
             vectors=vectors,
             fulltext=fulltext,
             labels=labels,
+            parent=parent,
         )
+        if parent is not None and mapping.key_codec.type_name != parent.key_codec.type_name:
+            raise MappingError(
+                f"{mapping.name}.{mapping.key_field}: a subclass keeps its base's key type "
+                f"({parent.key_codec.type_name}), not {mapping.key_codec.type_name}"
+            )
         for other in self._by_class.values():
             shared = ({mapping.label} & set(other.extra_labels)) | (
                 {other.label} & set(mapping.extra_labels)
@@ -560,6 +686,10 @@ class Registry:
             )
         self._by_class[cls] = mapping
         self._by_label[mapping.label] = mapping
+        ancestor = parent
+        while ancestor is not None:
+            ancestor.added_descendant(mapping)
+            ancestor = ancestor.parent
         self.requires_targets |= any(r.decl.required for r in mapping.relationships.values())
         return mapping
 
@@ -580,6 +710,18 @@ class Registry:
     def mapping_for_label(self, label: str) -> EntityMapping[Any] | None:
         """The mapping whose nodes carry ``label``, or None."""
         return self._by_label.get(label)
+
+    def mapping_for_labels(self, labels: Iterable[str]) -> EntityMapping[Any] | None:
+        """The mapping a node with ``labels`` loads as: the deepest mapped class among them."""
+        found = [m for m in map(self._by_label.get, labels) if m is not None]
+        return max(found, key=lambda m: m.depth) if found else None
+
+    def _base_mapping(self, cls: type) -> EntityMapping[Any] | None:
+        """The mapping of ``cls``'s nearest mapped base class, if any."""
+        for base in cls.__mro__[1:]:
+            if base in self._by_class:
+                return self._by_class[base]
+        return None
 
     def __iter__(self) -> typing.Iterator[EntityMapping[Any]]:
         return iter(self._by_class.values())

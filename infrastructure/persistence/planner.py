@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .bulk_plan import BulkPlan
+from .bulk_plan import BulkPlan, foreign_labels
 from .cardinality import OneAtMost, block, one_at_most
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
@@ -72,6 +72,8 @@ class CommitPlan:
     returns: tuple[str, ...] = ()  # what the query returns after its leading 1 (``bulk_plan``)
     refusals: tuple[str, ...] = ()  # why a set-based delete's own guard fires (``bulk_plan``)
     one_at_most: tuple[OneAtMost, ...] = ()  # to_one holders counted after the links
+    # Upserted keys of a class hierarchy, which another class of it must not hold (``bulk_plan``).
+    claimed: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...] = ()
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -170,9 +172,9 @@ by_relationship = _by_relationship
 def _edge_match(rel: RelationshipMapping) -> str:
     target = rel.target
     return rel.pattern(
-        f"a:{rel.source.label} {{{rel.source.key_property}: row.a}}",
+        f"a:{rel.source.match_labels} {{{rel.source.key_property}: row.a}}",
         "r",
-        f"b:{target.label} {{{target.key_property}: row.b}}",
+        f"b:{target.match_labels} {{{target.key_property}: row.b}}",
     )
 
 
@@ -282,7 +284,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         name = f"free_{mapping.label}"
         params[name] = rows
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.match_labels} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)} "
             f"SET n += row.z RETURN count(n) AS {name} }}"
         )
@@ -304,7 +306,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         # costs next to nothing with the key index; OPTIONAL MATCH doubled the create.)
         taken = f"taken_{mapping.label}"
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (e:{mapping.label} "
+            f"CALL {{ UNWIND ${name} AS row MATCH (e:{mapping.key_label} "
             f"{{{mapping.key_property}: row[{mapping.key_index}]}}) RETURN count(e) AS {taken} }}"
         )
         counted.append(taken)
@@ -337,7 +339,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
             row["o"] = old
         params[name] = rows
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.match_labels} "
             f"{{{mapping.key_property}: row.k}}){_version_match(mapping)}{_values_match(mapping)} "
             f"{clear}SET n += row.p{shape.sets()}{bump} RETURN count(n) AS {name} }}"
         )
@@ -360,7 +362,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         # The nodes found at the version read are collected, checked by the
         # guard and deleted at the end, with no second lookup.
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.label} "
+            f"CALL {{ UNWIND ${name} AS row MATCH (n:{mapping.match_labels} "
             f"{{{mapping.key_property}: row[0]}}){_version_match(mapping, 'row[1]')} "
             f"RETURN collect(n) AS doomed_{mapping.label} }}"
         )
@@ -385,8 +387,8 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
             else:
                 write = f"MERGE {rel.pattern('a', 'r', 'b')}{_merge_sets(rel)}"
             blocks.append(
-                f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
-                f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.label} "
+                f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.match_labels} "
+                f"{{{rel.source.key_property}: row.a}}) UNWIND row.t AS t MATCH (b:{target.match_labels} "
                 f"{{{target.key_property}: {each}}}) {write} RETURN count(r) AS {name} }}"
             )
             counted.append(name)
@@ -425,7 +427,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         if rel.on_delete == "restrict" and rel.self_loops:
             others = f" WHERE b.{target.key_property} <> row.k"
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.label} "
+            f"CALL {{ UNWIND ${name} AS row MATCH (a:{rel.source.match_labels} "
             f"{{{rel.source.key_property}: row.k}}) OPTIONAL MATCH "
             f"{rel.pattern('a', 'r', 'b:' + target.label)}{others} RETURN count(r) AS {name} }}"
         )
@@ -469,6 +471,7 @@ def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan 
         returns,
         bulk.refusals if bulk is not None else (),
         tuple(cardinal),
+        bulk.claimed if bulk is not None else (),
     )
 
 
@@ -479,7 +482,7 @@ def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:
     """
     rel = rule.rel
     target = rel.target
-    holder = f"a:{rel.source.label} {{{rel.source.key_property}: $k}}"
+    holder = f"a:{rel.source.match_labels} {{{rel.source.key_property}: $k}}"
     query = (
         f"MATCH {rel.pattern(holder, 'r', f'b:{target.label}')} "
         f"WHERE NOT b.{target.key_property} IN $removed "
@@ -491,9 +494,7 @@ def restrict_probe(rule: DeleteRule) -> tuple[str, dict[str, Any]]:
 def stale_probe(batch: CheckedBatch) -> tuple[str, dict[str, Any]]:
     """A read that returns, for each checked row, its key and stored version (if any)."""
     mapping = batch.mapping
-    match = (
-        f"UNWIND $rows AS row OPTIONAL MATCH (n:{mapping.label} {{{mapping.key_property}: row.k}})"
-    )
+    match = f"UNWIND $rows AS row OPTIONAL MATCH (n:{mapping.match_labels} {{{mapping.key_property}: row.k}})"
     if batch.olds:  # found means: still holding the values read
         query = (
             f"{match} WITH row, n, CASE WHEN n IS NULL THEN [] ELSE {_MOVED} END AS moved "
@@ -518,8 +519,13 @@ def stale_keys(batch: CheckedBatch, probe_rows: Sequence[Sequence[Any]]) -> list
 
 
 def existing_keys_probe(
-    mapping: EntityMapping[Any], keys: Sequence[Any]
+    mapping: EntityMapping[Any], keys: Sequence[Any], foreign: bool = False
 ) -> tuple[str, dict[str, Any]]:
-    """A read returning which of ``keys`` already exist (to name duplicate keys)."""
-    query = f"UNWIND $keys AS k MATCH (n:{mapping.label} {{{mapping.key_property}: k}}) RETURN k"
+    """A read returning which of ``keys`` already exist (to name duplicate keys) anywhere
+    in the class hierarchy; with ``foreign``, which are stored as another class of it."""
+    where = f" WHERE {foreign_labels(mapping, 'n')}" if foreign else ""
+    query = (
+        f"UNWIND $keys AS k MATCH (n:{mapping.key_label} {{{mapping.key_property}: k}})"
+        f"{where} RETURN k"
+    )
     return query, {"keys": list(keys)}

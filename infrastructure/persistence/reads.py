@@ -86,10 +86,12 @@ class Versions:
 
 @dataclass(frozen=True, slots=True)
 class ExistingKeys:
-    """The keys among ``keys`` that exist, one row each."""
+    """The keys among ``keys`` that exist, one row each (anywhere in the mapping's class
+    hierarchy; with ``foreign``: those stored as another class of it)."""
 
     mapping: EntityMapping[Any]
     keys: Sequence[Any]
+    foreign: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +159,25 @@ class Read:
 
 
 def projection(mapping: EntityMapping[Any], var: str = "n") -> str:
-    """The RETURN list that loads an entity: its properties, then its version."""
+    """The RETURN list that loads an entity: its properties, then its version.
+
+    A mapping with mapped subclasses adds one column: the node's labels and the
+    properties only subclasses store (``EntityMapping.family``), so each node
+    loads as its own class.
+    """
+    return ", ".join(_columns(mapping, var))
+
+
+def _columns(mapping: EntityMapping[Any], var: str) -> list[str]:
     columns = [f"{var}.{p}" for p in mapping.properties]
     if mapping.version_property:
         columns.append(f"coalesce({var}.{mapping.version_property}, 0)")
     else:
         columns.append("0")
-    return ", ".join(columns)
+    if mapping.descendants:
+        extra = (f"{var}.{p}" for p in mapping.family.extra)
+        columns.append(f"[{', '.join((f'labels({var})', *extra))}]")
+    return columns
 
 
 def entity_read(
@@ -201,7 +215,7 @@ def by_key(mapping: EntityMapping[Any], key: Any, load: Sequence[RelationshipMap
     encoded = mapping.encode_key(key)
     return entity_read(
         mapping,
-        f"MATCH (n:{mapping.label} {{{mapping.key_property}: $key}})",
+        f"MATCH (n:{mapping.match_labels} {{{mapping.key_property}: $key}})",
         {"key": encoded},
         ByKeys(mapping, (encoded,)),
         load=load,
@@ -214,7 +228,7 @@ def by_stored_keys(
     """The entities with these keys, given as stored (already encoded)."""
     return entity_read(
         mapping,
-        f"UNWIND $keys AS key MATCH (n:{mapping.label} {{{mapping.key_property}: key}})",
+        f"UNWIND $keys AS key MATCH (n:{mapping.match_labels} {{{mapping.key_property}: key}})",
         {"keys": encoded},
         ByKeys(mapping, encoded),
         load=load,
@@ -231,7 +245,7 @@ def every(mapping: EntityMapping[Any]) -> Read:
 def key_exists(mapping: EntityMapping[Any], key: Any) -> Read:
     encoded = mapping.encode_key(key)
     return Read(
-        f"MATCH (n:{mapping.label} {{{mapping.key_property}: $key}}) RETURN count(n) > 0",
+        f"MATCH (n:{mapping.match_labels} {{{mapping.key_property}: $key}}) RETURN count(n) > 0",
         {"key": encoded},
         KeyExists(mapping, encoded),
     )
@@ -249,10 +263,7 @@ def related_items(rel: RelationshipMapping, tag: int = 0) -> tuple[str, str]:
     """
     target = rel.target
     m, r = f"m{tag}", f"r{tag}"
-    columns = [f"{m}.{p}" for p in target.properties]
-    columns.append(
-        f"coalesce({m}.{target.version_property}, 0)" if target.version_property else "0"
-    )
+    columns = _columns(target, m)
     columns.extend(f"{r}.{p}" for p in rel.edge_properties)
     match = f"OPTIONAL MATCH {rel.pattern('n', r, f'{m}:{target.label}')}"
     collect = f"collect(CASE WHEN {m} IS NULL THEN NULL ELSE [{', '.join(columns)}] END)"
@@ -265,7 +276,7 @@ def related(rel: RelationshipMapping, keys: Sequence[Any]) -> Read:
     encoded = [source.encode_key(k) for k in keys]
     match, collect = related_items(rel)
     return Read(
-        f"UNWIND $keys AS key MATCH (n:{source.label} {{{source.key_property}: key}}) "
+        f"UNWIND $keys AS key MATCH (n:{source.match_labels} {{{source.key_property}: key}}) "
         f"{match} WITH key, {collect} AS items RETURN key, items",
         {"keys": encoded},
         Related(rel, encoded),

@@ -59,7 +59,7 @@ class RepositoryBase(Generic[T]):
         self.mapping = mapping
         # The identity map's table and the class, for ``get``'s fast path (never replaced).
         self._by_key = unit.identity.by_key
-        self._cls = mapping.cls
+        self._cls = mapping.identity_cls
 
     @property
     def entity_type(self) -> type[T]:
@@ -107,16 +107,20 @@ class RepositoryBase(Generic[T]):
                 unit tracks ``entity``.
         """
         self._check_type(entity)
-        upserted: T = bulk.upsert(self._unit, self.mapping, [entity])[0]
+        upserted: T = bulk.upsert(self._unit, self._mapping_of(entity), [entity])[0]
         return upserted
 
     def upsert_many(self, entities: Iterable[T]) -> builtins.list[T]:
         """``upsert`` each entity (all in one block of the commit); the tracked objects."""
         listed = [*entities]
+        cls = self.mapping.cls
         for entity in listed:
             self._check_type(entity)
-        upserted: builtins.list[T] = bulk.upsert(self._unit, self.mapping, listed)
-        return upserted
+        if all(type(entity) is cls for entity in listed):
+            upserted: builtins.list[T] = bulk.upsert(self._unit, self.mapping, listed)
+            return upserted
+        # Subclass entities among them: each is written as its own class.
+        return [bulk.upsert(self._unit, self._mapping_of(e), [e])[0] for e in listed]
 
     def update_where(
         self, where: Criterion, set: Mapping[str, Any] | None = None, **values: Any
@@ -219,7 +223,7 @@ class RepositoryBase(Generic[T]):
         self._unit.check_open()
         rels = self._relationships(load)
         mapping = self.mapping
-        cls = mapping.cls
+        cls = mapping.identity_cls
         stored = [mapping.encode_key(k) for k in keys]
         # Keys are compared as stored (text, hashed once), never as UUID objects.
         by_stored = self._unit.identity.by_stored
@@ -232,7 +236,7 @@ class RepositoryBase(Generic[T]):
         missing = []
         for key, encoded in zip(keys, stored, strict=True):
             state = by_stored.get((cls, encoded))
-            if state is None or state.status is Status.DELETED:
+            if state is None or state.status is Status.DELETED or not mapping.covers(state.mapping):
                 missing.append(key)
             else:
                 found.append(state.entity)
@@ -371,10 +375,21 @@ class RepositoryBase(Generic[T]):
     # -- helpers ----------------------------------------------------------------
 
     def _check_type(self, entity: object) -> None:
-        if type(entity) is not self.mapping.cls:
+        kind = type(entity)
+        if kind is not self.mapping.cls and not self._subclass(kind):
             raise TypeError(
                 f"{type(entity).__name__} given to the repository of {self.mapping.name}"
             )
+
+    def _mapping_of(self, entity: object) -> EntityMapping[Any]:
+        """The mapping an entity of this repository's class, or of a subclass, is written by."""
+        kind = type(entity)
+        return self.mapping if kind is self.mapping.cls else self._unit.registry.mapping_for(kind)
+
+    def _subclass(self, kind: type) -> bool:
+        """Whether ``kind`` is a mapped subclass of this repository's class."""
+        registry = self._unit.registry
+        return kind in registry and self.mapping.covers(registry.mapping_for(kind))
 
     def _cached(self, key: Any) -> tuple[bool, T | None]:
         self._unit.check_open()
@@ -407,7 +422,12 @@ class Repository(RepositoryBase[T]):
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
             state = self._by_key.get((self._cls, key))
-            if state is not None and state.status is not DELETED and not self._unit.closed:
+            if (
+                state is not None
+                and state.status is not DELETED
+                and not self._unit.closed
+                and (state.mapping is self.mapping or self.mapping.covers(state.mapping))
+            ):
                 entity: T = state.entity
                 return entity
         return drive(self._get(key, load), self._read)

@@ -1,6 +1,7 @@
 """The schema a registry declares, and making a graph match it.
 
-Every mapped label gets a unique constraint on its key: it is what makes a
+Every mapped label gets a unique constraint on its key (a class hierarchy
+one, on its root's label, which every node of it carries): it is what makes a
 create with a taken key fail (and with it the whole commit) instead of
 writing a duplicate node. Mappings may declare more range indexes and
 unique constraints (``registry.map(..., indexes=[...], unique=[...])``) and
@@ -68,7 +69,8 @@ def declared_schema(registry: Registry) -> list[SchemaItem]:
     """Every index and constraint ``registry`` declares, in a stable order."""
     items: set[SchemaItem] = set()
     for m in registry:
-        items.add(SchemaItem("UNIQUE", "NODE", m.label, m.key_property))
+        # One key constraint per class hierarchy, on its root's label (every node carries it).
+        items.add(SchemaItem("UNIQUE", "NODE", m.key_label, m.key_property))
         items.update(SchemaItem("UNIQUE", "NODE", m.label, p) for p in m.unique)
         items.update(SchemaItem("RANGE", "NODE", m.label, p) for p in m.indexes)
         for rel in m.relationships.values():

@@ -76,7 +76,7 @@ def _hits(
     """Tracked entities for rows of ``projection`` + a score column, in row order."""
     unit.load_rows(mapping, [row[:-1] for row in rows])
     by_stored = unit.identity.by_stored
-    cls, at = mapping.cls, mapping.key_index
+    cls, at = mapping.identity_cls, mapping.key_index
     out = []
     for row in rows:
         state = by_stored.get((cls, row[at]))

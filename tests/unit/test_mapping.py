@@ -412,3 +412,15 @@ def test_unresolvable_annotation_is_a_mapping_error_naming_the_class() -> None:
 
     with pytest.raises(MappingError, match=r"Shape: cannot resolve the annotations.*LocalPoint"):
         Registry().map(Shape, key="id")
+
+
+def test_a_missing_property_after_an_empty_optional_one_loads_its_default():
+    @dataclass
+    class Later:
+        id: str
+        age: int | None = None
+        company: str = "none"
+
+    mapping = Registry().map(Later, key="id")
+    loaded = mapping.decode(["x", None, None])
+    assert (loaded.age, loaded.company) == (None, "none")
