@@ -25,20 +25,20 @@ T = TypeVar("T")
 
 
 def pending_states(unit: UnitState, mapping: EntityMapping[Any]) -> list[InstanceState]:
-    """States of ``mapping``'s type whose stored form differs from what the unit holds."""
+    """States of ``mapping``'s type (its subclasses' included) whose stored form differs
+    from what the unit holds."""
     out = []
     for state in unit.identity:
-        if state.mapping is not mapping:
+        own = state.mapping
+        if own is not mapping and not mapping.covers(own):
             continue
         if state.status is not Status.PERSISTENT:
             out.append(state)
             continue
-        if state.fields is not None and mapping.unchanged(state.entity, state.fields):
+        if state.fields is not None and own.unchanged(state.entity, state.fields):
             continue  # as loaded: no need to encode it
         try:
-            if state.snapshot is None or not same_stored(
-                mapping.encode(state.entity), state.snapshot
-            ):
+            if state.snapshot is None or not same_stored(own.encode(state.entity), state.snapshot):
                 out.append(state)
         except ValueEncodingError:
             out.append(state)
@@ -107,7 +107,7 @@ def overlay(
             if id(entity) in current:
                 return current[id(entity)]
             state = unit.identity.state_of(entity)
-            return _values(mapping, state.snapshot if state else None)
+            return _values(state.mapping, state.snapshot) if state else {}
 
         merged.sort(key=lambda e: key(values_of(e)))
     start = offset or 0

@@ -19,7 +19,7 @@ import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from . import bulk, custom, finders, reads
+from . import bulk, custom, finders, loading, reads
 from . import search as searching
 from .bulk import Affected
 from .conversation import Conversation, Rows, drive
@@ -322,8 +322,11 @@ class RepositoryBase(Generic[T]):
     def _undecodable(self) -> Conversation[list[StoredValueError]]:
         self._unit.check_open()
         rows = yield reads.every(self.mapping)
-        width = len(self.mapping.properties)
-        return [problem for row in rows for problem in self.mapping.problems(row[:width])]
+        found = []
+        for row in rows:  # each node checked as the class it loads as
+            concrete, values = loading.row_values(self.mapping, row)
+            found.extend(concrete.problems(values))
+        return found
 
     def _nearest(
         self, field: str, vector: Sequence[float], k: int, where: Criterion | None

@@ -303,3 +303,53 @@ async def test_set_based_changes_cover_the_base_or_only_the_subclass(hbe):
     async with hbe.unit() as uow:
         found = await hbe.io(uow.repository(Person).find(order_by="id"))
         assert [(type(p).__name__, p.age) for p in found] == [("Customer", 21), ("Person", 51)]
+
+
+async def test_queries_through_the_base_see_pending_subclass_entities(hbe):
+    await seed(hbe)
+    async with hbe.unit() as uow:
+        people, employees = uow.repository(Person), uow.repository(Employee)
+        eve = await hbe.io(employees.get("e"))
+        eve.age = 99
+        uow.add(Manager("n", "Nia", age=60, company="z"))
+        old = await hbe.io(people.find(F("age") > 55, order_by="-age"))
+        assert described(old) == [("Employee", "e"), ("Manager", "n")]
+        assert await hbe.io(people.count(F("age") > 55)) == 2
+        assert await hbe.io(employees.count()) == 3
+        assert described(await hbe.io(uow.repository(Customer).find(F("age") > 55))) == []
+
+
+async def test_relationships_of_entities_loaded_through_the_base_load_later(hbe):
+    await seed(hbe)
+    async with hbe.unit() as uow:
+        eve = await hbe.io(uow.repository(Employee).get("e", load=["friends"]))
+        eve.friends = [await hbe.io(uow.repository(Person).get("m"))]
+    async with hbe.unit() as uow:
+        found = await hbe.io(uow.repository(Person).find(order_by="id"))
+        await hbe.io(uow.repository(Person).load_related(found, "friends"))
+        by_id = {p.id: p for p in found}
+        assert by_id["e"].friends == [by_id["m"]]
+        assert by_id["e"].friends[0] is by_id["m"]
+        assert by_id["c"].friends == []
+
+
+async def test_merge_and_refresh_keep_the_class_of_the_key(hbe):
+    await seed(hbe)
+    async with hbe.unit() as uow:
+        kept = await hbe.io(uow.repository(Person).get("m"))
+    detached = Manager("m", "Max", age=41, company="acme", reports=9, version=kept.version)
+    async with hbe.unit() as uow:
+        merged = await hbe.io(uow.merge(detached))
+        assert merged is await hbe.io(uow.repository(Person).get("m"))
+    async with hbe.unit() as uow:
+        again = await hbe.io(uow.repository(Person).get("m"))
+        assert (type(again), again.reports) == (Manager, 9)
+        again.reports = 0
+        await hbe.io(uow.refresh(again))
+        assert again.reports == 9
+        with pytest.raises(IdentityConflictError):
+            await hbe.io(uow.merge(Customer("m", "Not a customer")))
+    # Not loaded (it is no Employee): merged as new, and the commit refuses the key.
+    uow = hbe.new_unit()
+    await hbe.io(uow.merge(Employee("c", "Stored as a customer")))
+    await refused(hbe, uow, DuplicateKeyError)
