@@ -208,14 +208,18 @@ def _apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp]) -> di
 
 
 def _clashes(graph: MemoryGraph, mapping: EntityMapping[Any], ref: Ref) -> list[str]:
-    """The declared unique properties of ``ref`` whose value another node also holds."""
-    table = graph.table(mapping.label)
-    props = table.get(ref[1])
+    """The declared unique properties of ``ref`` whose value another node also holds
+    (another node of the label the property is unique under)."""
+    props = graph.node(ref)
     if props is None:
         return []
-    return [
-        f"{mapping.label}.{prop}"
-        for prop in mapping.unique
-        if prop in props
-        and any(other.get(prop) == props[prop] for key, other in table.items() if key != ref[1])
-    ]
+    clashes = []
+    for prop in mapping.unique:
+        label = mapping.unique_label(prop)
+        if prop in props and any(
+            other.get(prop) == props[prop]
+            for key, other in graph.table(label).items()
+            if key != ref[1]
+        ):
+            clashes.append(f"{label}.{prop}")
+    return clashes

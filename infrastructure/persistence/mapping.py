@@ -216,7 +216,11 @@ class EntityMapping(Generic[T]):
                 setattr(cls, name, RelationshipAttribute(name, key))
         # Declared schema: range indexes and unique constraints besides the key's.
         self.indexes = tuple(dict.fromkeys(indexes))
-        self.unique = tuple(dict.fromkeys(unique))
+        #: Unique properties, its bases' included (their constraints are on the base's
+        #: label, which every node of the subclass carries).
+        self.unique: tuple[str, ...] = tuple(
+            dict.fromkeys((*(parent.unique if parent else ()), *unique))
+        )
         for prop in (*self.indexes, *self.unique):
             self.codec_of(prop)
         #: Text properties under one full-text index (``search``).
@@ -260,6 +264,14 @@ class EntityMapping(Generic[T]):
     def covers(self, other: EntityMapping[Any]) -> bool:
         """Whether ``other`` is this mapping or the mapping of one of its subclasses."""
         return other is self or other in self.descendants
+
+    def unique_label(self, prop: str) -> str:
+        """The label whose constraint keeps unique property ``prop`` unique (the topmost
+        class of the hierarchy declaring it)."""
+        declaring: EntityMapping[Any] = self
+        while declaring.parent is not None and prop in declaring.parent.unique:
+            declaring = declaring.parent
+        return declaring.label
 
     def added_descendant(self, mapping: EntityMapping[Any]) -> None:
         self.descendants.append(mapping)

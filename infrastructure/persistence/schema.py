@@ -71,7 +71,10 @@ def declared_schema(registry: Registry) -> list[SchemaItem]:
     for m in registry:
         # One key constraint per class hierarchy, on its root's label (every node carries it).
         items.add(SchemaItem("UNIQUE", "NODE", m.key_label, m.key_property))
-        items.update(SchemaItem("UNIQUE", "NODE", m.label, p) for p in m.unique)
+        inherited = m.parent.unique if m.parent is not None else ()
+        items.update(
+            SchemaItem("UNIQUE", "NODE", m.label, p) for p in m.unique if p not in inherited
+        )
         items.update(SchemaItem("RANGE", "NODE", m.label, p) for p in m.indexes)
         for rel in m.relationships.values():
             items.update(SchemaItem("RANGE", "RELATIONSHIP", rel.type, p) for p in rel.decl.indexes)

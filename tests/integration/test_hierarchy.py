@@ -8,6 +8,7 @@ from redis import exceptions as redis_errors
 
 from infrastructure.persistence import DuplicateKeyError, describe_schema
 from tests.contract.test_hierarchy_contract import (
+    SEEDED,
     Customer,
     Employee,
     Manager,
@@ -48,7 +49,7 @@ async def test_every_write_stores_the_labels_of_the_whole_lineage(harness):
 async def test_the_key_constraint_lives_on_the_root_label_and_holds_for_other_clients(harness):
     registry = harness.prepare(hierarchy_registry())
     report = describe_schema(harness.graph, registry)
-    assert [str(i) for i in report.declared] == ["UNIQUE (:Person).id"]
+    assert [str(i) for i in report.declared] == ["UNIQUE (:Person).email", "UNIQUE (:Person).id"]
     assert report.missing == []
     subclass_labels = {"Employee", "Manager", "Customer"}
     assert [i for i in report.undeclared if i.label in subclass_labels] == []
@@ -88,12 +89,7 @@ async def test_custom_queries_load_each_node_as_its_own_class(harness):
         found = await uow.repository(Person).query_entities(
             "MATCH (n:Person) RETURN n ORDER BY n.id"
         )
-        assert described(found) == [
-            ("Customer", "c"),
-            ("Employee", "e"),
-            ("Manager", "m"),
-            ("Person", "p"),
-        ]
+        assert described(found) == SEEDED
         assert found[2] is await uow.repository(Employee).get("m")
         assert found[2].reports == 3
 
