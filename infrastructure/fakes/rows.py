@@ -15,7 +15,9 @@ def row_of(mapping: EntityMapping[Any], props: Props, labels: Sequence[str] = ()
     version = props.get(mapping.version_property, 0) if mapping.version_property else 0
     row = [*(copied(props.get(p)) for p in mapping.properties), version]
     if mapping.descendants:
-        row.append([list(labels), *(copied(props.get(p)) for p in mapping.family.extra)])
+        family = mapping.family
+        row.append(family.kind_of(labels))
+        row.extend(copied(props.get(p)) for p in family.extra)
     return row
 
 

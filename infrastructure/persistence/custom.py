@@ -70,8 +70,8 @@ def convert_rows(unit: UnitState, rows: Sequence[Sequence[Any]]) -> list[list[An
                 values = [props.get(p) for p in mapping.properties]
                 version = props.get(mapping.version_property, 0) if mapping.version_property else 0
                 row = [*values, version]
-                if mapping.descendants:  # the node's labels name its class: this one
-                    row.append([[mapping.label]])
+                if mapping.descendants:  # of this very class (kind 0): no subclass values
+                    row.extend([0, *(None for _ in mapping.family.extra)])
                 by_mapping.setdefault(mapping.label, (mapping, []))[1].append(row)
     for mapping, node_rows in by_mapping.values():
         unit.load_rows(mapping, node_rows)

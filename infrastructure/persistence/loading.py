@@ -116,8 +116,7 @@ def row_values(
     width = len(mapping.properties)
     if not mapping.descendants:
         return mapping, tuple(row[:width])
-    tail = row[width + 1]
-    concrete = mapping.family.concrete(tail[0])
+    concrete = mapping.family.concrete(row[width + 1])
     return concrete, values_for(mapping, row, concrete)
 
 
@@ -128,7 +127,7 @@ def values_for(
     width = len(mapping.properties)
     if wanted is mapping:
         return tuple(row[:width])
-    combined = (*row[:width], *row[width + 1][1:])
+    combined = (*row[:width], *row[width + 2 : mapping.row_width])
     return tuple(combined[i] for i in mapping.family.picks[wanted])
 
 
@@ -163,8 +162,10 @@ def load_rows(
     load: Sequence[RelationshipMapping] = (),
 ) -> list[T]:
     """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship)."""
-    if load or mapping.descendants:
+    if load:
         return _load_rows_with_relationships(unit, mapping, rows, load)
+    if mapping.descendants:
+        return _load_family_rows(unit, mapping, rows)
     # The hot path of every large read: ``_track`` inlined; relationships lazy.
     group = LoadGroup() if mapping.relationships else None
     lazy = group.loaders(unit, list(mapping.relationships.values())) if group else None
@@ -215,6 +216,45 @@ def load_rows(
     return out
 
 
+def _load_family_rows(
+    unit: UnitState, mapping: EntityMapping[T], rows: Sequence[Sequence[Any]]
+) -> list[T]:
+    """``load_rows`` through a mapping with subclasses: each row as the class its kind
+    names (``EntityMapping.family``); one lazy-load group per class."""
+    width, end = len(mapping.properties), mapping.row_width
+    family = mapping.family
+    concrete_of, picks = family.concrete, family.picks
+    key_index, cls = mapping.key_index, mapping.identity_cls
+    by_stored = unit.identity.by_stored
+    deleted = Status.DELETED
+    groups: dict[EntityMapping[Any], LoadGroup] = {}
+    out: list[T] = []
+    for row in rows:
+        state = by_stored.get((cls, row[key_index]))
+        if state is not None:  # tracked: the unit's object, as it holds it
+            if state.status is not deleted:
+                out.append(state.entity)
+            continue
+        kind = row[width + 1]
+        if kind:
+            concrete = concrete_of(kind)
+            combined = (*row[:width], *row[width + 2 : end])
+            values = tuple(combined[i] for i in picks[concrete])
+        else:
+            concrete, values = mapping, tuple(row[:width])
+        state, _ = _track(unit, concrete, values, row[width])
+        assert state is not None
+        out.append(state.entity)
+        if concrete.relationships:
+            group = groups.get(concrete)
+            if group is None:
+                group = groups[concrete] = LoadGroup()
+            group.states.append(state)
+            rels = list(concrete.relationships.values())
+            state.entity.__dict__[LAZY] = group.loaders(unit, rels)
+    return out
+
+
 def undecodable(mapping: EntityMapping[Any], values: Sequence[Any]) -> StoredValueError:
     """The error naming what in a stored row does not load."""
     problems = mapping.problems(values)
@@ -230,8 +270,8 @@ def _load_rows_with_relationships(
     rows: Sequence[Sequence[Any]],
     load: Sequence[RelationshipMapping],
 ) -> list[T]:
-    """Rows with relationship columns, or read through a mapping with subclasses (each
-    row loads as the class its labels name; one lazy-load group per class)."""
+    """Rows with relationship columns (read through a mapping with subclasses, each row
+    loads as the class its kind names; one lazy-load group per class)."""
     width = len(mapping.properties)
     after = mapping.row_width
     groups: dict[EntityMapping[Any], tuple[LoadGroup, list[RelationshipMapping]]] = {}

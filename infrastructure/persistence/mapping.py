@@ -287,8 +287,10 @@ class EntityMapping(Generic[T]):
     @property
     def row_width(self) -> int:
         """The columns a read's row spends on the entity: properties, version, and (when
-        subclasses are mapped) one list of its labels and the subclasses' properties."""
-        return len(self.properties) + (2 if self.descendants else 1)
+        subclasses are mapped) its kind and the subclasses' properties (``family``)."""
+        if not self.descendants:
+            return len(self.properties) + 1
+        return len(self.properties) + 2 + len(self.family.extra)
 
     # -- values ---------------------------------------------------------------
 
@@ -529,8 +531,14 @@ class RelationshipMapping:
 
 
 class _Family:
-    """The subclasses a mapping's reads load: which class a node's labels stand for, and
-    where each subclass's properties sit in a row (its own, then ``extra``)."""
+    """The subclasses a mapping's reads load: which class a node stands for, and where
+    each subclass's properties sit in a row.
+
+    A read through the mapping returns, after the version, the node's kind (0: the
+    mapping itself, ``i``: ``order[i - 1]``, the deepest mapped class whose label it
+    carries, computed by the server with ``kind_column``), then the ``extra`` properties.
+    (An integer costs the server and the client far less than ``labels(n)``.)
+    """
 
     def __init__(self, mapping: EntityMapping[Any]) -> None:
         own = mapping.properties
@@ -541,20 +549,23 @@ class _Family:
         at = {p: i for i, p in enumerate((*own, *self.extra))}
         #: Per subclass: the positions of its properties in (own values, extra values).
         self.picks = {d: tuple(at[p] for p in d.properties) for d in mapping.descendants}
-        # Deepest first; among equally deep ones, the first mapped.
-        self._by_depth = sorted(
-            ((d.label, d) for d in mapping.descendants), key=lambda item: -item[1].depth
-        )
-        self.mapping = mapping
+        #: The subclasses, deepest first; among equally deep ones, the first mapped.
+        self.order = sorted(mapping.descendants, key=lambda d: -d.depth)
+        self._kinds = (mapping, *self.order)
 
-    def concrete(self, labels: Sequence[str]) -> EntityMapping[Any]:
-        """The deepest mapped class whose label the node carries (labels no mapping
-        declares are passed over); the mapping itself when none."""
+    def kind_column(self, var: str) -> str:
+        """The Cypher expression of a node's kind (labels no mapping declares are passed over)."""
+        cases = " ".join(f"WHEN {var}:{d.label} THEN {i}" for i, d in enumerate(self.order, 1))
+        return f"CASE {cases} ELSE 0 END"
+
+    def kind_of(self, labels: Sequence[str]) -> int:
+        """A node's kind from its labels, as ``kind_column`` computes it."""
         held = set(labels)
-        for label, descendant in self._by_depth:
-            if label in held:
-                return descendant
-        return self.mapping
+        return next((i for i, d in enumerate(self.order, 1) if d.label in held), 0)
+
+    def concrete(self, kind: int) -> EntityMapping[Any]:
+        """The mapping a node of ``kind`` loads as."""
+        return self._kinds[kind]
 
 
 def _inherit(

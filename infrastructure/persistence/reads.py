@@ -161,9 +161,9 @@ class Read:
 def projection(mapping: EntityMapping[Any], var: str = "n") -> str:
     """The RETURN list that loads an entity: its properties, then its version.
 
-    A mapping with mapped subclasses adds one column: the node's labels and the
-    properties only subclasses store (``EntityMapping.family``), so each node
-    loads as its own class.
+    A mapping with mapped subclasses adds the node's kind (which mapped class it
+    is) and the properties only subclasses store (``EntityMapping.family``), so
+    each node loads as its own class.
     """
     return ", ".join(_columns(mapping, var))
 
@@ -175,8 +175,9 @@ def _columns(mapping: EntityMapping[Any], var: str) -> list[str]:
     else:
         columns.append("0")
     if mapping.descendants:
-        extra = (f"{var}.{p}" for p in mapping.family.extra)
-        columns.append(f"[{', '.join((f'labels({var})', *extra))}]")
+        family = mapping.family
+        columns.append(family.kind_column(var))
+        columns.extend(f"{var}.{p}" for p in family.extra)
     return columns
 
 

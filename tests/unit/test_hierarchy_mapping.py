@@ -64,15 +64,18 @@ def test_the_constraints_of_a_hierarchy_are_on_its_root_label_only():
 def test_a_row_read_through_the_base_loads_as_the_deepest_known_class():
     r = hierarchy_registry()
     person = r.mapping_for(Person)
-    # properties, version, [labels, company, reports, tier]
-    labels = ["Person", "Employee", "Manager", "Intern"]
-    concrete, values = row_values(person, ["m", "Max", 4, None, 3, [labels, "acme", 4, None]])
+    family = person.family
+    assert family.kind_of(["Person", "Employee", "Manager", "Intern"]) == 1
+    assert family.concrete(1) is r.mapping_for(Manager)  # the deepest first
+    assert family.kind_of(["Person", "Other"]) == 0
+    # properties, version, kind, company, reports, tier
+    concrete, values = row_values(person, ["m", "Max", 4, None, 3, 1, "acme", 4, None])
     assert concrete is r.mapping_for(Manager)
     assert values == ("m", "Max", 4, None, "acme", 4)
-    other = ["Person", "Other"]
-    plain = row_values(person, ["p", "Pat", 5, None, 1, [other, None, None, None]])
+    plain = row_values(person, ["p", "Pat", 5, None, 1, 0, None, None, None])
     assert plain == (person, ("p", "Pat", 5, None))
-    assert projection(person).endswith("[labels(n), n.company, n.reports, n.tier]")
+    kind = "CASE WHEN n:Manager THEN 1 WHEN n:Employee THEN 2 WHEN n:Customer THEN 3 ELSE 0 END"
+    assert projection(person).endswith(f"{kind}, n.company, n.reports, n.tier")
     assert projection(r.mapping_for(Manager)).endswith("n.reports, coalesce(n.version, 0)")
 
 
