@@ -279,7 +279,8 @@ def check(data_dir: DataDir = None, graph: Graph = None) -> None:
         handle = container.database().graph(name)
         problems = []
         with console.status("Reading every mapped node..."):
-            for mapping in registry:
+            # A class hierarchy's root reads (and checks) its subclasses' nodes too.
+            for mapping in (m for m in registry if m.parent is None):
                 with UnitOfWork(handle, registry) as uow:
                     problems.extend(uow.repository(mapping.cls).undecodable())
         if not problems:

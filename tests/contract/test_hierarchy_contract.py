@@ -225,8 +225,13 @@ async def test_keys_are_unique_across_the_hierarchy_without_the_schema(bare):
         uow = bare.new_unit()
         uow.add(twin)
         await refused(bare, uow, DuplicateKeyError)
+    uow = bare.new_unit()
+    uow.repository(Employee).upsert(Employee("k", "Upserted as an Employee"))
+    await refused(bare, uow, DuplicateKeyError)
     async with bare.unit() as uow:
-        assert described(await bare.io(uow.repository(Person).find())) == [("Manager", "k")]
+        found = await bare.io(uow.repository(Person).find())
+        assert described(found) == [("Manager", "k")]
+        assert found[0].name == "Kim"
 
 
 async def test_one_unit_refuses_a_second_class_under_a_tracked_key(hbe):
