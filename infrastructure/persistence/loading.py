@@ -37,11 +37,12 @@ class UnitState(Protocol):
 class LoadGroup:
     """The entities one read loaded, for batched lazy loading."""
 
-    __slots__ = ("_loaders", "states")
+    __slots__ = ("_by_class", "_loaders", "states")
 
     def __init__(self) -> None:
         self.states: list[InstanceState] = []
         self._loaders: dict[str, LazyRelationship] | None = None
+        self._by_class: dict[EntityMapping[Any], dict[str, LazyRelationship]] | None = None
 
     def loaders(
         self, unit: UnitState, rels: Sequence[RelationshipMapping]
@@ -50,6 +51,24 @@ class LoadGroup:
         if self._loaders is None:
             self._loaders = {rel.name: LazyRelationship(unit, self, rel) for rel in rels}
         return self._loaders
+
+    def loaders_of(
+        self, unit: UnitState, mapping: EntityMapping[Any], rels: Sequence[RelationshipMapping]
+    ) -> dict[str, LazyRelationship]:
+        """The loaders of ``mapping``'s entities in a group of several classes (a read
+        through a base): a relationship the classes share has one loader, which loads it
+        for every entity of the group holding it."""
+        if self._by_class is None:
+            self._by_class = {}
+        found = self._by_class.get(mapping)
+        if found is None:
+            shared = {
+                loader.rel: loader for own in self._by_class.values() for loader in own.values()
+            }
+            found = self._by_class[mapping] = {
+                rel.name: shared.get(rel) or LazyRelationship(unit, self, rel) for rel in rels
+            }
+        return found
 
 
 def _no_loader() -> None:
@@ -97,6 +116,7 @@ class LazyRelationship:
             if s.status is not Status.DELETED
             and unit.identity.state_of(s.entity) is s
             and not is_loaded(s.entity, rel.name)
+            and s.mapping.relationships.get(rel.name) is rel  # a group of several classes
         ]
         own = unit.identity.state_of(entity)
         if own is not None and own not in pending:
@@ -227,7 +247,7 @@ def _load_family_rows(
     key_index, cls = mapping.key_index, mapping.identity_cls
     by_stored = unit.identity.by_stored
     deleted = Status.DELETED
-    groups: dict[EntityMapping[Any], LoadGroup] = {}
+    group = LoadGroup()
     out: list[T] = []
     for row in rows:
         state = by_stored.get((cls, row[key_index]))
@@ -246,12 +266,9 @@ def _load_family_rows(
         assert state is not None
         out.append(state.entity)
         if concrete.relationships:
-            group = groups.get(concrete)
-            if group is None:
-                group = groups[concrete] = LoadGroup()
             group.states.append(state)
             rels = list(concrete.relationships.values())
-            state.entity.__dict__[LAZY] = group.loaders(unit, rels)
+            state.entity.__dict__[LAZY] = group.loaders_of(unit, concrete, rels)
     return out
 
 
@@ -274,7 +291,8 @@ def _load_rows_with_relationships(
     loads as the class its kind names; one lazy-load group per class)."""
     width = len(mapping.properties)
     after = mapping.row_width
-    groups: dict[EntityMapping[Any], tuple[LoadGroup, list[RelationshipMapping]]] = {}
+    group = LoadGroup()
+    lazies: dict[EntityMapping[Any], list[RelationshipMapping]] = {}
     targets = [LoadGroup() for _ in load]
     out: list[T] = []
     for row in rows:
@@ -287,15 +305,13 @@ def _load_rows_with_relationships(
         for i, rel in enumerate(load):
             if not is_loaded(entity, rel.name):
                 _set_edges(unit, state, rel, row[after + i], targets[i])
-        known = groups.get(concrete)
-        if known is None:
-            lazy = [r for r in concrete.relationships.values() if r not in load]
-            known = groups[concrete] = (LoadGroup(), lazy)
-        group, lazy = known
+        lazy = lazies.get(concrete)
+        if lazy is None:
+            lazy = lazies[concrete] = [r for r in concrete.relationships.values() if r not in load]
         if lazy:
             group.states.append(state)
             if fresh:
-                entity.__dict__[LAZY] = group.loaders(unit, lazy)
+                entity.__dict__[LAZY] = group.loaders_of(unit, concrete, lazy)
     return out
 
 
@@ -334,11 +350,9 @@ def _set_edges(
                 deleted[gone.stored_key] = (rel.decode_edge(gone.entity, props), props)
             continue
         if fresh and concrete.relationships:
-            # One group per class: the loaders of a group share one relationship list.
-            group = targets if concrete is target else LoadGroup()
-            group.states.append(target_state)
+            targets.states.append(target_state)
             rels = list(concrete.relationships.values())
-            target_state.entity.__dict__[LAZY] = group.loaders(unit, rels)
+            target_state.entity.__dict__[LAZY] = targets.loaders_of(unit, concrete, rels)
         props = tuple(item[after:])
         if target_state.stored_key not in edges:
             edges[target_state.stored_key] = (rel.decode_edge(target_state.entity, props), props)

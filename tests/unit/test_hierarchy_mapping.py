@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
+from infrastructure.fakes import FakeStore, FakeUnitOfWork
 from infrastructure.persistence import MappingError, Registry, Vector
 from infrastructure.persistence.bulk_plan import foreign_labels
 from infrastructure.persistence.loading import row_values
@@ -134,3 +136,27 @@ def test_a_subclass_label_must_be_its_own():
     r.map(Person, key="id", exclude=["friends"])
     with pytest.raises(MappingError, match="already used"):
         r.map(Employee, label="Person")
+
+
+def test_a_relationship_the_classes_share_loads_lazily_in_one_read_for_all():
+    registry, store = hierarchy_registry(), FakeStore()
+    with FakeUnitOfWork(store, registry) as uow:
+        pat, eve, max_ = Person("p", "Pat"), Employee("e", "Eve"), Manager("m", "Max")
+        for entity in (pat, eve, max_):
+            uow.add(entity)
+        eve.friends, max_.friends, max_.team = [max_, pat], [pat], [eve]
+    sent: list[str] = []
+
+    class Counting(FakeUnitOfWork):
+        def read(self, read: Any) -> Any:
+            sent.append(read.query)
+            return super().read(read)
+
+    with Counting(store, registry) as uow:
+        eve, max_, pat = uow.repository(Person).find(order_by="id")
+        assert [p.id for p in eve.friends] == ["m", "p"]
+        assert [p.id for p in max_.friends] == ["p"]
+        assert pat.friends == []
+        assert len(sent) == 2  # the find, then friends for all three classes at once
+        assert max_.team == [eve]
+        assert len(sent) == 3
