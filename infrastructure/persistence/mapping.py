@@ -631,6 +631,7 @@ class Registry:
         vectors: Mapping[str, Vector] | None = None,
         fulltext: Iterable[str] = (),
         labels: Iterable[str] = (),
+        hierarchy: bool = True,
     ) -> EntityMapping[T]:
         """Map ``cls`` to nodes labelled ``label`` (default: the class name).
 
@@ -659,13 +660,18 @@ class Registry:
         ``vectors`` names ``list[float]`` fields stored as ``vecf32`` vectors
         (what a vector index reads): written and compared as float32.
 
+        A subclass of an already mapped class joins its hierarchy (README,
+        "Class hierarchies"): it keeps the base's key and version (leave
+        ``key`` out), and its nodes carry the base's labels too.
+        ``hierarchy=False`` maps it as a class of its own instead.
+
         Raises:
             MappingError: the class is already mapped, the label is taken, or
                 a field cannot be stored.
         """
         if cls in self._by_class:
             raise MappingError(f"{cls.__name__} is already mapped")
-        parent = self._base_mapping(cls)
+        parent = self._base_mapping(cls) if hierarchy else None
         if parent is not None:
             key, version, concurrency = _inherit(
                 cls.__name__, parent, key, version, concurrency, vectors, fulltext

@@ -160,3 +160,12 @@ def test_a_relationship_the_classes_share_loads_lazily_in_one_read_for_all():
         assert len(sent) == 2  # the find, then friends for all three classes at once
         assert max_.team == [eve]
         assert len(sent) == 3
+
+
+def test_a_subclass_may_be_mapped_as_a_class_of_its_own():
+    r = Registry()
+    r.map(Person, key="id", exclude=["friends"])
+    employee = r.map(Employee, key="id", exclude=["friends"], hierarchy=False)
+    assert employee.parent is None
+    assert (employee.identity_cls, employee.node_labels) == (Employee, "Employee")
+    assert r.mapping_for(Person).descendants == []
