@@ -61,6 +61,7 @@ class MemoryGraph:
         # The labels a node carries besides its ref's (the subclasses of a hierarchy, whose
         # nodes are all keyed under the root's label): it is listed in their tables too.
         self.kinds: dict[Ref, tuple[str, ...]] = {}
+        self._roots: dict[str, str] = {}  # such a label -> the label its nodes are keyed under
         self._edges: dict[str, dict[tuple[Ref, Ref], Props]] = {}
         # type -> node -> neighbour -> None (ordered sets), both ways round
         self._out: dict[str, dict[Ref, dict[Ref, None]]] = {}
@@ -115,6 +116,11 @@ class MemoryGraph:
             self.kinds[ref] = kinds
             for other in kinds:
                 self.nodes.setdefault(other, {})[ref[1]] = props
+                self._roots[other] = ref[0]
+
+    def canonical(self, ref: Ref) -> Ref:
+        """``ref`` keyed under the label its node is keyed by (a hierarchy's root label)."""
+        return (self._roots.get(ref[0], ref[0]), ref[1])
 
     def _restore_node(self, ref: Ref, props: Props | None, kinds: tuple[str, ...]) -> None:
         table = self.nodes.setdefault(ref[0], {})
@@ -195,6 +201,7 @@ class MemoryGraph:
     def clear(self) -> None:
         self.nodes.clear()
         self.kinds.clear()
+        self._roots.clear()
         self._edges.clear()
         self._out.clear()
         self._in.clear()

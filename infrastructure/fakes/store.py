@@ -241,6 +241,8 @@ class FakeStore:
             KeyError: ``start`` or ``end`` (label, encoded key) is not stored.
         """
         with self._lock:
+            # A node of a class hierarchy may be named by any of its labels.
+            start, end = self._graph.canonical(start), self._graph.canonical(end)
             for ref in (start, end):
                 if self._graph.node(ref) is None:
                     raise KeyError(f"no stored node {ref!r}")

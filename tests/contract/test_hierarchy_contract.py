@@ -91,6 +91,17 @@ def write_raw(units: Units, labels: list[str], props: dict[str, Any]) -> None:
     units.graph.query(f"CREATE (n:{':'.join(labels)}) SET n += $props", {"props": props})
 
 
+def link_raw(units: Units, a: tuple[str, str], b: tuple[str, str]) -> None:
+    """A KNOWS edge another client writes, naming each node by a label and its key."""
+    if units.store is not None:
+        units.store.put_edge("KNOWS", a, b)
+        return
+    units.graph.query(
+        f"MATCH (a:{a[0]} {{id: $a}}), (b:{b[0]} {{id: $b}}) CREATE (a)-[:KNOWS]->(b)",
+        {"a": a[1], "b": b[1]},
+    )
+
+
 async def seed(units: Units) -> None:
     await stored(
         units,
@@ -179,6 +190,16 @@ async def test_nodes_another_client_wrote_with_both_labels_load_as_the_subclass(
         assert found[1].reports == 2
         assert found[2].company == ""  # absent: the field's default
         assert await hbe.io(uow.repository(Employee).count()) == 3
+
+
+async def test_edges_another_client_wrote_load_between_subclass_entities(hbe):
+    await seed(hbe)
+    link_raw(hbe, ("Employee", "e"), ("Manager", "m"))
+    link_raw(hbe, ("Manager", "m"), ("Person", "c"))
+    async with hbe.unit() as uow:
+        eve, max_ = await hbe.io(uow.repository(Person).get_many(["e", "m"], load=["friends"]))
+        assert eve.friends == [max_]
+        assert described(max_.friends) == [("Customer", "c")]
 
 
 async def test_changes_to_a_subclass_entity_loaded_through_the_base_are_committed(hbe):
