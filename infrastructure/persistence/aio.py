@@ -70,7 +70,7 @@ class AsyncRepository(RepositoryBase[T]):
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
-            state = self._by_key.get((self._cls, key))
+            state = self._by_key.get(key)
             if state is not None and state.status is not DELETED and not self._unit.closed:
                 entity: T = state.entity
                 return entity

@@ -48,7 +48,7 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
     unit.check_open()
     mapping: EntityMapping[T] = unit.registry.mapping_for(type(entity))
     key = mapping.key_of(entity)
-    state = unit.identity.get(mapping.cls, key)
+    state = unit.identity.get(mapping, key)
     if state is None:
         rows = yield reads.by_key(mapping, key)
         loaded = unit.load_rows(mapping, rows)
@@ -60,7 +60,7 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
             _copy_fields(mapping, entity, fresh)
             unit.add(fresh)
             return fresh
-        state = unit.identity.get(mapping.cls, key)
+        state = unit.identity.get(mapping, key)
         assert state is not None
     if state.entity is entity:
         return entity

@@ -113,7 +113,7 @@ def _track(
 ) -> tuple[InstanceState | None, bool]:
     """The state for a stored row: (state or None if deleted here, whether it is new)."""
     stored = values[mapping.key_index]
-    state = unit.identity.by_stored.get((mapping.cls, stored))
+    state = unit.identity.table(mapping).by_stored.get(stored)
     if state is not None:
         return (None if state.status is Status.DELETED else state), False
     try:
@@ -149,10 +149,10 @@ def load_rows(
     key_index = mapping.key_index
     decode_key = mapping.key_codec.decode
     build = mapping.load
-    cls = mapping.cls
-    by_key = unit.identity.by_key
+    table = unit.identity.table(mapping)
+    by_key = table.by_key
     by_object = unit.identity.by_object
-    by_stored = unit.identity.by_stored
+    by_stored = table.by_stored
     persistent, deleted = Status.PERSISTENT, Status.DELETED
     marks = not mapping.slots
     plain = tuple
@@ -162,7 +162,7 @@ def load_rows(
         for row in rows:
             values = tuple(row[:width])
             stored = values[key_index]
-            state = by_stored.get((cls, stored))
+            state = by_stored.get(stored)
             if state is None:
                 key = decode_key(stored)
                 version = row[width]
@@ -172,9 +172,9 @@ def load_rows(
                 )
                 if type(fields) is not plain:  # decoded carefully: see careful.Loaded
                     state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
-                by_key[cls, key] = state
+                by_key[key] = state
                 by_object[id(entity)] = state
-                by_stored[cls, stored] = state
+                by_stored[stored] = state
                 if marks:
                     entity.__dict__[OWNER] = unit.mark
                 if lazy is not None:
@@ -255,7 +255,7 @@ def _set_edges(
     for item in items:
         target_state, fresh = _track(unit, target, tuple(item[:width]), item[width])
         if target_state is None:
-            gone = unit.identity.by_stored.get((target.cls, item[target.key_index]))
+            gone = unit.identity.table(target).by_stored.get(item[target.key_index])
             if gone is not None:
                 props = tuple(item[width + 1 :])
                 deleted[gone.stored_key] = (rel.decode_edge(gone.entity, props), props)

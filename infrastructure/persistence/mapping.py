@@ -76,6 +76,8 @@ class EntityMapping(Generic[T]):
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
         self.cls = cls
+        #: The class whose identity map holds these entities: one object per key in it.
+        self.identity_cls: type = cls
         self.name = cls.__name__
         self.label = safe_identifier(label, f"label of {self.name}")
         excluded = set(exclude)

@@ -56,9 +56,8 @@ class RepositoryBase(Generic[T]):
     def __init__(self, unit: UnitState, mapping: EntityMapping[T]) -> None:
         self._unit = unit
         self.mapping = mapping
-        # The identity map's table and the class, for ``get``'s fast path (never replaced).
-        self._by_key = unit.identity.by_key
-        self._cls = mapping.cls
+        # The identity map's keys of this type, for ``get``'s fast path (never replaced).
+        self._by_key = unit.identity.table(mapping).by_key
 
     @property
     def entity_type(self) -> type[T]:
@@ -142,19 +141,19 @@ class RepositoryBase(Generic[T]):
         self._unit.check_open()
         rels = self._relationships(load)
         mapping = self.mapping
-        cls = mapping.cls
         stored = [mapping.encode_key(k) for k in keys]
         # Keys are compared as stored (text, hashed once), never as UUID objects.
-        by_stored = self._unit.identity.by_stored
-        known = [k for k in dict.fromkeys(stored) if (cls, k) in by_stored]
-        to_read = [k for k in dict.fromkeys(stored) if (cls, k) not in by_stored]
+        by_stored = self._unit.identity.table(mapping).by_stored
+        unique = dict.fromkeys(stored)
+        known = [k for k in unique if k in by_stored]
+        to_read = [k for k in unique if k not in by_stored]
         if to_read:
             read = reads.by_stored_keys(mapping, to_read, rels)
             self._unit.load_rows(mapping, (yield read), rels)
         found: list[T] = []
         missing = []
         for key, encoded in zip(keys, stored, strict=True):
-            state = by_stored.get((cls, encoded))
+            state = by_stored.get(encoded)
             if state is None or state.status is Status.DELETED:
                 missing.append(key)
             else:
@@ -162,7 +161,7 @@ class RepositoryBase(Generic[T]):
         if missing:
             raise EntityNotFoundError(mapping.name, missing)
         if known:
-            yield from self._complete([by_stored[cls, k].entity for k in known], rels)
+            yield from self._complete([by_stored[k].entity for k in known], rels)
         return found
 
     def _exists(self, key: Any) -> Conversation[bool]:
@@ -329,7 +328,7 @@ class Repository(RepositoryBase[T]):
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
-            state = self._by_key.get((self._cls, key))
+            state = self._by_key.get(key)
             if state is not None and state.status is not DELETED and not self._unit.closed:
                 entity: T = state.entity
                 return entity

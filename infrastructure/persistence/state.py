@@ -161,7 +161,7 @@ class UnitState:
         key = mapping.key_of(entity)
         stored = mapping.encode_key(key)  # a key that cannot be stored is refused at once
         state = InstanceState(mapping, key, entity, Status.NEW, None, 0, stored_key=stored)
-        if (mapping.cls, key) in identity.by_key:
+        if key in identity.table(mapping).by_key:
             identity.track(state)  # raises: another object holds this key
         identity.track_loaded(state)
         if not mapping.slots:
@@ -206,7 +206,7 @@ class UnitState:
 
     def tracked(self, mapping: EntityMapping[T], key: Any) -> tuple[bool, T | None]:
         """``(known, entity)``: known is True when the map decides (entity None = deleted)."""
-        state = self.identity.get(mapping.cls, key)
+        state = self.identity.get(mapping, key)
         if state is None:
             return False, None
         if state.status is Status.DELETED:
