@@ -257,6 +257,8 @@ class UnitState:
         """
         self.check_open()
         events = self.events
+        if not self.identity and "before_flush" not in events.handlers:
+            return None  # nothing tracked and no handler to add any: nothing to write
         staged = events.before_flush(self)
         adopted = adopt_new_targets(self.identity, self.add)
         expanded = yield from expand_cascades(self.identity, self._apply_related)
