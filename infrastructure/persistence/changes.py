@@ -142,6 +142,7 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
         else:
             values = mapping.encode(state.entity)
             if same_stored(values, state.snapshot):  # changed and back: check cheaply next time
+                state.hold_snapshot()
                 state.fields = mapping.snapshot_of(state.entity)
         if same_stored(values, state.snapshot):
             if linked and mapping.version_property:

@@ -59,7 +59,8 @@ class InstanceState:
     key: Any
     entity: Any
     status: Status
-    snapshot: tuple[Any, ...] | None  # encoded values as last loaded or written
+    # Encoded values as last loaded or written; None where ``fields`` gives them (see snapshot).
+    encoded: tuple[Any, ...] | None
     version: int  # stored version as last loaded or written (0 when unversioned/new)
     edges: dict[str, Edges] | None = None  # loaded relationships as last loaded or written
     fields: tuple[Any, ...] | None = None  # field values as last loaded or written (copied)
@@ -67,6 +68,30 @@ class InstanceState:
     # The values as stored, where they differ from ``snapshot`` (read from another form,
     # such as a native value another client wrote): what a concurrency guard compares.
     raw: tuple[Any, ...] | None = None
+
+    @property
+    def snapshot(self) -> tuple[Any, ...] | None:
+        """The encoded values as last loaded or written (None for a new entity).
+
+        An entity loaded with a mapping whose stored values are its field values
+        (``EntityMapping.snapshot_from_fields``) keeps one snapshot, ``fields``:
+        the encoded one is made from it when a commit asks.
+        """
+        encoded = self.encoded
+        if encoded is None and self.fields is not None:
+            derive = self.mapping.snapshot_from_fields
+            if derive is not None:
+                return derive(self.fields, self.stored_key)
+        return encoded
+
+    @snapshot.setter
+    def snapshot(self, values: tuple[Any, ...] | None) -> None:
+        self.encoded = values
+
+    def hold_snapshot(self) -> None:
+        """Keep the encoded snapshot itself, before ``fields`` is replaced."""
+        if self.encoded is None:
+            self.encoded = self.snapshot
 
 
 def detach(state: InstanceState) -> None:

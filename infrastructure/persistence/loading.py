@@ -121,8 +121,9 @@ def _track(
     except (TypeError, ValueError, ArithmeticError):
         raise undecodable(mapping, values) from None
     entity, fields = mapping.load(values, key, version)
+    encoded = None if mapping.snapshot_from_fields else values  # one snapshot, not two
     state = InstanceState(
-        mapping, key, entity, Status.PERSISTENT, values, version, None, fields, stored
+        mapping, key, entity, Status.PERSISTENT, encoded, version, None, fields, stored
     )
     if type(fields) is not tuple:
         state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
@@ -156,6 +157,7 @@ def load_rows(
     persistent, deleted = Status.PERSISTENT, Status.DELETED
     marks = not mapping.slots
     plain = tuple
+    derived = mapping.snapshot_from_fields is not None  # one snapshot, not two
     out: list[T] = []
     values: tuple[Any, ...] = ()
     try:
@@ -168,7 +170,15 @@ def load_rows(
                 version = row[width]
                 entity, fields = build(values, key, version)
                 state = InstanceState(
-                    mapping, key, entity, persistent, values, version, None, fields, stored
+                    mapping,
+                    key,
+                    entity,
+                    persistent,
+                    None if derived else values,
+                    version,
+                    None,
+                    fields,
+                    stored,
                 )
                 if type(fields) is not plain:  # decoded carefully: see careful.Loaded
                     state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]

@@ -212,6 +212,19 @@ class EntityMapping(Generic[T]):
         #: The stored field values copied for a snapshot, and the check against one.
         self.snapshot_of = compile_snapshot(self.fields)
         self.unchanged = compile_same(self.fields)
+        #: Where every stored field but the key is stored as it is held (one property
+        #: each, no decoding), the encoded snapshot of a loaded entity is its field
+        #: snapshot with the stored key put in: ``(fields, stored_key) -> values``.
+        self.snapshot_from_fields: Callable[[tuple[Any, ...], Any], tuple[Any, ...]] | None = (
+            _with_stored_key(self.key_index)
+            if all(
+                node.codec is not None
+                and not node.codec.mutable
+                and (node.codec.plain or node.name == key)
+                for node in self.fields
+            )
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"EntityMapping({self.name}, label={self.label!r}, key={self.key_field!r})"
@@ -270,6 +283,15 @@ class EntityMapping(Generic[T]):
                 f"fields: {', '.join(self.properties)}"
             )
         return self.property_codecs[field]
+
+
+def _with_stored_key(at: int) -> Callable[[tuple[Any, ...], Any], tuple[Any, ...]]:
+    """``(fields, stored_key) -> fields`` with the key at ``at`` replaced by its stored form."""
+
+    def values(fields: tuple[Any, ...], stored_key: Any) -> tuple[Any, ...]:
+        return (*fields[:at], stored_key, *fields[at + 1 :])
+
+    return values
 
 
 class RelationshipMapping:

@@ -359,6 +359,7 @@ def _restore(state: InstanceState) -> None:
     for name in mapping.field_names:
         object.__setattr__(state.entity, name, getattr(fresh, name))
     mapping.set_version(state.entity, state.version)
+    state.hold_snapshot()
     state.fields = mapping.snapshot_of(state.entity)
 
 
