@@ -124,14 +124,21 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             _delete_rules(state, changes, states)
             continue
         mapping = state.mapping
-        # A relationship never loaded nor assigned is not in the entity's dict.
-        linked = (
-            bool(mapping.relationships)
-            and not state.entity.__dict__.keys().isdisjoint(mapping.relationships)
-            and _edge_changes(state, changes, states)
-        )
+        # A relationship never loaded nor assigned is not in the entity's dict; a new
+        # entity's empty ones (and None) have no edge to write.
+        rels = mapping.relationships
+        linked = False
+        if rels:
+            held = state.entity.__dict__
+            if status is not new:
+                linked = not held.keys().isdisjoint(rels) and _edge_changes(state, changes, states)
+            else:
+                for name in rels:
+                    if held.get(name):
+                        linked = _edge_changes(state, changes, states)
+                        break
         if status is new:
-            values = mapping.encode(state.entity)
+            values = mapping.encode_tracked(state.entity, state.key, state.stored_key)
             if values[mapping.key_index] != state.stored_key:
                 raise _key_changed(mapping, state)
             changes.creates.append(Create(state, values))
@@ -140,7 +147,7 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
             values = state.snapshot  # nothing was reassigned or mutated: no need to encode
         else:
-            values = mapping.encode(state.entity)
+            values = mapping.encode_tracked(state.entity, state.key, state.stored_key)
             if same_stored(values, state.snapshot):  # changed and back: check cheaply next time
                 state.hold_snapshot()
                 state.fields = mapping.snapshot_of(state.entity)

@@ -24,7 +24,13 @@ from typing import Any, Generic, TypeVar
 
 from .careful import CarefulDecoder
 from .codec import ScalarCodec
-from .compiled import compile_decode, compile_same, compile_snapshot, field_encoder
+from .compiled import (
+    compile_decode,
+    compile_same,
+    compile_snapshot,
+    field_encoder,
+    tracked_encoder,
+)
 from .errors import MappingError, StoredValueError, ValueEncodingError
 from .fields import FieldNode, field_nodes, guard_unique, leaf_properties, type_hints
 from .names import safe_identifier
@@ -200,6 +206,8 @@ class EntityMapping(Generic[T]):
         # What a stored node lacking a field's property loads with: () for no default.
         self._careful = CarefulDecoder(self)
         self._encode = field_encoder(self.fields, lambda e, field: f"{self.describe(e)}.{field}")
+        #: ``encode_tracked(entity, key, stored_key)``: ``encode``, the key not encoded again.
+        self.encode_tracked = tracked_encoder(self.fields, key, self._encode)
         self._decode = compile_decode(
             cls,
             self.fields,

@@ -328,8 +328,9 @@ class Repository(RepositoryBase[T]):
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
+            # A closed unit's tables are empty: its get() takes the checked path below.
             state = self._by_key.get(key)
-            if state is not None and state.status is not DELETED and not self._unit.closed:
+            if state is not None and state.status is not DELETED:
                 entity: T = state.entity
                 return entity
         return drive(self._get(key, load), self._read)

@@ -395,6 +395,23 @@ def test_values_are_checked_at_commit_not_at_add(unit: UnitState) -> None:
     assert math.isinf(acc.balance.amount)
 
 
+def test_a_new_entity_is_written_under_its_key_however_the_key_object_changes(
+    unit: UnitState,
+) -> None:
+    ann, bob = person("Ann"), person("Bob")
+    unit.add(ann)
+    unit.add(bob)
+    ann.id = uuid.UUID(str(ann.id))  # an equal key, another object: the same stored key
+    (first, second) = unit.changes().creates
+    assert (first.values[0], second.values[0]) == (str(ann.id), str(bob.id))
+    bob.id = uuid.uuid4()  # another key: refused, as for a loaded entity
+    with pytest.raises(MappingError, match="keys cannot change once an entity is tracked"):
+        unit.changes()
+    bob.id = "not-a-uuid"  # type: ignore[assignment]
+    with pytest.raises(ValueEncodingError, match=r"Person\['not-a-uuid'\]\.id"):
+        unit.changes()
+
+
 # -- closed -------------------------------------------------------------------------------
 
 
