@@ -143,23 +143,24 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
                 raise _key_changed(mapping, state)
             changes.creates.append(Create(state, values))
             continue
-        assert state.snapshot is not None
+        snapshot = state.snapshot
+        assert snapshot is not None
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
-            values = state.snapshot  # nothing was reassigned or mutated: no need to encode
+            values = snapshot  # nothing was reassigned or mutated: no need to encode
         else:
             values = mapping.encode_tracked(state.entity, state.key, state.stored_key)
-            if same_stored(values, state.snapshot):  # changed and back: check cheaply next time
+            if same_stored(values, snapshot):  # changed and back: check cheaply next time
                 state.hold_snapshot()
                 state.fields = mapping.snapshot_of(state.entity)
-        if same_stored(values, state.snapshot):
+        if same_stored(values, snapshot):
             if linked and mapping.version_property:
                 # Its relationships changed: the aggregate did, so its version moves
                 # (and a concurrent change to it is refused, as for properties).
                 changes.updates.append(Update(state, values, {}))
             continue
-        if values[mapping.key_index] != state.snapshot[mapping.key_index]:
+        if values[mapping.key_index] != snapshot[mapping.key_index]:
             raise _key_changed(mapping, state)
-        changes.updates.append(Update(state, values, diff(mapping, state.snapshot, values)))
+        changes.updates.append(Update(state, values, diff(mapping, snapshot, values)))
     return changes
 
 

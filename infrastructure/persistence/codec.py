@@ -180,6 +180,7 @@ def encode_uuid(value: Any) -> str:
 
 _UUID_NEW = object.__new__
 _UUID_SET = object.__setattr__
+_UUID_UNKNOWN = uuid.SafeUUID.unknown  # an enum member read once (each read runs a descriptor)
 
 
 def decode_uuid(value: Any) -> uuid.UUID:
@@ -195,7 +196,7 @@ def decode_uuid(value: Any) -> uuid.UUID:
             return uuid.UUID(value)
         result = _UUID_NEW(uuid.UUID)
         _UUID_SET(result, "int", number)
-        _UUID_SET(result, "is_safe", uuid.SafeUUID.unknown)
+        _UUID_SET(result, "is_safe", _UUID_UNKNOWN)
         return result
     return uuid.UUID(value)
 
