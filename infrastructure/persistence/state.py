@@ -150,22 +150,26 @@ class UnitState:
                 state.status = Status.PERSISTENT
             return
         mapping = self.registry.mapping_for(type(entity))
-        mark = getattr(entity, "__dict__", {}).get(OWNER)
-        owner = mark.unit if isinstance(mark, UnitMark) else None
-        if owner is not None and owner is not self and owner.tracks(entity):
-            raise IdentityConflictError(
-                f"{mapping.describe(entity)} is tracked by another open unit of work; "
-                "load it in this unit instead (one unit, one identity map), or take a "
-                "copy of its state with uow.merge(obj)"
-            )
+        held = None if mapping.slots else entity.__dict__
+        mark = None if held is None else held.get(OWNER)
+        if mark is not None:
+            owner = mark.unit if isinstance(mark, UnitMark) else None
+            if owner is not None and owner is not self and owner.tracks(entity):
+                raise IdentityConflictError(
+                    f"{mapping.describe(entity)} is tracked by another open unit of work; "
+                    "load it in this unit instead (one unit, one identity map), or take a "
+                    "copy of its state with uow.merge(obj)"
+                )
         key = mapping.key_of(entity)
         stored = mapping.encode_key(key)  # a key that cannot be stored is refused at once
-        state = InstanceState(mapping, key, entity, Status.NEW, None, 0, stored_key=stored)
-        if key in identity.table(mapping).by_key:
+        state = InstanceState(mapping, key, entity, Status.NEW, None, 0, None, None, stored)
+        table = identity.table(mapping)
+        if table.by_key.setdefault(key, state) is not state:
             identity.track(state)  # raises: another object holds this key
-        identity.track_loaded(state)
-        if not mapping.slots:
-            entity.__dict__[OWNER] = self.mark
+        identity.by_object[id(entity)] = state
+        table.by_stored[stored] = state
+        if held is not None:
+            held[OWNER] = self.mark
 
     def tracks(self, entity: object) -> bool:
         """Whether this unit is open and tracks this very object."""
