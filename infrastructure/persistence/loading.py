@@ -138,8 +138,13 @@ def load_rows(
     mapping: EntityMapping[T],
     rows: Sequence[Sequence[Any]],
     load: Sequence[RelationshipMapping] = (),
+    keys: dict[Any, Any] | None = None,
 ) -> list[T]:
-    """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship)."""
+    """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship).
+
+    ``keys`` maps stored keys to the decoded keys the caller holds already
+    (of ``mapping.key_class`` exactly): those are not decoded again.
+    """
     if load:
         return _load_rows_with_relationships(unit, mapping, rows, load)
     # The hot path of every large read: ``_track`` inlined; relationships lazy.
@@ -149,6 +154,7 @@ def load_rows(
     width = len(mapping.properties)
     key_index = mapping.key_index
     decode_key = mapping.key_codec.decode
+    known = keys.get if keys else None
     build = mapping.load
     table = unit.identity.table(mapping)
     by_key = table.by_key
@@ -166,7 +172,9 @@ def load_rows(
             stored = values[key_index]
             state = by_stored.get(stored)
             if state is None:
-                key = decode_key(stored)
+                key = None if known is None else known(stored)
+                if key is None:
+                    key = decode_key(stored)
                 version = row[width]
                 entity, fields = build(values, key, version)
                 state = InstanceState(

@@ -217,6 +217,11 @@ class EntityMapping(Generic[T]):
             self.slots,
             self._careful.decode,
         )
+        #: ``load(row, key, version) -> (entity, field snapshot)``: an entity for a stored
+        #: row whose decoded key is known (the generated decoder itself: no call between).
+        self.load: Callable[[Sequence[Any], Any, int], tuple[T, tuple[Any, ...]]] = self._decode
+        #: The class a decoded key has: a key of exactly this class loads as itself.
+        self.key_class: type | None = hints[key] if isinstance(hints[key], type) else None
         #: The stored field values copied for a snapshot, and the check against one.
         self.snapshot_of = compile_snapshot(self.fields)
         self.unchanged = compile_same(self.fields)
@@ -263,11 +268,6 @@ class EntityMapping(Generic[T]):
         key = self.key_codec.decode(row[self.key_index])
         entity: T = self._decode(row, key, 0)[0]
         return entity
-
-    def load(self, row: Sequence[Any], key: Any, version: int) -> tuple[T, tuple[Any, ...]]:
-        """An entity for a stored row whose decoded key is known, and its field snapshot."""
-        entity, fields = self._decode(row, key, version)
-        return entity, fields
 
     def problems(self, row: Sequence[Any]) -> list[StoredValueError]:
         """What in a stored row (``properties`` order) cannot load; empty when it can."""

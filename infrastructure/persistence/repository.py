@@ -149,7 +149,10 @@ class RepositoryBase(Generic[T]):
         to_read = [k for k in unique if k not in by_stored]
         if to_read:
             read = reads.by_stored_keys(mapping, to_read, rels)
-            self._unit.load_rows(mapping, (yield read), rels)
+            # Keys given as the class a decoded key has are loaded as they are, not decoded.
+            key_class = mapping.key_class
+            decoded = {s: k for s, k in zip(stored, keys, strict=True) if type(k) is key_class}
+            self._unit.load_rows(mapping, (yield read), rels, decoded)
         found: list[T] = []
         missing = []
         for key, encoded in zip(keys, stored, strict=True):

@@ -223,9 +223,10 @@ class UnitState:
         mapping: EntityMapping[T],
         rows: Sequence[Sequence[Any]],
         load: Sequence[RelationshipMapping] = (),
+        keys: dict[Any, Any] | None = None,
     ) -> list[T]:
         """Tracked entities for rows of ``reads.projection`` (see ``loading.load_rows``)."""
-        return loading.load_rows(self, mapping, rows, load)
+        return loading.load_rows(self, mapping, rows, load, keys)
 
     def load_related(
         self, rel: RelationshipMapping, entities: Sequence[object]
