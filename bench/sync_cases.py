@@ -17,6 +17,7 @@ from infrastructure.bank import BankUnitOfWork
 from infrastructure.persistence import Registry
 
 from . import data
+from .bulk_cases import update_where_case, upsert_case
 from .harness import Bench, CountingGraph, Result, Run, Setup, Target, stock
 
 Case = tuple[Setup, Run, Run]
@@ -339,6 +340,8 @@ RATIO_TARGETS = {
     "update 10%": Target("ratio", 1.4),
     "delete": Target("ratio", 1.4),
     "list": Target("ratio", 1.3),
+    "upsert (half new)": Target("ratio", 1.3),
+    "update_where": Target("ratio", 1.3),
 }
 
 PEOPLE_CASES = {
@@ -347,6 +350,8 @@ PEOPLE_CASES = {
     "update 10%": (update_case, "same read + one UNWIND SET of the changed 10%"),
     "delete": (delete_case, "same read + one UNWIND MATCH DETACH DELETE"),
     "list": (list_case, "one MATCH RETURN properties"),
+    "upsert (half new)": (upsert_case, "one UNWIND MERGE ON CREATE SET / ON MATCH SET"),
+    "update_where": (update_where_case, "one MATCH WHERE SET (no read)"),
 }
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from infrastructure.persistence.bulk import BulkOp
+from infrastructure.persistence.cardinality import one_at_most
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.errors import GuardFailure, UniqueFailure
 from infrastructure.persistence.mapping import EntityMapping, RelationshipMapping
 from infrastructure.persistence.planner import by_mapping, by_relationship, edge_rows, stored_olds
 from infrastructure.persistence.writes import next_version
 
+from .bulk import apply_changes, apply_upserts
 from .graph import MemoryGraph, Ref, stored
 
 
@@ -84,8 +87,10 @@ def _unlink(graph: MemoryGraph, rel: RelationshipMapping, rows: Sequence[dict[st
             graph.set_edge(rel.type, start, end, None)
 
 
-def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
-    """Write ``changes`` to ``graph`` completely, or not at all.
+def apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp] = ()) -> dict[str, Any]:
+    """Write ``changes`` (and ``bulk``) to ``graph`` completely, or not at all.
+
+    Returns what the commit query returns for ``bulk`` (``bulk_plan``), by name.
 
     Raises:
         GuardFailure: a count check failed (a stale or vanished entity, a
@@ -95,14 +100,15 @@ def apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     """
     graph.journal = []
     try:
-        _apply(graph, changes)
+        outcomes = _apply(graph, changes, bulk)
     except BaseException:
         graph.undo()
         raise
     graph.journal = None
+    return outcomes
 
 
-def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
+def _apply(graph: MemoryGraph, changes: ChangeSet, bulk: Sequence[BulkOp]) -> dict[str, Any]:
     counts: list[tuple[int, int]] = []  # (found, expected), as the guard compares them
     taken: list[str] = []
     written: list[tuple[EntityMapping[Any], Ref]] = []  # nodes with unique values to check
@@ -152,6 +158,20 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     for rel, relinks in by_relationship(changes.relinks):
         rows = edge_rows(rel, relinks)
         counts.append((_relink(graph, rel, rows), len(rows)))
+    for check in one_at_most(changes):  # to_one holders over their allowance: none
+        rel = check.rel
+        over = sum(
+            1
+            for holder, allowed in check.rows()
+            if sum(
+                1
+                for _ in graph.edges_of(
+                    (rel.source.label, holder), rel.type, rel.direction, rel.target.label
+                )
+            )
+            > allowed
+        )
+        counts.append((over, 0))
     for rel, rules in by_relationship(changes.rules):
         attached = 0
         for rule in rules:
@@ -172,15 +192,19 @@ def _apply(graph: MemoryGraph, changes: ChangeSet) -> None:
     if taken:
         raise UniqueFailure(f"{', '.join(taken)} already held (in-memory store)")
 
+    outcomes, upserted = apply_upserts(graph, bulk)
+    written.extend((m, ref) for m, ref in upserted if m.unique)
     for rel, unlinks in by_relationship(changes.unlinks):
         _unlink(graph, rel, edge_rows(rel, unlinks))
     for ref in doomed:
         graph.set_node(ref, None)
+    outcomes.update(apply_changes(graph, bulk))
     # Unique values hold on the commit's end state (the real commit frees the
     # values it moves or deletes first): a swap is no clash.
     clashes = [c for mapping, ref in written for c in _clashes(graph, mapping, ref)]
     if clashes:
         raise UniqueFailure(f"{', '.join(clashes)} already held (in-memory store)")
+    return outcomes
 
 
 def _clashes(graph: MemoryGraph, mapping: EntityMapping[Any], ref: Ref) -> list[str]:

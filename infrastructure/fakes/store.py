@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from infrastructure.persistence import reads
+from infrastructure.persistence.bulk import BulkOp
 from infrastructure.persistence.changes import ChangeSet
 from infrastructure.persistence.criteria import sort_key
 from infrastructure.persistence.mapping import EntityMapping, Registry, RelationshipMapping
@@ -50,7 +51,10 @@ class GraphReader:
     def node(self, ref: Ref) -> FakeNode:
         """The stored node as the client returns it (its version included)."""
         mapping = self._registry.mapping_for_label(ref[0])
-        return self._graph.fake_node(ref, mapping.version_property if mapping else None)
+        node = self._graph.fake_node(ref, mapping.version_property if mapping else None)
+        if mapping is not None:
+            node.labels.extend(mapping.extra_labels)
+        return node
 
     def neighbours(
         self, ref: Ref, edge_type: str, direction: Direction = "out", label: str | None = None
@@ -196,15 +200,16 @@ class FakeStore:
 
     # -- writes -----------------------------------------------------------------
 
-    def apply(self, changes: ChangeSet) -> None:
-        """Write ``changes`` atomically, or nothing.
+    def apply(self, changes: ChangeSet, bulk: Sequence[BulkOp] = ()) -> dict[str, Any]:
+        """Write ``changes`` and ``bulk`` atomically, or nothing; what ``bulk`` returned.
 
         Raises:
             CommitFailure: a check failed, nothing was written (see ``commit.apply``).
         """
         with self._lock:
-            commit.apply(self._graph, changes)
+            outcomes = commit.apply(self._graph, changes, bulk)
             self.commits += 1
+            return outcomes
 
     def put(self, label: str, key: Any, properties: Mapping[str, Any]) -> None:
         """Store a node as another client would write it, bypassing every mapping.
@@ -215,6 +220,20 @@ class FakeStore:
         """
         with self._lock:
             self._graph.set_node((label, key), stored(properties))
+
+    def put_edge(
+        self, edge_type: str, start: Ref, end: Ref, properties: Mapping[str, Any] | None = None
+    ) -> None:
+        """Store an edge between two stored nodes as another client would write it.
+
+        Raises:
+            KeyError: ``start`` or ``end`` (label, encoded key) is not stored.
+        """
+        with self._lock:
+            for ref in (start, end):
+                if self._graph.node(ref) is None:
+                    raise KeyError(f"no stored node {ref!r}")
+            self._graph.set_edge(edge_type, start, end, stored(properties or {}))
 
     def clear(self) -> None:
         """Forget every stored node and edge."""

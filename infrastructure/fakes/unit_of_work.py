@@ -75,10 +75,11 @@ def _flushing(unit: UnitState, store: FakeStore) -> Conversation[None]:
     if pending is None:
         return
     try:
-        store.apply(pending.changes)
+        outcomes = store.apply(pending.changes, pending.bulk)
     except CommitFailure as refused:
         raise (yield from explain(pending.plan, refused)) from None
-    unit.flushed(pending)
+    returned = [outcomes[name] for name in pending.plan.returns]
+    unit.flushed(pending, [[1, *returned]])
 
 
 class _OnTheStore:

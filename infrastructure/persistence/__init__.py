@@ -27,9 +27,11 @@ Reading map: the module to open for a question, in the order data flows.
    - what the unit knows of each entity .......... identity (InstanceState), state (UnitState)
    - what changed since loading .................. changes
    - what a flush writes besides the edits ....... cascades
+   - upserts and set-based changes, queued ....... bulk (F arithmetic: expressions)
+   - at most one edge behind a to_one ............ cardinality
    - detached objects: merge, refresh, expunge ... detached
 4. Committing
-   - one change set into one Cypher query ........ planner (guards from failures)
+   - one change set into one Cypher query ........ planner (guards from failures), bulk_plan
    - what hooks see, and the version rule ........ writes, events, audit
    - what a commit would send now ................ preview
    - why a commit failed ......................... failures, diagnosis, wire, errors
@@ -43,9 +45,11 @@ Reading map: the module to open for a question, in the order data flows.
 
 from .aio import AsyncRepository, AsyncSession, AsyncUnitOfWork
 from .audit import AuditHook, acting_as, current_actor
+from .bulk import Affected
 from .conversation import AsyncReader, Conversation, Reader, Rows, drive, drive_async
 from .criteria import Criterion, F
 from .errors import (
+    CardinalityError,
     CommitError,
     CommitFailure,
     CommitNotReplicatedError,
@@ -67,6 +71,7 @@ from .errors import (
     QueryTimeoutError,
     ReadOnlyQueryError,
     RelationshipNotLoadedError,
+    ResultPendingError,
     SchemaError,
     SearchQueryError,
     StoredValueError,
@@ -99,11 +104,13 @@ from .writes import FIRST_VERSION, EntityWrite, Written, next_version
 __all__ = [
     "FIRST_VERSION",
     "QUERY_LOGGER",
+    "Affected",
     "AsyncReader",
     "AsyncRepository",
     "AsyncSession",
     "AsyncUnitOfWork",
     "AuditHook",
+    "CardinalityError",
     "CommitError",
     "CommitFailure",
     "CommitNotReplicatedError",
@@ -139,6 +146,7 @@ __all__ = [
     "RelationshipNotLoadedError",
     "Repository",
     "RepositoryBase",
+    "ResultPendingError",
     "Rows",
     "SchemaError",
     "SchemaItem",

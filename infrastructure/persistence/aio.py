@@ -361,7 +361,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
                 with observed(
                     "commit", plan.query, plan.params, self.graph, len(pending.changes)
                 ) as seen:
-                    seen.result(
+                    reply = seen.result(
                         await self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
                     )
             except CommitNotReplicatedError:
@@ -369,7 +369,7 @@ class AsyncUnitOfWork(UnitOfWorkBase[AsyncGraph, AsyncRepository[Any]]):
                 raise
             except WRITE_ERRORS as exc:
                 raise await drive_async(self._write_failure(pending, exc), self.read) from exc
-            self.unit.flushed(pending)
+            self.unit.flushed(pending, getattr(reply, "result_set", None))
         finally:
             self.unit.leave(previous)
 

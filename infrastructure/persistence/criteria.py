@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .errors import MappingError, ValueEncodingError
+from .expressions import Arith
 from .mapping import EntityMapping
 
 # Three-valued logic: True, False, or None (unknown).
@@ -289,6 +290,20 @@ class F:
 
     def is_not_null(self) -> Criterion:
         return IsNull(self.name, True)
+
+    # Arithmetic on a stored number, for set-based updates: ``age=F("age") + 1``.
+    def __add__(self, value: int | float) -> Arith:
+        return Arith(self.name, "+", value)
+
+    __radd__ = __add__
+
+    def __sub__(self, value: int | float) -> Arith:
+        return Arith(self.name, "-", value)
+
+    def __mul__(self, value: int | float) -> Arith:
+        return Arith(self.name, "*", value)
+
+    __rmul__ = __mul__
 
 
 def from_equals(equals: Mapping[str, Any]) -> Criterion:

@@ -9,13 +9,13 @@ I/O-free conversations that the sync and async units drive like any read.
 from __future__ import annotations
 
 import copy
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from . import reads
 from .conversation import Conversation
 from .errors import EntityNotFoundError, IdentityConflictError
-from .identity import OWNER, Status
-from .loading import LoadGroup
+from .identity import OWNER, InstanceState, Status
+from .loading import LoadGroup, apply_stored_row, copy_fields
 from .mapping import EntityMapping
 from .relationships import LAZY
 from .state import UnitState
@@ -57,7 +57,7 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
             if not mapping.slots:
                 fresh.__dict__.pop(OWNER, None)
                 fresh.__dict__.pop(LAZY, None)
-            _copy_fields(mapping, entity, fresh)
+            copy_fields(mapping, entity, fresh)
             unit.add(fresh)
             return fresh
         state = unit.identity.get(mapping, key)
@@ -69,7 +69,7 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
             f"{mapping.describe(entity)} is marked for deletion in this unit; it cannot be merged"
         )
     target: T = state.entity
-    _copy_fields(mapping, entity, target)
+    copy_fields(mapping, entity, target)
     if mapping.version_field is not None and state.status is Status.PERSISTENT:
         state.version = getattr(entity, mapping.version_field)
         mapping.set_version(target, state.version)
@@ -95,29 +95,18 @@ def refresh(unit: UnitState, entity: object) -> Conversation[None]:
     if not rows:
         unit.identity.forget(state)
         raise EntityNotFoundError(mapping.name, [state.key])
-    width = len(mapping.properties)
-    values = tuple(rows[0][:width])
-    fresh, fields = mapping.load(values, state.key, rows[0][width])
-    for name in mapping.field_names:
-        object.__setattr__(entity, name, getattr(fresh, name))
-    state.status = Status.PERSISTENT
-    state.version = rows[0][width]
-    mapping.set_version(entity, state.version)
-    state.fields = mapping.snapshot_of(entity)
-    baseline = getattr(fields, "baseline", None)
-    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+    apply_stored_row(state, rows[0])
     if mapping.relationships:
         values_of = entity.__dict__
         for name in mapping.relationships:
             values_of.pop(name, None)
         if state.edges:
             state.edges.clear()
-        group = LoadGroup()
-        group.states.append(state)
-        values_of[LAZY] = group.loaders(unit, list(mapping.relationships.values()))
+        lazy_relationships(unit, state)
 
 
-def _copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
-    """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
-    for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
-        object.__setattr__(target, name, value)
+def lazy_relationships(unit: UnitState, state: InstanceState) -> None:
+    """Let ``state``'s relationships load from the server on next access."""
+    group = LoadGroup()
+    group.states.append(state)
+    state.entity.__dict__[LAZY] = group.loaders(unit, list(state.mapping.relationships.values()))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import reads
+from .cardinality import over, refused
 from .conversation import Conversation
 from .errors import (
     CommitError,
@@ -72,6 +74,13 @@ def explain(
                 f"{holder} cannot be deleted: its {rel.name!r} relationship (restrict) "
                 f"still holds {attached}; remove those first. Nothing was written."
             )
+    for check in plan.one_at_most:
+        holders = [check.rel.source.key_codec.decode(h) for h in check.added]
+        found = over(check, (yield reads.related(check.rel, holders)))
+        if found:
+            return refused(found)
+    if isinstance(failure, GuardFailure) and plan.refusals:
+        return DeleteRestrictedError(plan.refusals[0])  # a delete_where's own guard
     if isinstance(failure, UniqueFailure):
         return DuplicateKeyError(
             f"an entity already holds a unique value this commit writes; nothing was "

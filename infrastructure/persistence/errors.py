@@ -96,12 +96,20 @@ class FlushedWorkError(PersistenceError):
     """
 
 
+class ResultPendingError(PersistenceError):
+    """A set-based change's count was asked for before its commit succeeded."""
+
+
 class CommitError(PersistenceError):
     """The commit query failed; nothing of it was written."""
 
 
 class DuplicateKeyError(CommitError):
     """A create collided with an existing entity's key (a unique constraint)."""
+
+
+class CardinalityError(CommitError):
+    """A ``to_one`` would hold two targets, or a required one none; nothing was written."""
 
 
 class ConcurrencyError(CommitError):

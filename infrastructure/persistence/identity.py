@@ -45,6 +45,13 @@ class UnitMark:
         return None
 
 
+def owned_elsewhere(entity: object, unit: object) -> bool:
+    """Whether an open unit other than ``unit`` tracks this very object."""
+    mark = getattr(entity, "__dict__", {}).get(OWNER)
+    owner = mark.unit if isinstance(mark, UnitMark) else None
+    return owner is not None and owner is not unit and bool(owner.tracks(entity))
+
+
 class Status(enum.Enum):
     NEW = "new"  # added in this unit, not yet written
     PERSISTENT = "persistent"  # loaded or written

@@ -292,3 +292,25 @@ def _set_edges(
     state.edges[rel.name] = {**deleted, **edges} if deleted else edges
     rel.assign(state.entity, edges)
     clear_lazy(state.entity, rel.name)
+
+
+def apply_stored_row(state: InstanceState, row: Sequence[Any]) -> None:
+    """Give a tracked entity the stored values and version of ``row`` (``reads.projection``)."""
+    mapping, entity = state.mapping, state.entity
+    width = len(mapping.properties)
+    values = tuple(row[:width])
+    fresh, fields = mapping.load(values, state.key, row[width])
+    for name in mapping.field_names:
+        object.__setattr__(entity, name, getattr(fresh, name))
+    state.status = Status.PERSISTENT
+    state.version = row[width]
+    mapping.set_version(entity, state.version)
+    state.fields = mapping.snapshot_of(entity)
+    baseline = getattr(fields, "baseline", None)
+    state.snapshot, state.raw = (values, None) if baseline is None else (baseline, values)
+
+
+def copy_fields(mapping: EntityMapping[Any], source: object, target: object) -> None:
+    """Give ``target`` the stored fields of ``source`` (mutable values copied)."""
+    for name, value in zip(mapping.field_names, mapping.snapshot_of(source), strict=True):
+        object.__setattr__(target, name, value)

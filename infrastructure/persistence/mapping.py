@@ -78,6 +78,7 @@ class EntityMapping(Generic[T]):
         concurrency: str | None = "dirty",
         vectors: Mapping[str, Vector] | None = None,
         fulltext: Iterable[str] = (),
+        labels: Iterable[str] = (),
     ) -> None:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise MappingError(f"{cls!r} is not a dataclass; only dataclasses can be mapped")
@@ -86,6 +87,18 @@ class EntityMapping(Generic[T]):
         self.identity_cls: type = cls
         self.name = cls.__name__
         self.label = safe_identifier(label, f"label of {self.name}")
+        if isinstance(labels, str):
+            raise MappingError(f"{self.name}: labels takes a list of labels, not {labels!r}")
+        #: Labels every node of the mapping carries besides ``label`` (``labels=[...]``).
+        self.extra_labels = tuple(
+            dict.fromkeys(
+                safe_identifier(extra, f"extra label of {self.name}")
+                for extra in labels
+                if extra != self.label
+            )
+        )
+        #: ``Label:Extra``: what a create writes.
+        self.node_labels = ":".join((self.label, *self.extra_labels))
         excluded = set(exclude)
         declared = dict(relationships or {})
         hints = type_hints(cls, self.name)
@@ -496,6 +509,8 @@ class Registry:
     def __init__(self) -> None:
         self._by_class: dict[type, EntityMapping[Any]] = {}
         self._by_label: dict[str, EntityMapping[Any]] = {}
+        #: Whether a mapping has a ``to_one(..., required=True)`` (checked at each flush).
+        self.requires_targets = False
 
     def map(
         self,
@@ -511,8 +526,13 @@ class Registry:
         concurrency: str | None = "dirty",
         vectors: Mapping[str, Vector] | None = None,
         fulltext: Iterable[str] = (),
+        labels: Iterable[str] = (),
     ) -> EntityMapping[T]:
         """Map ``cls`` to nodes labelled ``label`` (default: the class name).
+
+        ``labels`` names more labels every node of ``cls`` carries (a shared
+        ``Entity`` label for one index over several types, say); the mapping
+        reads and matches on ``label``, which no other mapping may carry.
 
         ``key`` names the field holding the application key (UUID or natural
         key, backed by a unique constraint); ``version``, if given, names the
@@ -554,13 +574,25 @@ class Registry:
             concurrency=concurrency,
             vectors=vectors,
             fulltext=fulltext,
+            labels=labels,
         )
+        for other in self._by_class.values():
+            shared = ({mapping.label} & set(other.extra_labels)) | (
+                {other.label} & set(mapping.extra_labels)
+            )
+            if shared:
+                raise MappingError(
+                    f"{mapping.name} and {other.name}: label {shared.pop()!r} is the label of "
+                    "one and an extra label of the other, so reading one would load the "
+                    "other's nodes; give each mapping a label of its own"
+                )
         if mapping.label in self._by_label:
             raise MappingError(
                 f"label {mapping.label!r} is already used by {self._by_label[mapping.label].name}"
             )
         self._by_class[cls] = mapping
         self._by_label[mapping.label] = mapping
+        self.requires_targets |= any(r.decl.required for r in mapping.relationships.values())
         return mapping
 
     def mapping_for(self, cls: type[T]) -> EntityMapping[T]:

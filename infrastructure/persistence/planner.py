@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .bulk_plan import BulkPlan
+from .cardinality import OneAtMost, block, one_at_most
 from .changes import ChangeSet, Create, Delete, DeleteRule, EdgeWrite, Update
 from .codec import zero_signs_differ
 from .failures import guard_clause
@@ -67,6 +69,9 @@ class CommitPlan:
     created: tuple[tuple[EntityMapping[Any], tuple[Any, ...]], ...]  # mapping, encoded keys
     restricted: tuple[DeleteRule, ...] = ()
     guards: tuple[tuple[str, int], ...] = ()  # (counted block, expected count), checked in order
+    returns: tuple[str, ...] = ()  # what the query returns after its leading 1 (``bulk_plan``)
+    refusals: tuple[str, ...] = ()  # why a set-based delete's own guard fires (``bulk_plan``)
+    one_at_most: tuple[OneAtMost, ...] = ()  # to_one holders counted after the links
 
 
 C = TypeVar("C", Create, Update, Delete)
@@ -259,12 +264,13 @@ def _sign_only(update: Update) -> dict[str, None]:
     }
 
 
-def plan_commit(changes: ChangeSet) -> CommitPlan | None:
-    """Compile ``changes`` into one atomic query, or ``None`` when there is nothing to do."""
-    if not changes:
+def plan_commit(changes: ChangeSet, bulk: BulkPlan | None = None) -> CommitPlan | None:
+    """Compile ``changes`` (and ``bulk``'s upserts and set-based changes) into one atomic
+    query, or ``None`` when there is nothing to do."""
+    if not changes and bulk is None:
         return None
     blocks: list[str] = []
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = dict(bulk.params) if bulk is not None else {}
     counted: list[str] = []
     checked: list[CheckedBatch] = []
     created: list[tuple[EntityMapping[Any], tuple[Any, ...]]] = []
@@ -307,7 +313,8 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         counted.append(taken)
         expected.append(0)
         blocks.append(
-            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.label} {{{', '.join(assigned)}}}) "
+            f"CALL {{ UNWIND ${name} AS row CREATE (n:{mapping.node_labels} "
+            f"{{{', '.join(assigned)}}}) "
             f"RETURN count(*) AS {name} }}"
         )
 
@@ -405,6 +412,14 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         expected.append(len(params[name]))
         checked.append(CheckedBatch(rel.source, "relink", ()))
 
+    cardinal = one_at_most(changes)
+    for check in cardinal:
+        name = f"one_{check.rel.label}"
+        params[name] = check.rows()
+        blocks.append(block(check, name))
+        counted.append(name)
+        expected.append(0)
+
     for rel, rules in _by_relationship(changes.rules):
         name = f"{rel.on_delete}_{rel.label}"
         params[name] = [{"k": rule.source} for rule in rules]
@@ -429,6 +444,9 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         )
         blocks.append(guard_clause(", ".join(counted), condition))
 
+    if bulk is not None:
+        blocks.extend(bulk.upserts)
+
     for rel, unlinks in _by_relationship(changes.unlinks):
         name = f"unlink_{rel.label}"
         blocks.append(_edge_call(params, name, rel, unlinks, "DELETE r", "count(*)"))
@@ -440,7 +458,10 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
             f"RETURN count(*) AS done_{mapping.label} }}"
         )
 
-    blocks.append("RETURN 1")
+    returns = bulk.returns if bulk is not None else ()
+    if bulk is not None:
+        blocks.extend(bulk.changes)
+    blocks.append(", ".join(("RETURN 1", *returns)))
     return CommitPlan(
         "\n".join(blocks),
         params,
@@ -448,6 +469,9 @@ def plan_commit(changes: ChangeSet) -> CommitPlan | None:
         tuple(created),
         tuple(restricted),
         tuple(zip(counted, expected, strict=True)),
+        returns,
+        bulk.refusals if bulk is not None else (),
+        tuple(cardinal),
     )
 
 

@@ -50,6 +50,7 @@ class Relationship:
     target_field: str | None = None
     on_delete: OnDelete = "detach"
     indexes: tuple[str, ...] = ()  # edge properties to give a range index
+    required: bool = False  # a to_one that a commit may not leave empty
 
 
 def to_many(
@@ -74,10 +75,24 @@ def to_many(
 
 
 def to_one(
-    target: type, edge_type: str, *, direction: Direction = "out", on_delete: OnDelete = "detach"
+    target: type,
+    edge_type: str,
+    *,
+    direction: Direction = "out",
+    on_delete: OnDelete = "detach",
+    required: bool = False,
 ) -> Relationship:
-    """A single target reference (or None)."""
-    return Relationship(target, edge_type, direction, False, None, None, on_delete)
+    """A single target reference (or None).
+
+    At most one edge stands behind it, also when the edges are written from
+    the other side (a ``to_many`` of the target naming the same edges): a
+    commit giving it a second one fails with ``CardinalityError``.
+    ``required=True`` refuses a commit that leaves it None on an entity the
+    unit adds or whose relationship it changes.
+    """
+    return Relationship(
+        target, edge_type, direction, False, None, None, on_delete, (), bool(required)
+    )
 
 
 class RelationshipAttribute:

@@ -16,11 +16,12 @@ and offers each with ``run``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from . import custom, finders, reads
+from . import bulk, custom, finders, reads
 from . import search as searching
+from .bulk import Affected
 from .conversation import Conversation, Rows, drive
 from .criteria import Criterion, combine, from_equals, parse_order
 from .errors import EntityNotFoundError, MappingError, StoredValueError
@@ -83,6 +84,82 @@ class RepositoryBase(Generic[T]):
         """
         self._check_type(entity)
         self._unit.delete(entity)
+
+    # -- written by the next commit, without loading (see ``bulk``) -------------
+
+    def upsert(self, entity: T) -> T:
+        """Write ``entity`` by its key at commit: created if absent, else overwritten.
+
+        Every mapped property is written (``None`` removes one; properties
+        the mapping does not know are kept); a versioned node's version is 1
+        when created and moves by one when a value changed, so the same
+        upsert twice leaves the graph as once. Returns the object the unit
+        tracks after the commit: ``entity`` itself, at the stored version, or,
+        when the unit already tracks that key, the tracked entity given
+        ``entity``'s fields (an ordinary update, checked on the version read).
+
+        Raises:
+            TypeError: the entity is not of this repository's type.
+            MappingError: the mapping has vector fields, or the entity's
+                relationships hold targets (an upsert writes properties only).
+            IdentityConflictError: the unit deletes that key, or another open
+                unit tracks ``entity``.
+        """
+        self._check_type(entity)
+        upserted: T = bulk.upsert(self._unit, self.mapping, [entity])[0]
+        return upserted
+
+    def upsert_many(self, entities: Iterable[T]) -> builtins.list[T]:
+        """``upsert`` each entity (all in one block of the commit); the tracked objects."""
+        listed = [*entities]
+        for entity in listed:
+            self._check_type(entity)
+        upserted: builtins.list[T] = bulk.upsert(self._unit, self.mapping, listed)
+        return upserted
+
+    def update_where(
+        self, where: Criterion, set: Mapping[str, Any] | None = None, **values: Any
+    ) -> Affected:
+        """Set fields of every stored entity ``where`` matches, at commit, without loading.
+
+        Values are constants or arithmetic on a stored number
+        (``age=F("age") + 1``); ``set={...}`` takes the same as a dict.
+        Versions move by one. Applied after the commit's other writes; tracked
+        entities it matches get their stored values. ``.count`` of the
+        result, once committed, is the number of nodes changed.
+
+        Raises:
+            MappingError: an unknown or key field, no field, bad arithmetic.
+            ValueEncodingError: a value cannot be stored in its field.
+        """
+        self._unit.check_open()
+        self._unit.check_alone()
+        sets = bulk.sets_of(self.mapping, {**(set or {}), **values})
+        where.compile(self.mapping, {})  # names checked now, not at commit
+        result = Affected(f"{self.mapping.name}.update_where")
+        self._unit.bulk.append(bulk.UpdateWhere(self.mapping, where, sets, result))
+        return result
+
+    def delete_where(self, where: Criterion) -> Affected:
+        """Delete every stored entity ``where`` matches, at commit, without loading.
+
+        Edges go with them (``detach``); a ``restrict`` relationship still
+        holding a target refuses the whole commit (``DeleteRestrictedError``).
+        Applied last in the commit; tracked entities it matches stop being
+        tracked. ``.count`` of the result, once committed, is the number of
+        nodes deleted.
+
+        Raises:
+            MappingError: an unknown field, or a ``cascade`` relationship
+                (a set-based delete does not follow it).
+        """
+        self._unit.check_open()
+        self._unit.check_alone()
+        bulk.check_deletable(self.mapping)
+        where.compile(self.mapping, {})
+        result = Affected(f"{self.mapping.name}.delete_where")
+        self._unit.bulk.append(bulk.DeleteWhere(self.mapping, where, result))
+        return result
 
     # -- custom queries: conversations a subclass builds its reads from ---------
 

@@ -17,7 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from . import bulk as bulk_ops
 from . import loading
+from .bulk_plan import plan_bulk
+from .cardinality import check_required
 from .cascades import adopt_new_targets, expand_cascades
 from .changes import ChangeSet, collect_changes
 from .codec import same_stored
@@ -31,7 +34,7 @@ from .errors import (
     ValueEncodingError,
 )
 from .events import UnitEvents
-from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark
+from .identity import OWNER, IdentityMap, InstanceState, Status, UnitMark, owned_elsewhere
 from .mapping import EntityMapping, Registry, RelationshipMapping
 from .planner import CommitPlan, plan_commit
 from .relationships import LAZY, is_loaded
@@ -44,6 +47,7 @@ T = TypeVar("T")
 class PendingFlush:
     changes: ChangeSet
     plan: CommitPlan
+    bulk: tuple[bulk_ops.BulkOp, ...] = ()  # queued upserts and set-based changes it writes
 
 
 class FlushHook(Protocol):
@@ -62,6 +66,7 @@ class UnitState:
 
     __slots__ = (
         "_entering",
+        "bulk",
         "busy",
         "closed",
         "events",
@@ -81,6 +86,8 @@ class UnitState:
         # Set by the sync unit: how a relationship loads on attribute access.
         self.lazy_reader: Reader | None = None
         self.identity = IdentityMap()
+        # Upserts and set-based changes queued for the next commit (see ``bulk``).
+        self.bulk: list[bulk_ops.BulkOp] = []
         self.closed = False
         self.flushed_since_commit = False
         self.mark = UnitMark(self)
@@ -152,14 +159,12 @@ class UnitState:
         mapping = self.registry.mapping_for(type(entity))
         held = None if mapping.slots else entity.__dict__
         mark = None if held is None else held.get(OWNER)
-        if mark is not None:
-            owner = mark.unit if isinstance(mark, UnitMark) else None
-            if owner is not None and owner is not self and owner.tracks(entity):
-                raise IdentityConflictError(
-                    f"{mapping.describe(entity)} is tracked by another open unit of work; "
-                    "load it in this unit instead (one unit, one identity map), or take a "
-                    "copy of its state with uow.merge(obj)"
-                )
+        if mark is not None and owned_elsewhere(entity, self):
+            raise IdentityConflictError(
+                f"{mapping.describe(entity)} is tracked by another open unit of work; "
+                "load it in this unit instead (one unit, one identity map), or take a "
+                "copy of its state with uow.merge(obj)"
+            )
         key = mapping.key_of(entity)
         stored = mapping.encode_key(key)  # a key that cannot be stored is refused at once
         state = InstanceState(mapping, key, entity, Status.NEW, None, 0, None, None, stored)
@@ -248,7 +253,7 @@ class UnitState:
 
     def has_pending_changes(self) -> bool:
         try:
-            return bool(self.changes())
+            return bool(self.bulk) or bool(self.changes())
         except (ValueEncodingError, PersistenceError):
             return True  # an edit that cannot be stored is still a pending edit
 
@@ -262,8 +267,9 @@ class UnitState:
         """
         self.check_open()
         events = self.events
-        if not self.identity and "before_flush" not in events.handlers:
-            return None  # nothing tracked and no handler to add any: nothing to write
+        if not (self.identity or self.bulk) and "before_flush" not in events.handlers:
+            return None  # nothing tracked or queued, no handler to add any: nothing to write
+        bulk_ops.settle_upserts(self)  # upserts of keys loaded since: edits of those entities
         staged = events.before_flush(self)
         adopted = adopt_new_targets(self.identity, self.add)
         expanded = yield from expand_cascades(self.identity, self._apply_related)
@@ -272,16 +278,23 @@ class UnitState:
         if events.entity_handlers and changes and events.before_writes(self, changes):
             adopt_new_targets(self.identity, self.add)
             changes = self.changes()
-        plan = plan_commit(changes)
-        return None if plan is None else PendingFlush(changes, plan)
+        if self.registry.requires_targets:
+            check_required(self.identity)
+        queued = tuple(self.bulk)
+        plan = plan_commit(changes, plan_bulk(queued, self.identity))
+        return None if plan is None else PendingFlush(changes, plan, queued)
 
     def _apply_related(
         self, rel: RelationshipMapping, states: Sequence[InstanceState], rows: list[list[Any]]
     ) -> None:
         loading.apply_related(self, rel, states, rows)
 
-    def flushed(self, pending: PendingFlush) -> None:
-        """Record that ``pending`` was written: snapshots and versions move forward."""
+    def flushed(self, pending: PendingFlush, reply: Sequence[Sequence[Any]] | None = None) -> None:
+        """Record that ``pending`` was written: snapshots and versions move forward.
+
+        ``reply`` is the commit query's result rows (what its upserts and
+        set-based changes returned); None when it is not known.
+        """
         changes = pending.changes
         for create in changes.creates:
             state = create.state
@@ -304,6 +317,10 @@ class UnitState:
             state.edges[name] = edges
         for delete in changes.deletes:
             self.identity.forget(delete.state)
+        if pending.bulk:
+            returns = pending.plan.returns
+            outcomes = dict(zip(returns, reply[0][1:], strict=True)) if reply else None
+            bulk_ops.settle(self, list(pending.bulk), outcomes)
         self.flushed_since_commit = True
         self.events.after_flush(self, changes)
 
@@ -331,6 +348,7 @@ class UnitState:
             _restore(state)
             if state.edges:
                 _restore_edges(state)
+        self.bulk.clear()
         had_flushed = self.flushed_since_commit
         self.flushed_since_commit = False
         self.events.after_rollback(self)
@@ -347,6 +365,7 @@ class UnitState:
                     if mapping.relationships:  # only they get lazy loaders
                         values.pop(LAZY, None)
         self.identity.clear()
+        self.bulk.clear()
         self.closed = True
 
 

@@ -316,7 +316,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
                 with observed(
                     "commit", plan.query, plan.params, self.graph, len(pending.changes)
                 ) as seen:
-                    seen.result(
+                    reply = seen.result(
                         self.graph.query(plan.query, plan.params, timeout=self._write_timeout)
                     )
             except CommitNotReplicatedError:
@@ -324,7 +324,7 @@ class UnitOfWork(UnitOfWorkBase[SyncGraph, Repository[Any]]):
                 raise
             except WRITE_ERRORS as exc:
                 raise drive(self._write_failure(pending, exc), self.read) from exc
-            self.unit.flushed(pending)
+            self.unit.flushed(pending, getattr(reply, "result_set", None))
         finally:
             self.unit.leave(previous)
 

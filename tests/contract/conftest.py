@@ -86,6 +86,17 @@ class GraphBackend(Units):
     reads: list[str] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
 
+    def link_raw(self, edge_type: str, start: tuple[str, Any], end: tuple[str, Any]) -> None:
+        """Store an edge between two stored nodes (label, key) as another client would."""
+        if self.store is not None:
+            self.store.put_edge(edge_type, start, end)
+            return
+        self.graph.query(
+            f"MATCH (a:{start[0]} {{id: $a}}), (b:{end[0]} {{id: $b}}) "
+            f"CREATE (a)-[:{edge_type}]->(b)",
+            {"a": start[1], "b": end[1]},
+        )
+
 
 @pytest.fixture(params=FOUR_WAYS)
 def gbe(request: pytest.FixtureRequest) -> GraphBackend:

@@ -184,7 +184,10 @@ class RecordingGraph:
 class GraphRepository:
     """A sync repository whose read-backed methods are coroutines (``add``/``remove`` stay plain)."""
 
-    _PLAIN = frozenset({"add", "remove", "entity_type", "mapping"})
+    _PLAIN = frozenset(
+        {"add", "remove", "entity_type", "mapping", "upsert", "upsert_many"}
+        | {"update_where", "delete_where"}
+    )
 
     def __init__(self, repository: Any) -> None:
         self.sync = repository
