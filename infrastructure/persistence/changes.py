@@ -95,7 +95,7 @@ def diff(mapping: EntityMapping[Any], old: tuple[Any, ...], new: tuple[Any, ...]
     return {
         props[i]: b
         for i, (a, b) in enumerate(zip(old, new, strict=True))
-        if a != b or zero_signs_differ(a, b)
+        if a != b or ((type(a) is float or type(a) is list) and zero_signs_differ(a, b))
     }
 
 
