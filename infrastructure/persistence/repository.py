@@ -408,11 +408,16 @@ class Repository(RepositoryBase[T]):
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
-            # A closed unit's tables are empty: its get() takes the checked path below.
-            state = self._by_key.get(key)
-            if state is not None and state.status is not DELETED:
-                entity: T = state.entity
-                return entity
+            # A closed unit's tables are empty: its get() takes the checked path below
+            # (as does a miss, which then reads: the KeyError costs nothing beside that).
+            try:
+                state = self._by_key[key]
+            except KeyError:
+                pass
+            else:
+                if state.status is not DELETED:
+                    entity: T = state.entity
+                    return entity
         return drive(self._get(key, load), self._read)
 
     def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:
