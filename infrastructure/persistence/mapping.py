@@ -511,6 +511,9 @@ class Registry:
         self._by_label: dict[str, EntityMapping[Any]] = {}
         #: Whether a mapping has a ``to_one(..., required=True)`` (checked at each flush).
         self.requires_targets = False
+        #: Whether a mapping has a relationship with ``on_delete="cascade"`` (what a
+        #: flush expands before planning; none: nothing to expand).
+        self.cascades = False
 
     def map(
         self,
@@ -593,6 +596,7 @@ class Registry:
         self._by_class[cls] = mapping
         self._by_label[mapping.label] = mapping
         self.requires_targets |= any(r.decl.required for r in mapping.relationships.values())
+        self.cascades |= any(r.on_delete == "cascade" for r in mapping.relationships.values())
         return mapping
 
     def mapping_for(self, cls: type[T]) -> EntityMapping[T]:

@@ -272,7 +272,11 @@ class UnitState:
         bulk_ops.settle_upserts(self)  # upserts of keys loaded since: edits of those entities
         staged = events.before_flush(self)
         adopted = adopt_new_targets(self.identity, self.add)
-        expanded = yield from expand_cascades(self.identity, self._apply_related)
+        expanded = (
+            (yield from expand_cascades(self.identity, self._apply_related))
+            if self.registry.cascades
+            else False
+        )
         # The change set a before_flush handler computed holds unless the unit changed since.
         changes = staged if staged is not None and not (adopted or expanded) else self.changes()
         if events.entity_handlers and changes and events.before_writes(self, changes):
