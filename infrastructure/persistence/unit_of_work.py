@@ -18,7 +18,7 @@ from redis import exceptions as redis_errors
 
 from . import detached
 from .conversation import Conversation, Reader, drive
-from .declared import declared_attribute, declared_repositories
+from .declared import declared_attribute, declared_repositories, declared_shadowed
 from .diagnosis import explain
 from .errors import (
     CommitNotReplicatedError,
@@ -122,20 +122,25 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self._repositories: dict[type, RepositoryT] = {}
         for _, entity_type in declared_repositories(type(self), self._repository_base).values():
             registry.mapping_for(entity_type)
+        # A class attribute of the same name (a default) would hide ``__getattr__``.
+        for name in declared_shadowed(type(self), self._repository_base):
+            self._declared_repository(name)
 
     if not TYPE_CHECKING:  # type checkers read the declared annotations themselves
 
         def __getattr__(self, name: str) -> Any:
             """A declared repository, made on first access and then kept as an attribute."""
-            found = declared_repositories(type(self), self._repository_base).get(name)
-            if found is None:
+            if name not in declared_repositories(type(self), self._repository_base):
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            repo_class, entity_type = found
-            repository = repo_class(self, self.unit.registry.mapping_for(entity_type))
-            setattr(self, name, repository)
-            if declared_attribute(type(self), self._repository_base, entity_type) == name:
-                self._repositories[entity_type] = repository
-            return repository
+            return self._declared_repository(name)
+
+    def _declared_repository(self, name: str) -> RepositoryT:
+        repo_class, entity_type = declared_repositories(type(self), self._repository_base)[name]
+        repository: RepositoryT = repo_class(self, self.unit.registry.mapping_for(entity_type))
+        setattr(self, name, repository)
+        if declared_attribute(type(self), self._repository_base, entity_type) == name:
+            self._repositories[entity_type] = repository
+        return repository
 
     def _lazy_reader(self) -> Reader | None:
         """How relationships load on attribute access: only a sync unit can."""

@@ -430,6 +430,28 @@ async def test_a_declared_repository_is_one_object_from_the_attribute_and_reposi
     await settled(unit.close())
 
 
+class SyncUnitWithADefault(UnitOfWork):
+    people: Repository[Person] = None  # type: ignore[assignment]
+
+
+class AsyncUnitWithADefault(AsyncUnitOfWork):
+    people: AsyncRepository[Person] = None  # type: ignore[assignment]
+
+
+async def test_a_declared_repository_with_a_class_default_is_still_the_units_repository(
+    harness: Harness,
+) -> None:
+    person = alice()
+    await store(harness, person)
+    if harness.variant == "sync":
+        unit: Any = SyncUnitWithADefault(harness.graph, harness.registry)
+    else:
+        unit = AsyncUnitWithADefault(harness.unit().graph, harness.registry)
+    assert unit.people is unit.repository(Person)
+    assert (await settled(unit.people.get(person.id))).name == "Alice"
+    await settled(unit.close())
+
+
 async def test_an_empty_unit_writes_nothing_but_still_runs_before_flush(
     harness: Harness,
 ) -> None:
