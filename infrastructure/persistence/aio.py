@@ -70,15 +70,19 @@ class AsyncRepository(RepositoryBase[T]):
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
-            state = self._by_key.get((self._cls, key))
-            if (
-                state is not None
-                and state.status is not DELETED
-                and not self._unit.closed
-                and (state.mapping is self.mapping or self.mapping.covers(state.mapping))
-            ):
-                entity: T = state.entity
-                return entity
+            # A closed unit's tables are empty: its get() takes the checked path below
+            # (as does a miss, which then reads: the KeyError costs nothing beside that).
+            try:
+                state = self._by_key[key]
+            except KeyError:
+                pass
+            else:
+                # A tracked key of another class of the hierarchy: "not found", below.
+                if state.status is not DELETED and (
+                    state.mapping is self.mapping or self.mapping.covers(state.mapping)
+                ):
+                    entity: T = state.entity
+                    return entity
         return await drive_async(self._get(key, load), self._read)
 
     async def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:

@@ -156,8 +156,8 @@ def upsert(unit: Tracking, mapping: EntityMapping[Any], entities: Iterable[Any])
     unit.check_alone()
     check_upsertable(mapping)
     identity = unit.identity
-    by_object, by_stored = identity.by_object, identity.by_stored
-    key_of, encode_key, cls = mapping.key_of, mapping.encode_key, mapping.identity_cls
+    by_object, by_stored = identity.by_object, identity.table(mapping).by_stored
+    key_of, encode_key = mapping.key_of, mapping.encode_key
     rels, marks = mapping.relationships, not mapping.slots
     queued: list[BulkOp] = []
     out: list[Any] = []
@@ -168,7 +168,7 @@ def upsert(unit: Tracking, mapping: EntityMapping[Any], entities: Iterable[Any])
             if own is not None and own.entity is entity:
                 out.append(entity)  # tracked already: its changes are written anyway
                 continue
-            tracked = by_stored.get((cls, stored_key))
+            tracked = by_stored.get(stored_key)
             if tracked is not None:
                 out.append(_onto_tracked(mapping, entity, tracked))
                 continue
@@ -209,7 +209,7 @@ def settle_upserts(unit: Tracking) -> None:
     kept: list[BulkOp] = []
     for op in unit.bulk:
         if isinstance(op, Upsert):
-            tracked = unit.identity.by_stored.get((op.mapping.identity_cls, op.stored_key))
+            tracked = unit.identity.table(op.mapping).by_stored.get(op.stored_key)
             if tracked is not None and tracked.entity is not op.entity:
                 _onto_tracked(op.mapping, op.entity, tracked)
                 continue
@@ -280,7 +280,7 @@ def settle(unit: Tracking, ops: list[BulkOp], outcomes: dict[str, Any] | None) -
         mapping = op.mapping
         for row in rows:
             stored = row if isinstance(op, DeleteWhere) else row[mapping.key_index]
-            state = unit.identity.by_stored.get((mapping.identity_cls, stored))
+            state = unit.identity.table(mapping).by_stored.get(stored)
             if state is None:
                 continue
             if isinstance(op, DeleteWhere):
@@ -297,16 +297,16 @@ def _track_upserted(
     ``versions`` holds the stored version of each key whose version is not ``otherwise``.
     """
     mapping = ops[0].mapping
-    by_stored = unit.identity.by_stored
+    by_stored = unit.identity.table(mapping).by_stored
     track = unit.identity.track_loaded
     set_version, snapshot_of, key_of = mapping.set_version, mapping.snapshot_of, mapping.key_of
-    marks, cls = not mapping.slots, mapping.identity_cls
+    marks = not mapping.slots
     loaders = None
     if mapping.relationships:  # not written by an upsert: they load as stored
         group = LoadGroup()
         loaders = group.loaders(unit, list(mapping.relationships.values()))
     for op in reversed(ops):  # the last upsert of a key is the one written, and tracked
-        if (cls, op.stored_key) in by_stored:
+        if op.stored_key in by_stored:
             continue
         entity = op.entity
         version = versions.get(op.stored_key, otherwise)

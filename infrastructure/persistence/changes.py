@@ -95,7 +95,7 @@ def diff(mapping: EntityMapping[Any], old: tuple[Any, ...], new: tuple[Any, ...]
     return {
         props[i]: b
         for i, (a, b) in enumerate(zip(old, new, strict=True))
-        if a != b or zero_signs_differ(a, b)
+        if a != b or ((type(a) is float or type(a) is list) and zero_signs_differ(a, b))
     }
 
 
@@ -124,34 +124,43 @@ def collect_changes(states: IdentityMap) -> ChangeSet:
             _delete_rules(state, changes, states)
             continue
         mapping = state.mapping
-        # A relationship never loaded nor assigned is not in the entity's dict.
-        linked = (
-            bool(mapping.relationships)
-            and not state.entity.__dict__.keys().isdisjoint(mapping.relationships)
-            and _edge_changes(state, changes, states)
-        )
+        # A relationship never loaded nor assigned is not in the entity's dict; a new
+        # entity's empty ones (and None) have no edge to write.
+        rels = mapping.relationships
+        linked = False
+        if rels:
+            held = state.entity.__dict__
+            if status is not new:
+                linked = not held.keys().isdisjoint(rels) and _edge_changes(state, changes, states)
+            else:
+                for name in rels:
+                    if held.get(name):
+                        linked = _edge_changes(state, changes, states)
+                        break
         if status is new:
-            values = mapping.encode(state.entity)
+            values = mapping.encode_tracked(state.entity, state.key, state.stored_key)
             if values[mapping.key_index] != state.stored_key:
                 raise _key_changed(mapping, state)
             changes.creates.append(Create(state, values))
             continue
-        assert state.snapshot is not None
+        snapshot = state.snapshot
+        assert snapshot is not None
         if state.fields is not None and mapping.unchanged(state.entity, state.fields):
-            values = state.snapshot  # nothing was reassigned or mutated: no need to encode
+            values = snapshot  # nothing was reassigned or mutated: no need to encode
         else:
-            values = mapping.encode(state.entity)
-            if same_stored(values, state.snapshot):  # changed and back: check cheaply next time
+            values = mapping.encode_tracked(state.entity, state.key, state.stored_key)
+            if same_stored(values, snapshot):  # changed and back: check cheaply next time
+                state.hold_snapshot()
                 state.fields = mapping.snapshot_of(state.entity)
-        if same_stored(values, state.snapshot):
+        if same_stored(values, snapshot):
             if linked and mapping.version_property:
                 # Its relationships changed: the aggregate did, so its version moves
                 # (and a concurrent change to it is refused, as for properties).
                 changes.updates.append(Update(state, values, {}))
             continue
-        if values[mapping.key_index] != state.snapshot[mapping.key_index]:
+        if values[mapping.key_index] != snapshot[mapping.key_index]:
             raise _key_changed(mapping, state)
-        changes.updates.append(Update(state, values, diff(mapping, state.snapshot, values)))
+        changes.updates.append(Update(state, values, diff(mapping, snapshot, values)))
     return changes
 
 

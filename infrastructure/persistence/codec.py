@@ -180,6 +180,7 @@ def encode_uuid(value: Any) -> str:
 
 _UUID_NEW = object.__new__
 _UUID_SET = object.__setattr__
+_UUID_UNKNOWN = uuid.SafeUUID.unknown  # an enum member read once (each read runs a descriptor)
 
 
 def decode_uuid(value: Any) -> uuid.UUID:
@@ -195,7 +196,7 @@ def decode_uuid(value: Any) -> uuid.UUID:
             return uuid.UUID(value)
         result = _UUID_NEW(uuid.UUID)
         _UUID_SET(result, "int", number)
-        _UUID_SET(result, "is_safe", uuid.SafeUUID.unknown)
+        _UUID_SET(result, "is_safe", _UUID_UNKNOWN)
         return result
     return uuid.UUID(value)
 
@@ -465,7 +466,12 @@ def same_stored(a: Sequence[Any], b: Sequence[Any]) -> bool:
     ``==`` holds ``-0.0 == 0.0``; the server stores and returns the sign, so
     an edit from one to the other is a change to write.
     """
-    return a == b and not any(map(zero_signs_differ, a, b))
+    if a != b:
+        return False
+    for x, y in zip(a, b, strict=True):  # only a float (alone or in a list) has a signed zero
+        if (type(x) is float or type(x) is list) and zero_signs_differ(x, y):
+            return False
+    return True
 
 
 def zero_signs_differ(a: Any, b: Any) -> bool:

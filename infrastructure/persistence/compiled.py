@@ -21,6 +21,8 @@ What this module builds:
   (a missing property, a value another client wrote natively, one that does
   not decode) is handed whole to the mapping's careful decoder, which fills
   defaults, reads native forms and names what does not fit;
+- ``tracked_encoder(nodes, key, encode)``: the same values for a tracked
+  entity, reusing the stored form of its key;
 - ``compile_snapshot(nodes)``: ``snapshot(entity) -> tuple``, the current
   stored field values with mutable values copied (same order as ``decode``'s);
 - ``compile_same(nodes)``: ``same(entity, fields) -> bool``, True only if no
@@ -63,11 +65,16 @@ class _Source:
         return scope[name]
 
 
-def _encode_node(src: _Source, node: FieldNode, expr: str, out: list[str], depth: int) -> None:
+def _encode_node(
+    src: _Source, node: FieldNode, expr: str, out: list[str], depth: int, key: str | None = None
+) -> None:
     if node.codec is not None:
         encoder = src.bind(node.codec.encode, "enc")
         var = f"v{len(out)}"
-        if node.codec.passes:
+        if node.name == key and depth == 1:  # the tracked key object: its stored form is known
+            src.add(f"{var} = {expr}", depth)
+            src.add(f"{var} = stored if {var} is key else {encoder}({var})", depth)
+        elif node.codec.passes:
             src.add(f"{var} = {expr}", depth)
             check = node.codec.passes.format(v=var)
             src.add(f"if not ({check}): {var} = {encoder}({var})", depth)
@@ -101,6 +108,35 @@ def compile_encode(nodes: Sequence[FieldNode]) -> Encode:
     src.add(f"return ({', '.join(out)}{',' if len(out) == 1 else ''})")
     encode: Encode = src.build("entity", "encode")
     return encode
+
+
+EncodeTracked = Callable[[Any, Any, Any], tuple[Any, ...]]
+
+
+def tracked_encoder(nodes: Sequence[FieldNode], key_field: str, encode: Encode) -> EncodeTracked:
+    """``encode(entity, key, stored)``: ``encode(entity)``, the key encoded once per entity.
+
+    A tracked entity's key was encoded when the unit began tracking it
+    (``stored``); while its key field still holds that very object ``key``,
+    the stored form is reused instead of encoded again. Any other key value
+    is encoded (and a changed key then shows as a different stored key).
+    ``encode`` (the mapping's encoder) raises the error naming a bad field.
+    """
+    src = _Source()
+    src.names["_Refused"] = Refused
+    out: list[str] = []
+    for node in nodes:
+        _encode_node(src, node, f"entity.{node.name}", out, 1, key_field)
+    src.add(f"return ({', '.join(out)}{',' if len(out) == 1 else ''})")
+    fast: EncodeTracked = src.build("entity, key, stored", "encode_tracked")
+
+    def encode_tracked(entity: Any, key: Any, stored: Any) -> tuple[Any, ...]:
+        try:
+            return fast(entity, key, stored)
+        except (Refused, ValueEncodingError, AttributeError):
+            return encode(entity)  # raises, naming the field
+
+    return encode_tracked
 
 
 def _decode_node(src: _Source, node: FieldNode, at: int) -> str:

@@ -46,3 +46,28 @@ def declared_repositories(unit_class: type, base: type) -> dict[str, tuple[type,
             found[name] = resolved
     _CACHE[unit_class, base] = found
     return found
+
+
+_BY_TYPE: dict[tuple[type, type], dict[type, str]] = {}
+
+
+def declared_attribute(unit_class: type, base: type, entity_type: type) -> str | None:
+    """The attribute of ``unit_class`` declaring the repository of ``entity_type`` (the last one)."""
+    by_type = _BY_TYPE.get((unit_class, base))
+    if by_type is None:
+        declared = declared_repositories(unit_class, base)
+        by_type = _BY_TYPE[unit_class, base] = {e: name for name, (_, e) in declared.items()}
+    return by_type.get(entity_type)
+
+
+_SHADOWED: dict[tuple[type, type], tuple[str, ...]] = {}
+
+
+def declared_shadowed(unit_class: type, base: type) -> tuple[str, ...]:
+    """Declared repositories whose names ``unit_class`` also defines (made when the unit is)."""
+    shadowed = _SHADOWED.get((unit_class, base))
+    if shadowed is None:
+        names = declared_repositories(unit_class, base)
+        shadowed = tuple(n for n in names if any(n in k.__dict__ for k in unit_class.__mro__))
+        _SHADOWED[unit_class, base] = shadowed
+    return shadowed

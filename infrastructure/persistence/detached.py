@@ -48,7 +48,7 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
     unit.check_open()
     mapping: EntityMapping[T] = unit.registry.mapping_for(type(entity))
     key = mapping.key_of(entity)
-    state = unit.identity.get(mapping.identity_cls, key)
+    state = unit.identity.get(mapping, key)
     if state is not None and state.mapping is not mapping:
         raise IdentityConflictError(
             f"{mapping.describe(entity)}: this unit tracks that key as a "
@@ -65,7 +65,7 @@ def merge(unit: UnitState, entity: T) -> Conversation[T]:
             copy_fields(mapping, entity, fresh)
             unit.add(fresh)
             return fresh
-        state = unit.identity.get(mapping.identity_cls, key)
+        state = unit.identity.get(mapping, key)
         assert state is not None
         if state.mapping is not mapping:
             raise IdentityConflictError(

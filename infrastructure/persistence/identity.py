@@ -70,7 +70,8 @@ class InstanceState:
     key: Any
     entity: Any
     status: Status
-    snapshot: tuple[Any, ...] | None  # encoded values as last loaded or written
+    # Encoded values as last loaded or written; None where ``fields`` gives them (see snapshot).
+    encoded: tuple[Any, ...] | None
     version: int  # stored version as last loaded or written (0 when unversioned/new)
     edges: dict[str, Edges] | None = None  # loaded relationships as last loaded or written
     fields: tuple[Any, ...] | None = None  # field values as last loaded or written (copied)
@@ -78,6 +79,30 @@ class InstanceState:
     # The values as stored, where they differ from ``snapshot`` (read from another form,
     # such as a native value another client wrote): what a concurrency guard compares.
     raw: tuple[Any, ...] | None = None
+
+    @property
+    def snapshot(self) -> tuple[Any, ...] | None:
+        """The encoded values as last loaded or written (None for a new entity).
+
+        An entity loaded with a mapping whose stored values are its field values
+        (``EntityMapping.snapshot_from_fields``) keeps one snapshot, ``fields``:
+        the encoded one is made from it when a commit asks.
+        """
+        encoded = self.encoded
+        if encoded is None and self.fields is not None:
+            derive = self.mapping.snapshot_from_fields
+            if derive is not None:
+                return derive(self.fields, self.stored_key)
+        return encoded
+
+    @snapshot.setter
+    def snapshot(self, values: tuple[Any, ...] | None) -> None:
+        self.encoded = values
+
+    def hold_snapshot(self) -> None:
+        """Keep the encoded snapshot itself, before ``fields`` is replaced."""
+        if self.encoded is None:
+            self.encoded = self.snapshot
 
 
 def detach(state: InstanceState) -> None:
@@ -88,19 +113,42 @@ def detach(state: InstanceState) -> None:
         values.pop(LAZY, None)
 
 
-class IdentityMap:
-    """Tracked entities by (class, key) and by object identity."""
+class Table:
+    """The tracked entities of one identity class: by key, and by key as stored.
 
-    __slots__ = ("by_key", "by_object", "by_stored")
+    One table per identity class (``EntityMapping.identity_cls``) keeps the
+    keys bare: no ``(class, key)`` tuple is built per entity or per lookup,
+    and a repository holds its table for the identity-map hit of ``get``.
+    """
+
+    __slots__ = ("by_key", "by_stored")
+
+    def __init__(self) -> None:
+        self.by_key: dict[Any, InstanceState] = {}
+        self.by_stored: dict[Any, InstanceState] = {}  # by encoded key
+
+
+class IdentityMap:
+    """Tracked entities by (identity class, key) and by object identity."""
+
+    __slots__ = ("by_object", "tables")
 
     def __init__(self) -> None:
         # Public for the loading hot path only; everything else uses the methods.
-        self.by_key: dict[tuple[type, Any], InstanceState] = {}
         self.by_object: dict[int, InstanceState] = {}
-        self.by_stored: dict[tuple[type, Any], InstanceState] = {}  # by encoded key
+        self.tables: dict[type, Table] = {}
 
-    def get(self, cls: type, key: Any) -> InstanceState | None:
-        return self.by_key.get((cls, key))
+    def table(self, mapping: EntityMapping[Any]) -> Table:
+        """The table of ``mapping``'s identity class (made on first use, then kept)."""
+        cls = mapping.identity_cls
+        table = self.tables.get(cls)
+        if table is None:
+            table = self.tables[cls] = Table()
+        return table
+
+    def get(self, mapping: EntityMapping[Any], key: Any) -> InstanceState | None:
+        table = self.tables.get(mapping.identity_cls)
+        return None if table is None else table.by_key.get(key)
 
     def state_of(self, entity: object) -> InstanceState | None:
         return self.by_object.get(id(entity))
@@ -112,8 +160,8 @@ class IdentityMap:
             IdentityConflictError: a different object is already tracked
                 under the same class and key.
         """
-        ident = (state.mapping.identity_cls, state.key)
-        existing = self.by_key.get(ident)
+        table = self.table(state.mapping)
+        existing = table.by_key.get(state.key)
         if existing is not None and existing.entity is not state.entity:
             name = f"{state.mapping.name}[{state.key!r}]"
             if existing.status is Status.DELETED:
@@ -127,29 +175,38 @@ class IdentityMap:
                 "existing object instead of adding a second one, or copy this one's state "
                 "onto it with uow.merge(obj)"
             )
-        self.by_key[ident] = state
+        table.by_key[state.key] = state
         self.by_object[id(state.entity)] = state
-        self.by_stored[state.mapping.identity_cls, state.stored_key] = state
+        table.by_stored[state.stored_key] = state
 
     def track_loaded(self, state: InstanceState) -> None:
         """Track a state whose key the map does not hold (the caller checked: no second look)."""
-        self.by_key[state.mapping.identity_cls, state.key] = state
+        table = self.table(state.mapping)
+        table.by_key[state.key] = state
         self.by_object[id(state.entity)] = state
-        self.by_stored[state.mapping.identity_cls, state.stored_key] = state
+        table.by_stored[state.stored_key] = state
 
     def forget(self, state: InstanceState) -> None:
-        self.by_key.pop((state.mapping.identity_cls, state.key), None)
+        table = self.tables.get(state.mapping.identity_cls)
+        if table is not None:
+            table.by_key.pop(state.key, None)
+            table.by_stored.pop(state.stored_key, None)
         self.by_object.pop(id(state.entity), None)
-        self.by_stored.pop((state.mapping.identity_cls, state.stored_key), None)
         detach(state)
 
     def clear(self) -> None:
-        self.by_key.clear()
+        # The tables stay (repositories hold them), emptied.
+        for table in self.tables.values():
+            table.by_key.clear()
+            table.by_stored.clear()
         self.by_object.clear()
-        self.by_stored.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self.by_object)
 
     def __iter__(self) -> Iterator[InstanceState]:
-        return iter(list(self.by_key.values()))
+        # Every tracked state is in ``by_object``, in the order it was tracked.
+        return iter(list(self.by_object.values()))
 
     def __len__(self) -> int:
-        return len(self.by_key)
+        return len(self.by_object)

@@ -156,7 +156,7 @@ def _track(
 ) -> tuple[InstanceState | None, bool]:
     """The state for a stored row: (state or None if deleted here, whether it is new)."""
     stored = values[mapping.key_index]
-    state = unit.identity.by_stored.get((mapping.identity_cls, stored))
+    state = unit.identity.table(mapping).by_stored.get(stored)
     if state is not None:
         return (None if state.status is Status.DELETED else state), False
     try:
@@ -164,8 +164,9 @@ def _track(
     except (TypeError, ValueError, ArithmeticError):
         raise undecodable(mapping, values) from None
     entity, fields = mapping.load(values, key, version)
+    encoded = None if mapping.snapshot_from_fields else values  # one snapshot, not two
     state = InstanceState(
-        mapping, key, entity, Status.PERSISTENT, values, version, None, fields, stored
+        mapping, key, entity, Status.PERSISTENT, encoded, version, None, fields, stored
     )
     if type(fields) is not tuple:
         state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
@@ -180,8 +181,13 @@ def load_rows(
     mapping: EntityMapping[T],
     rows: Sequence[Sequence[Any]],
     load: Sequence[RelationshipMapping] = (),
+    keys: dict[Any, Any] | None = None,
 ) -> list[T]:
-    """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship)."""
+    """Entities for rows of ``reads.projection`` (+ one column per ``load`` relationship).
+
+    ``keys`` maps stored keys to the decoded keys the caller holds already
+    (of ``mapping.key_class`` exactly): those are not decoded again.
+    """
     if load:
         return _load_rows_with_relationships(unit, mapping, rows, load)
     if mapping.descendants:
@@ -193,33 +199,45 @@ def load_rows(
     width = len(mapping.properties)
     key_index = mapping.key_index
     decode_key = mapping.key_codec.decode
+    known = keys.get if keys else None
     build = mapping.load
-    cls = mapping.identity_cls
-    by_key = unit.identity.by_key
+    table = unit.identity.table(mapping)
+    by_key = table.by_key
     by_object = unit.identity.by_object
-    by_stored = unit.identity.by_stored
+    by_stored = table.by_stored
     persistent, deleted = Status.PERSISTENT, Status.DELETED
     marks = not mapping.slots
     plain = tuple
+    derived = mapping.snapshot_from_fields is not None  # one snapshot, not two
     out: list[T] = []
     values: tuple[Any, ...] = ()
     try:
         for row in rows:
             values = tuple(row[:width])
             stored = values[key_index]
-            state = by_stored.get((cls, stored))
+            state = by_stored.get(stored)
             if state is None:
-                key = decode_key(stored)
+                key = None if known is None else known(stored)
+                if key is None:
+                    key = decode_key(stored)
                 version = row[width]
                 entity, fields = build(values, key, version)
                 state = InstanceState(
-                    mapping, key, entity, persistent, values, version, None, fields, stored
+                    mapping,
+                    key,
+                    entity,
+                    persistent,
+                    None if derived else values,
+                    version,
+                    None,
+                    fields,
+                    stored,
                 )
                 if type(fields) is not plain:  # decoded carefully: see careful.Loaded
                     state.snapshot, state.raw = fields.baseline, values  # type: ignore[attr-defined]
-                by_key[cls, key] = state
+                by_key[key] = state
                 by_object[id(entity)] = state
-                by_stored[cls, stored] = state
+                by_stored[stored] = state
                 if marks:
                     entity.__dict__[OWNER] = unit.mark
                 if lazy is not None:
@@ -244,13 +262,13 @@ def _load_family_rows(
     width, end = len(mapping.properties), mapping.row_width
     family = mapping.family
     concrete_of, picks = family.concrete, family.picks
-    key_index, cls = mapping.key_index, mapping.identity_cls
-    by_stored = unit.identity.by_stored
+    key_index = mapping.key_index
+    by_stored = unit.identity.table(mapping).by_stored
     deleted = Status.DELETED
     group = LoadGroup()
     out: list[T] = []
     for row in rows:
-        state = by_stored.get((cls, row[key_index]))
+        state = by_stored.get(row[key_index])
         if state is not None:  # tracked: the unit's object, as it holds it
             if state.status is not deleted:
                 out.append(state.entity)
@@ -344,7 +362,7 @@ def _set_edges(
         concrete, values = row_values(target, item)
         target_state, fresh = _track(unit, concrete, values, item[width])
         if target_state is None:
-            gone = unit.identity.by_stored.get((target.identity_cls, item[target.key_index]))
+            gone = unit.identity.table(target).by_stored.get(item[target.key_index])
             if gone is not None:
                 props = tuple(item[after:])
                 deleted[gone.stored_key] = (rel.decode_edge(gone.entity, props), props)

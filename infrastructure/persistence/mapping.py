@@ -24,7 +24,13 @@ from typing import Any, Generic, TypeVar
 
 from .careful import CarefulDecoder
 from .codec import ScalarCodec
-from .compiled import compile_decode, compile_same, compile_snapshot, field_encoder
+from .compiled import (
+    compile_decode,
+    compile_same,
+    compile_snapshot,
+    field_encoder,
+    tracked_encoder,
+)
 from .errors import MappingError, StoredValueError, ValueEncodingError
 from .fields import FieldNode, field_nodes, guard_unique, leaf_properties, type_hints
 from .names import safe_identifier
@@ -243,6 +249,8 @@ class EntityMapping(Generic[T]):
         # What a stored node lacking a field's property loads with: () for no default.
         self._careful = CarefulDecoder(self)
         self._encode = field_encoder(self.fields, lambda e, field: f"{self.describe(e)}.{field}")
+        #: ``encode_tracked(entity, key, stored_key)``: ``encode``, the key not encoded again.
+        self.encode_tracked = tracked_encoder(self.fields, key, self._encode)
         self._decode = compile_decode(
             cls,
             self.fields,
@@ -252,9 +260,27 @@ class EntityMapping(Generic[T]):
             self.slots,
             self._careful.decode,
         )
+        #: ``load(row, key, version) -> (entity, field snapshot)``: an entity for a stored
+        #: row whose decoded key is known (the generated decoder itself: no call between).
+        self.load: Callable[[Sequence[Any], Any, int], tuple[T, tuple[Any, ...]]] = self._decode
+        #: The class a decoded key has: a key of exactly this class loads as itself.
+        self.key_class: type | None = hints[key] if isinstance(hints[key], type) else None
         #: The stored field values copied for a snapshot, and the check against one.
         self.snapshot_of = compile_snapshot(self.fields)
         self.unchanged = compile_same(self.fields)
+        #: Where every stored field but the key is stored as it is held (one property
+        #: each, no decoding), the encoded snapshot of a loaded entity is its field
+        #: snapshot with the stored key put in: ``(fields, stored_key) -> values``.
+        self.snapshot_from_fields: Callable[[tuple[Any, ...], Any], tuple[Any, ...]] | None = (
+            _with_stored_key(self.key_index)
+            if all(
+                node.codec is not None
+                and not node.codec.mutable
+                and (node.codec.plain or node.name == key)
+                for node in self.fields
+            )
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"EntityMapping({self.name}, label={self.label!r}, key={self.key_field!r})"
@@ -319,11 +345,6 @@ class EntityMapping(Generic[T]):
         entity: T = self._decode(row, key, 0)[0]
         return entity
 
-    def load(self, row: Sequence[Any], key: Any, version: int) -> tuple[T, tuple[Any, ...]]:
-        """An entity for a stored row whose decoded key is known, and its field snapshot."""
-        entity, fields = self._decode(row, key, version)
-        return entity, fields
-
     def problems(self, row: Sequence[Any]) -> list[StoredValueError]:
         """What in a stored row (``properties`` order) cannot load; empty when it can."""
         return self._careful.problems(row)
@@ -346,6 +367,15 @@ class EntityMapping(Generic[T]):
                 f"fields: {', '.join(self.properties)}"
             )
         return self.property_codecs[field]
+
+
+def _with_stored_key(at: int) -> Callable[[tuple[Any, ...], Any], tuple[Any, ...]]:
+    """``(fields, stored_key) -> fields`` with the key at ``at`` replaced by its stored form."""
+
+    def values(fields: tuple[Any, ...], stored_key: Any) -> tuple[Any, ...]:
+        return (*fields[:at], stored_key, *fields[at + 1 :])
+
+    return values
 
 
 class RelationshipMapping:
@@ -615,6 +645,9 @@ class Registry:
         self._by_label: dict[str, EntityMapping[Any]] = {}
         #: Whether a mapping has a ``to_one(..., required=True)`` (checked at each flush).
         self.requires_targets = False
+        #: Whether a mapping has a relationship with ``on_delete="cascade"`` (what a
+        #: flush expands before planning; none: nothing to expand).
+        self.cascades = False
 
     def map(
         self,
@@ -720,6 +753,7 @@ class Registry:
             ancestor.added_descendant(mapping)
             ancestor = ancestor.parent
         self.requires_targets |= any(r.decl.required for r in mapping.relationships.values())
+        self.cascades |= any(r.on_delete == "cascade" for r in mapping.relationships.values())
         return mapping
 
     def mapping_for(self, cls: type[T]) -> EntityMapping[T]:

@@ -253,7 +253,10 @@ def _freed(changes: ChangeSet) -> list[tuple[EntityMapping[Any], list[dict[str, 
 
 def _sign_only(update: Update) -> dict[str, None]:
     """The changed properties equal to their stored value but for the sign of a zero."""
-    snapshot, changed = update.state.snapshot, update.changed
+    changed = update.changed
+    if not any(type(v) is float or type(v) is list for v in changed.values()):
+        return {}  # only a float (alone or in a list) has a signed zero
+    snapshot = update.state.snapshot
     if snapshot is None:
         return {}
     return {

@@ -57,9 +57,8 @@ class RepositoryBase(Generic[T]):
     def __init__(self, unit: UnitState, mapping: EntityMapping[T]) -> None:
         self._unit = unit
         self.mapping = mapping
-        # The identity map's table and the class, for ``get``'s fast path (never replaced).
-        self._by_key = unit.identity.by_key
-        self._cls = mapping.identity_cls
+        # The identity map's keys of this type, for ``get``'s fast path (never replaced).
+        self._by_key = unit.identity.table(mapping).by_key
 
     @property
     def entity_type(self) -> type[T]:
@@ -223,19 +222,22 @@ class RepositoryBase(Generic[T]):
         self._unit.check_open()
         rels = self._relationships(load)
         mapping = self.mapping
-        cls = mapping.identity_cls
         stored = [mapping.encode_key(k) for k in keys]
         # Keys are compared as stored (text, hashed once), never as UUID objects.
-        by_stored = self._unit.identity.by_stored
-        known = [k for k in dict.fromkeys(stored) if (cls, k) in by_stored]
-        to_read = [k for k in dict.fromkeys(stored) if (cls, k) not in by_stored]
+        by_stored = self._unit.identity.table(mapping).by_stored
+        unique = dict.fromkeys(stored)
+        known = [k for k in unique if k in by_stored]
+        to_read = [k for k in unique if k not in by_stored]
         if to_read:
             read = reads.by_stored_keys(mapping, to_read, rels)
-            self._unit.load_rows(mapping, (yield read), rels)
+            # Keys given as the class a decoded key has are loaded as they are, not decoded.
+            key_class = mapping.key_class
+            decoded = {s: k for s, k in zip(stored, keys, strict=True) if type(k) is key_class}
+            self._unit.load_rows(mapping, (yield read), rels, decoded)
         found: list[T] = []
         missing = []
         for key, encoded in zip(keys, stored, strict=True):
-            state = by_stored.get((cls, encoded))
+            state = by_stored.get(encoded)
             if state is None or state.status is Status.DELETED or not mapping.covers(state.mapping):
                 missing.append(key)
             else:
@@ -243,7 +245,7 @@ class RepositoryBase(Generic[T]):
         if missing:
             raise EntityNotFoundError(mapping.name, missing)
         if known:
-            yield from self._complete([by_stored[cls, k].entity for k in known], rels)
+            yield from self._complete([by_stored[k].entity for k in known], rels)
         return found
 
     def _exists(self, key: Any) -> Conversation[bool]:
@@ -424,15 +426,19 @@ class Repository(RepositoryBase[T]):
             EntityNotFoundError: no such entity (or it was deleted in this unit).
         """
         if not load:  # the identity-map hit, inlined: the hottest call of a unit
-            state = self._by_key.get((self._cls, key))
-            if (
-                state is not None
-                and state.status is not DELETED
-                and not self._unit.closed
-                and (state.mapping is self.mapping or self.mapping.covers(state.mapping))
-            ):
-                entity: T = state.entity
-                return entity
+            # A closed unit's tables are empty: its get() takes the checked path below
+            # (as does a miss, which then reads: the KeyError costs nothing beside that).
+            try:
+                state = self._by_key[key]
+            except KeyError:
+                pass
+            else:
+                # A tracked key of another class of the hierarchy: "not found", below.
+                if state.status is not DELETED and (
+                    state.mapping is self.mapping or self.mapping.covers(state.mapping)
+                ):
+                    entity: T = state.entity
+                    return entity
         return drive(self._get(key, load), self._read)
 
     def get_or_none(self, key: Any, *, load: Loads = ()) -> T | None:

@@ -75,11 +75,11 @@ def _hits(
 ) -> list[tuple[T, float, InstanceState]]:
     """Tracked entities for rows of ``projection`` + a score column, in row order."""
     unit.load_rows(mapping, [row[:-1] for row in rows])
-    by_stored = unit.identity.by_stored
-    cls, at = mapping.identity_cls, mapping.key_index
+    by_stored = unit.identity.table(mapping).by_stored
+    at = mapping.key_index
     out = []
     for row in rows:
-        state = by_stored.get((cls, row[at]))
+        state = by_stored.get(row[at])
         if state is not None and state.status is not Status.DELETED:
             out.append((state.entity, float(row[-1]), state))
     return out

@@ -157,7 +157,9 @@ class UnitState:
                 state.status = Status.PERSISTENT
             return
         mapping = self.registry.mapping_for(type(entity))
-        if owned_elsewhere(entity, self):
+        held = None if mapping.slots else entity.__dict__
+        mark = None if held is None else held.get(OWNER)
+        if mark is not None and owned_elsewhere(entity, self):
             raise IdentityConflictError(
                 f"{mapping.describe(entity)} is tracked by another open unit of work; "
                 "load it in this unit instead (one unit, one identity map), or take a "
@@ -165,12 +167,14 @@ class UnitState:
             )
         key = mapping.key_of(entity)
         stored = mapping.encode_key(key)  # a key that cannot be stored is refused at once
-        state = InstanceState(mapping, key, entity, Status.NEW, None, 0, stored_key=stored)
-        if (mapping.identity_cls, key) in identity.by_key:
+        state = InstanceState(mapping, key, entity, Status.NEW, None, 0, None, None, stored)
+        table = identity.table(mapping)
+        if table.by_key.setdefault(key, state) is not state:
             identity.track(state)  # raises: another object holds this key
-        identity.track_loaded(state)
-        if not mapping.slots:
-            entity.__dict__[OWNER] = self.mark
+        identity.by_object[id(entity)] = state
+        table.by_stored[stored] = state
+        if held is not None:
+            held[OWNER] = self.mark
 
     def tracks(self, entity: object) -> bool:
         """Whether this unit is open and tracks this very object."""
@@ -211,7 +215,7 @@ class UnitState:
 
     def tracked(self, mapping: EntityMapping[T], key: Any) -> tuple[bool, T | None]:
         """``(known, entity)``: known is True when the map decides (entity None = deleted)."""
-        state = self.identity.get(mapping.identity_cls, key)
+        state = self.identity.get(mapping, key)
         if state is None:
             return False, None
         if state.status is Status.DELETED or not mapping.covers(state.mapping):
@@ -224,9 +228,10 @@ class UnitState:
         mapping: EntityMapping[T],
         rows: Sequence[Sequence[Any]],
         load: Sequence[RelationshipMapping] = (),
+        keys: dict[Any, Any] | None = None,
     ) -> list[T]:
         """Tracked entities for rows of ``reads.projection`` (see ``loading.load_rows``)."""
-        return loading.load_rows(self, mapping, rows, load)
+        return loading.load_rows(self, mapping, rows, load, keys)
 
     def load_related(
         self, rel: RelationshipMapping, entities: Sequence[object]
@@ -262,10 +267,16 @@ class UnitState:
         """
         self.check_open()
         events = self.events
+        if not (self.identity or self.bulk) and "before_flush" not in events.handlers:
+            return None  # nothing tracked or queued, no handler to add any: nothing to write
         bulk_ops.settle_upserts(self)  # upserts of keys loaded since: edits of those entities
         staged = events.before_flush(self)
         adopted = adopt_new_targets(self.identity, self.add)
-        expanded = yield from expand_cascades(self.identity, self._apply_related)
+        expanded = (
+            (yield from expand_cascades(self.identity, self._apply_related))
+            if self.registry.cascades
+            else False
+        )
         # The change set a before_flush handler computed holds unless the unit changed since.
         changes = staged if staged is not None and not (adopted or expanded) else self.changes()
         if events.entity_handlers and changes and events.before_writes(self, changes):
@@ -376,6 +387,7 @@ def _restore(state: InstanceState) -> None:
     for name in mapping.field_names:
         object.__setattr__(state.entity, name, getattr(fresh, name))
     mapping.set_version(state.entity, state.version)
+    state.hold_snapshot()
     state.fields = mapping.snapshot_of(state.entity)
 
 

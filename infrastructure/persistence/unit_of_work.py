@@ -12,13 +12,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from redis import exceptions as redis_errors
 
 from . import detached
 from .conversation import Conversation, Reader, drive
-from .declared import declared_repositories
+from .declared import declared_attribute, declared_repositories, declared_shadowed
 from .diagnosis import explain
 from .errors import (
     CommitNotReplicatedError,
@@ -104,7 +104,9 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         read_timeout_ms: int | None = None,
         write_timeout_ms: int | None = None,
     ) -> None:
-        if not all(callable(getattr(graph, name, None)) for name in ("query", "ro_query")):
+        if not (
+            callable(getattr(graph, "query", None)) and callable(getattr(graph, "ro_query", None))
+        ):
             raise TypeError(
                 "a unit of work works on ONE graph handle (with query and ro_query), "
                 f"such as Database.graph(name); got {type(graph).__name__}"
@@ -115,12 +117,30 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self._write_timeout = write_timeout_ms
         self.unit.lazy_reader = self._lazy_reader()
         self.unit.who = self._caller
+        # Declared repositories are made on first access (``__getattr__``): a unit
+        # that uses one of them pays for one. An unmapped entity type is refused now.
         self._repositories: dict[type, RepositoryT] = {}
-        declared = declared_repositories(type(self), self._repository_base)
-        for name, (repo_class, entity_type) in declared.items():
-            repository = repo_class(self, registry.mapping_for(entity_type))
+        for _, entity_type in declared_repositories(type(self), self._repository_base).values():
+            registry.mapping_for(entity_type)
+        # A class attribute of the same name (a default) would hide ``__getattr__``.
+        for name in declared_shadowed(type(self), self._repository_base):
+            self._declared_repository(name)
+
+    if not TYPE_CHECKING:  # type checkers read the declared annotations themselves
+
+        def __getattr__(self, name: str) -> Any:
+            """A declared repository, made on first access and then kept as an attribute."""
+            if name not in declared_repositories(type(self), self._repository_base):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return self._declared_repository(name)
+
+    def _declared_repository(self, name: str) -> RepositoryT:
+        repo_class, entity_type = declared_repositories(type(self), self._repository_base)[name]
+        repository: RepositoryT = repo_class(self, self.unit.registry.mapping_for(entity_type))
+        setattr(self, name, repository)
+        if declared_attribute(type(self), self._repository_base, entity_type) == name:
             self._repositories[entity_type] = repository
-            setattr(self, name, repository)
+        return repository
 
     def _lazy_reader(self) -> Reader | None:
         """How relationships load on attribute access: only a sync unit can."""
@@ -180,6 +200,10 @@ class UnitOfWorkBase(Generic[GraphT, RepositoryT]):
         self.unit.check_open()
         repository = self._repositories.get(entity_type)
         if repository is None:
+            name = declared_attribute(type(self), self._repository_base, entity_type)
+            if name is not None:
+                found: RepositoryT = getattr(self, name)
+                return found
             mapping: EntityMapping[Any] = self.unit.registry.mapping_for(entity_type)
             repository = self._repository_base(self, mapping)
             self._repositories[entity_type] = repository

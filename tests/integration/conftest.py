@@ -34,6 +34,7 @@ from infrastructure.persistence import (
     retry_on_conflict,
     retry_on_conflict_async,
 )
+from infrastructure.persistence.declared import declared_repositories
 from infrastructure.server.cypher import AsyncFastGraph
 from tests.integration.graph_support import GraphRepository as AwaitableRepository
 from tests.integration.graph_support import GraphUnit
@@ -138,9 +139,8 @@ class AwaitableUnit(GraphUnit):
 
     def __init__(self, unit: UnitOfWork) -> None:
         super().__init__(unit)
-        for name, value in vars(unit).items():
-            if isinstance(value, Repository):
-                setattr(self, name, AwaitableRepository(value))
+        for name in declared_repositories(type(unit), Repository):
+            setattr(self, name, AwaitableRepository(getattr(unit, name)))
 
 
 # -- the harness ----------------------------------------------------------------------------

@@ -147,6 +147,24 @@ async def test_get_many_reads_only_the_keys_it_does_not_hold(
         assert read.params["keys"] == [str(people["Bob"].id)]
 
 
+class TaggedUUID(uuid.UUID):
+    """A key of a subclass of the key's class: it must load as a plain UUID."""
+
+
+async def test_get_many_loads_each_key_as_the_class_the_field_declares(
+    harness: Harness, people: dict[str, Person]
+) -> None:
+    ann, bob = people["Ann"].id, people["Bob"].id
+    async with harness.unit() as uow:
+        found = await uow.people.get_many([ann, TaggedUUID(str(bob))])
+        assert [p.id for p in found] == [ann, bob]
+        assert [type(p.id) for p in found] == [uuid.UUID, uuid.UUID]
+        assert await uow.people.get(bob) is found[1]  # filed under the key, whatever its form
+        found[0].age = 41
+    async with harness.unit() as uow:
+        assert (await uow.people.get(ann)).age == 41
+
+
 async def test_get_many_names_every_missing_key(
     harness: Harness, people: dict[str, Person]
 ) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from domain.model import Account, Money, Person
+from infrastructure.bank import AsyncBankUnitOfWork, BankUnitOfWork
 from infrastructure.persistence import (
     AsyncRepository,
     AsyncUnitOfWork,
@@ -411,6 +412,59 @@ async def test_a_unit_declaring_a_repository_of_an_unmapped_class_fails_at_once(
     )
     with pytest.raises(MappingError, match="'Unmapped' is not mapped"):
         unit_class(harness.graph, harness.registry)
+
+
+async def test_a_declared_repository_is_one_object_from_the_attribute_and_repository(
+    harness: Harness,
+) -> None:
+    # The unit itself (the sync harness wraps sync units in an awaitable view).
+    unit = BankUnitOfWork(harness.graph, harness.registry) if harness.variant == "sync" else None
+    unit = unit or harness.unit()
+    assert isinstance(unit, BankUnitOfWork | AsyncBankUnitOfWork)
+    people = unit.people
+    assert unit.people is people
+    assert unit.repository(Person) is people
+    assert unit.accounts is unit.repository(Account)
+    with pytest.raises(AttributeError, match="no attribute 'peple'"):
+        unit.peple  # noqa: B018 - a misspelt repository is not made up
+    await settled(unit.close())
+
+
+class SyncUnitWithADefault(UnitOfWork):
+    people: Repository[Person] = None  # type: ignore[assignment]
+
+
+class AsyncUnitWithADefault(AsyncUnitOfWork):
+    people: AsyncRepository[Person] = None  # type: ignore[assignment]
+
+
+async def test_a_declared_repository_with_a_class_default_is_still_the_units_repository(
+    harness: Harness,
+) -> None:
+    person = alice()
+    await store(harness, person)
+    if harness.variant == "sync":
+        unit: Any = SyncUnitWithADefault(harness.graph, harness.registry)
+    else:
+        unit = AsyncUnitWithADefault(harness.unit().graph, harness.registry)
+    assert unit.people is unit.repository(Person)
+    assert (await settled(unit.people.get(person.id))).name == "Alice"
+    await settled(unit.close())
+
+
+async def test_an_empty_unit_writes_nothing_but_still_runs_before_flush(
+    harness: Harness,
+) -> None:
+    async with harness.unit():
+        pass
+    assert harness.log.writes == []
+    added = alice()
+    uow = harness.unit()
+    uow.listen("before_flush", lambda view: view.add(added))
+    async with uow:
+        pass
+    assert len(harness.log.writes) == 1
+    assert harness.stored("Person", str(added.id)) is not None
 
 
 # -- plain dataclasses ------------------------------------------------------------------------

@@ -106,6 +106,50 @@ def test_edit_reverted_before_commit_is_no_change(unit: UnitState) -> None:
     assert not unit.changes()
 
 
+def test_an_entity_stored_as_held_keeps_one_snapshot_and_diffs_against_the_stored_row(
+    unit: UnitState,
+) -> None:
+    mapping = unit.registry.mapping_for(Person)
+    ann = person("Ann", 30)
+    row = (*mapping.encode(ann), 3)
+    loaded = load(unit, ann, version=3)
+    state = unit.identity.state_of(loaded)
+    assert state is not None
+    assert state.encoded is None  # the field snapshot is the only copy kept
+    assert state.snapshot == row[:-1]  # the stored row, key as stored text
+    assert isinstance(state.snapshot[mapping.key_index], str)
+    loaded.age = 31
+    (update,) = unit.changes().updates
+    assert update.changed == {"age": 31}
+    flush(unit)
+    assert state.snapshot == (*row[:3], 31)
+
+
+def test_an_edit_changed_back_keeps_the_stored_row_as_snapshot(unit: UnitState) -> None:
+    mapping = unit.registry.mapping_for(Person)
+    ann = load(unit, person("Ann", 30))
+    stored = (*mapping.encode(ann),)
+    ann.age = 31
+    assert unit.changes()
+    ann.age = 30
+    assert not unit.changes()
+    state = unit.identity.state_of(ann)
+    assert state is not None
+    assert state.snapshot == stored
+    ann.name = "Anna"
+    unit.rollback()
+    assert (ann.name, ann.age) == ("Ann", 30)
+    assert not unit.changes()
+
+
+def test_an_entity_with_decoded_fields_keeps_its_stored_row(unit: UnitState) -> None:
+    mapping = unit.registry.mapping_for(Account)
+    account = load(unit, Account.open(uuid.uuid4()))
+    state = unit.identity.state_of(account)
+    assert state is not None
+    assert state.encoded == mapping.encode(account)  # Decimal text is not the field value
+
+
 def test_in_place_mutation_of_a_list_is_tracked(unit: UnitState) -> None:
     note = load(unit, Note("n1", "hello", ["a"]), version=0)
     note.tags.append("b")
@@ -349,6 +393,23 @@ def test_values_are_checked_at_commit_not_at_add(unit: UnitState) -> None:
         prepare(unit)
     assert f"Account[{acc.id!r}].balance" in str(caught.value)
     assert math.isinf(acc.balance.amount)
+
+
+def test_a_new_entity_is_written_under_its_key_however_the_key_object_changes(
+    unit: UnitState,
+) -> None:
+    ann, bob = person("Ann"), person("Bob")
+    unit.add(ann)
+    unit.add(bob)
+    ann.id = uuid.UUID(str(ann.id))  # an equal key, another object: the same stored key
+    (first, second) = unit.changes().creates
+    assert (first.values[0], second.values[0]) == (str(ann.id), str(bob.id))
+    bob.id = uuid.uuid4()  # another key: refused, as for a loaded entity
+    with pytest.raises(MappingError, match="keys cannot change once an entity is tracked"):
+        unit.changes()
+    bob.id = "not-a-uuid"  # type: ignore[assignment]
+    with pytest.raises(ValueEncodingError, match=r"Person\['not-a-uuid'\]\.id"):
+        unit.changes()
 
 
 # -- closed -------------------------------------------------------------------------------
